@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian or Ubuntu machine; quick when all is already there.
+#   scripts/setup.sh node   npm packages: enough to synthesize the stacks
+#   scripts/setup.sh test   also GStreamer, the RTSP server, shellcheck and Chromium that the tests run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+readonly TEST_PACKAGES=(
+  gstreamer1.0-tools
+  gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-base-apps
+  gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav
+  gstreamer1.0-rtsp
+  gir1.2-gstreamer-1.0
+  gir1.2-gst-rtsp-server-1.0
+  python3-gi
+  shellcheck
+  chromium
+  procps
+)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+install_npm_packages() {
+  local stamp=node_modules/.setup-stamp want
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+  printf '%s\n' "$want" >"$stamp"
+}
+
+install_debian_packages() {
+  local missing=() package
+  for package in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$package")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return
+  fi
+  local as_root=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    as_root=(sudo)
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+case "${1:-test}" in
+  node) install_npm_packages ;;
+  test)
+    install_debian_packages "${TEST_PACKAGES[@]}"
+    install_npm_packages
+    ;;
+  *)
+    log "usage: scripts/setup.sh [node|test]"
+    exit 2
+    ;;
+esac
