@@ -1,12 +1,14 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GatewayConfig } from './config';
+import { FargateGatewayStack } from './fargate-stack';
 import { NetworkStack } from './network-stack';
 import { StreamStack } from './stream-stack';
 
 export interface GatewayStacks {
   readonly network: NetworkStack;
   readonly streams: StreamStack;
+  readonly fargate: FargateGatewayStack;
 }
 
 /** Creates every stack of the gateway for one validated config, reviewed by cdk-nag's AwsSolutions pack. */
@@ -24,5 +26,14 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
     cameras: config.cameras,
     removalPolicy: config.streamRemovalPolicy,
   });
-  return { network, streams };
+  const fargate = new FargateGatewayStack(app, 'FargateGatewayStack', {
+    description: 'KVS cloud gateway on ECS Fargate: one container per camera, cameras sharded over tasks',
+    fargate: config.fargate,
+    parameterPrefix: config.parameterPrefix,
+    producerSdkTag: config.ec2.producerSdkTag,
+    logRetentionDays: config.monitoring.logRetentionDays,
+    network,
+    streams,
+  });
+  return { network, streams, fargate };
 }
