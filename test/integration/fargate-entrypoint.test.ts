@@ -1,0 +1,212 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const projectRoot = path.join(__dirname, '..', '..');
+
+interface ScriptRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 20_000,
+): Promise<ScriptRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { PATH: process.env.PATH, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function isoIn(seconds: number): string {
+  return new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The image's bin folder: the real entrypoint.sh beside stand-ins for the two scripts it starts
+ * (run-camera.sh and refresh-kvs-credentials.sh have their own tests); each stand-in reports the
+ * arguments it got, its process id and the environment the entry point passed on.
+ */
+function imageBinFolder(): { bin: string; credentialPath: string } {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-entrypoint-'));
+  const bin = path.join(folder, 'bin');
+  fs.mkdirSync(bin);
+  fs.copyFileSync(path.join(projectRoot, 'container', 'entrypoint.sh'), path.join(bin, 'entrypoint.sh'));
+  for (const script of ['run-camera.sh', 'refresh-kvs-credentials.sh']) {
+    fs.writeFileSync(
+      path.join(bin, script),
+      `#!/usr/bin/env bash\necho "${script} pid=$$ args=$* camera=\${CAMERA_NAME:-} sink=\${GATEWAY_SINK:-}"\n`,
+      { mode: 0o755 },
+    );
+  }
+  return { bin, credentialPath: path.join(folder, 'credentials') };
+}
+
+jest.setTimeout(20_000);
+
+describe('container/entrypoint.sh', () => {
+  test('credentials: becomes the refresher loop', async () => {
+    const { bin, credentialPath } = imageBinFolder();
+    const result = await run('bash', ['-c', `echo "shell pid=$$"; exec ${bin}/entrypoint.sh credentials`], {
+      KVS_CREDENTIAL_PATH: credentialPath,
+    });
+    expect(result.code).toBe(0);
+    const shellPid = /shell pid=(\d+)/.exec(result.stdout)?.[1];
+    // exec: the refresher keeps the container's process id, so ECS's SIGTERM reaches it.
+    expect(result.stdout).toContain(`refresh-kvs-credentials.sh pid=${shellPid} args=--loop`);
+  });
+
+  test('camera: waits for a valid credential file, then becomes run-camera.sh with the same environment', async () => {
+    const { bin, credentialPath } = imageBinFolder();
+    const started = Date.now();
+    setTimeout(
+      () => fs.writeFileSync(credentialPath, `CREDENTIALS ASIAEXAMPLE ${isoIn(3600)} secret token`),
+      1500,
+    );
+    const result = await run('bash', ['-c', `echo "shell pid=$$"; exec ${bin}/entrypoint.sh camera`], {
+      KVS_CREDENTIAL_PATH: credentialPath,
+      CAMERA_NAME: 'front-door',
+      GATEWAY_SINK: 'kvssink',
+    });
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    const shellPid = /shell pid=(\d+)/.exec(result.stdout)?.[1];
+    expect(result.stdout).toContain(`run-camera.sh pid=${shellPid} args= camera=front-door sink=kvssink`);
+  });
+
+  test('camera: an expired credential file is not enough; gives up with a clear error after the wait', async () => {
+    const { bin, credentialPath } = imageBinFolder();
+    fs.writeFileSync(credentialPath, `CREDENTIALS ASIAEXAMPLE ${isoIn(-60)} secret token`);
+    const result = await run('bash', [path.join(bin, 'entrypoint.sh'), 'camera'], {
+      KVS_CREDENTIAL_PATH: credentialPath,
+      KVS_CREDENTIAL_WAIT_SECONDS: '2',
+      CAMERA_NAME: 'front-door',
+    });
+    expect(result.code).toBe(5);
+    expect(result.stdout).not.toContain('run-camera.sh');
+    expect(result.stderr).toContain(
+      `entrypoint[front-door]: no valid credential file at ${credentialPath} after 2s: is the credentials container running?`,
+    );
+  });
+
+  test('camera: a stand-in sink needs no credentials', async () => {
+    const { bin, credentialPath } = imageBinFolder();
+    const result = await run('bash', [path.join(bin, 'entrypoint.sh'), 'camera'], {
+      KVS_CREDENTIAL_PATH: credentialPath,
+      KVS_CREDENTIAL_WAIT_SECONDS: '0',
+      GATEWAY_SINK: 'fake',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('run-camera.sh');
+  });
+
+  test.each([
+    [
+      'valid for an hour',
+      `CREDENTIALS ASIAEXAMPLE ${isoIn(3600)} secret token`,
+      0,
+      /^healthy: credentials valid for 3[0-9]{3}s/,
+    ],
+    [
+      'expiring in two minutes',
+      `CREDENTIALS ASIAEXAMPLE ${isoIn(120)} secret token`,
+      1,
+      /^unhealthy: .* expire in 1[0-9]{2}s/,
+    ],
+    ['expired', `CREDENTIALS ASIAEXAMPLE ${isoIn(-10)} secret token`, 1, /^unhealthy: .* expire in -/],
+    ['not a credential file', 'hello', 1, /^unhealthy: no readable credential file/],
+    [
+      'an unreadable expiration',
+      'CREDENTIALS ASIAEXAMPLE not-a-date secret token',
+      1,
+      /^unhealthy: no readable/,
+    ],
+    ['missing', undefined, 1, /^unhealthy: no readable credential file/],
+  ])('check-credentials: a credential file %s', async (_name, content, code, message) => {
+    const { bin, credentialPath } = imageBinFolder();
+    if (content !== undefined) fs.writeFileSync(credentialPath, content);
+    const result = await run('bash', [path.join(bin, 'entrypoint.sh'), 'check-credentials'], {
+      KVS_CREDENTIAL_PATH: credentialPath,
+    });
+    expect(result.code).toBe(code);
+    expect(result.stdout).toMatch(message);
+    expect(result.stdout).not.toContain('secret');
+  });
+
+  test('refuses to run without KVS_CREDENTIAL_PATH or with an unknown role', async () => {
+    const { bin } = imageBinFolder();
+    const noPath = await run('bash', [path.join(bin, 'entrypoint.sh'), 'credentials'], {});
+    expect(noPath.code).toBe(2);
+    expect(noPath.stderr).toContain("KVS_CREDENTIAL_PATH is not set: name kvssink's credential file");
+    const unknown = await run('bash', [path.join(bin, 'entrypoint.sh'), 'shell'], {});
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('usage: entrypoint.sh credentials|camera|check-credentials');
+  });
+});
+
+describe('userdata/build-kvssink.sh', () => {
+  const script = path.join(projectRoot, 'userdata', 'build-kvssink.sh');
+  // A repository that does not exist: any attempt to fetch the SDK fails the run.
+  const noNetwork = { KVS_PRODUCER_SDK_REPOSITORY: '/nonexistent/producer-sdk.git' };
+
+  test.each([
+    [['--tag', 'main'], 'tag "main": give a Producer SDK release tag such as v3.5.0'],
+    [[], 'tag "": give a Producer SDK release tag such as v3.5.0 (--tag or KVS_PRODUCER_SDK_TAG)'],
+    [
+      ['--tag', 'v3.5.0', '--prefix', 'opt/kvs'],
+      'prefix "opt/kvs": give an absolute folder such as /opt/kvs-gateway',
+    ],
+    [['--tag', 'v3.5.0', '--prefix', '/'], 'prefix "/": give an absolute folder'],
+    [['--tag'], 'usage: build-kvssink.sh'],
+    [['--jobs', '2'], 'usage: build-kvssink.sh'],
+  ])('refuses %j before it touches anything', async (args, message) => {
+    const result = await run('bash', [script, ...args], noNetwork);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`build-kvssink: ${message}`);
+  });
+
+  test('does nothing when kvssink from the same tag is installed under the prefix', async () => {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-prefix-'));
+    fs.mkdirSync(path.join(prefix, 'lib', 'gstreamer-1.0'), { recursive: true });
+    fs.mkdirSync(path.join(prefix, 'share', 'kvs-gateway'), { recursive: true });
+    fs.writeFileSync(path.join(prefix, 'lib', 'gstreamer-1.0', 'libgstkvssink.so'), '');
+    fs.writeFileSync(path.join(prefix, 'share', 'kvs-gateway', 'kvssink-tag'), 'v3.5.0\n');
+
+    const same = await run('bash', [script, '--prefix', prefix, '--skip-packages'], {
+      ...noNetwork,
+      KVS_PRODUCER_SDK_TAG: 'v3.5.0',
+    });
+    expect(same.code).toBe(0);
+    expect(same.stderr).toContain(
+      `kvssink v3.5.0 is already installed in ${prefix}/lib/gstreamer-1.0/libgstkvssink.so`,
+    );
+
+    // Another tag is a rebuild: it gets as far as fetching the SDK (which fails here, on purpose).
+    const other = await run(
+      'bash',
+      [script, '--tag', 'v3.4.2', '--prefix', `${prefix}/`, '--skip-packages'],
+      {
+        ...noNetwork,
+        TMPDIR: prefix,
+      },
+    );
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('build-kvssink: step: fetch Producer SDK v3.4.2');
+    expect(other.stderr).not.toContain('step: install the build packages');
+    expect(fs.readdirSync(prefix).filter((entry) => entry.startsWith('kvs-producer-sdk.'))).toEqual([]);
+  });
+});
