@@ -30,7 +30,7 @@ require_credential_path() {
 seconds_left() {
   local keyword="" access_key="" expiration="" expires_at
   # The refresher writes the one line without a newline: read then reports end of file, not an error.
-  read -r keyword access_key expiration _ <"$KVS_CREDENTIAL_PATH" 2>/dev/null || [[ -n "$keyword" ]] || return 1
+  read -r keyword access_key expiration _ 2>/dev/null <"$KVS_CREDENTIAL_PATH" || [[ -n "$keyword" ]] || return 1
   [[ "$keyword" == CREDENTIALS && -n "$access_key" ]] || return 1
   expires_at="$(date -u -d "$expiration" +%s 2>/dev/null)" || return 1
   printf '%s\n' "$((expires_at - $(date -u +%s)))"
