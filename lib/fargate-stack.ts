@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, IgnoreMode, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, IgnoreMode, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -65,6 +65,7 @@ export class FargateGatewayStack extends Stack {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
 
+    new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
     this.logGroup = this.createLogGroup(props.logRetentionDays);
 
     const image = ecs.ContainerImage.fromAsset(CONTAINER_BUILD_CONTEXT, {
@@ -145,12 +146,14 @@ export class FargateGatewayStack extends Stack {
       essential: true,
       readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: id }),
+      // The cameras start when this check first passes, and Docker runs the first check one interval
+      // after the start: a short interval starts them sooner (the check only reads a small file).
       healthCheck: {
         command: ['CMD', `${GATEWAY_BIN}/entrypoint.sh`, 'check-credentials'],
-        interval: Duration.seconds(30),
+        interval: Duration.seconds(10),
         timeout: Duration.seconds(5),
         retries: 3,
-        startPeriod: Duration.seconds(30),
+        startPeriod: Duration.seconds(10),
       },
     });
     credentials.addMountPoints({
@@ -236,6 +239,14 @@ export class FargateGatewayStack extends Stack {
       securityGroups: [network.gatewaySecurityGroup],
       assignPublicIp: network.assignPublicIp,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
+    });
+    // What an operator needs to restart a shard after fixing a camera (update-service --force-new-deployment).
+    new CfnOutput(this, `${id}ServiceName`, {
+      description: `ECS service of ${id}, cameras: ${shard.map((c) => c.camera.name).join(', ')}`.slice(
+        0,
+        1024,
+      ),
+      value: service.serviceName,
     });
     return service;
   }

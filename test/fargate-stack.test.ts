@@ -198,16 +198,27 @@ describe('FargateGatewayStack on the sample config', () => {
       expect(containers.filter((c) => c.Essential).map((c) => c.Name)).toEqual(['credentials']);
       const credentials = containers.find((c) => c.Name === 'credentials');
       expect(credentials?.Command).toEqual(['credentials']);
-      expect(credentials?.HealthCheck?.Command).toEqual([
-        'CMD',
-        '/opt/kvs-gateway/bin/entrypoint.sh',
-        'check-credentials',
-      ]);
+      expect(credentials?.HealthCheck).toEqual({
+        Command: ['CMD', '/opt/kvs-gateway/bin/entrypoint.sh', 'check-credentials'],
+        Interval: 10,
+        Timeout: 5,
+        Retries: 3,
+        StartPeriod: 10,
+      });
       expect(credentials?.ReadonlyRootFilesystem).toBe(true);
       expect(credentials?.MountPoints).toEqual([
         { SourceVolume: 'credentials', ContainerPath: '/run/kvs-gateway', ReadOnly: false },
       ]);
     }
+  });
+
+  test('outputs name the cluster and, per shard, the service and its cameras', () => {
+    template.hasOutput('ClusterName', { Value: { Ref: Match.stringLikeRegexp('^Cluster') } });
+    template.hasOutput('Shard1ServiceName', {
+      Description: 'ECS service of Shard1, cameras: front-door, loading-dock',
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Shard1Service'), 'Name'] },
+    });
+    template.hasOutput('Shard2ServiceName', { Description: 'ECS service of Shard2, cameras: lobby' });
   });
 
   test('tasks follow the config: size and CPU architecture', () => {
