@@ -38,6 +38,17 @@ export function cameraContainerName(cameraName: string, indexInTask: number): st
   return `camera${indexInTask + 1}-${cameraName.replace(/\./g, '_')}`.slice(0, 255);
 }
 
+/**
+ * An init process as PID 1 (ECS's tini): it forwards ECS's SIGTERM to the script and reaps the
+ * processes GStreamer and the scripts leave behind, which a shell as PID 1 would do neither of.
+ * No Linux capability: the gateway only opens outbound connections and writes its own files.
+ */
+function hardenedLinuxParameters(scope: Construct, id: string): ecs.LinuxParameters {
+  const linuxParameters = new ecs.LinuxParameters(scope, id, { initProcessEnabled: true });
+  linuxParameters.dropCapabilities(ecs.Capability.ALL);
+  return linuxParameters;
+}
+
 /** Splits the cameras into consecutive groups of at most `camerasPerTask`, one group per task. */
 export function shardCameras<T>(cameras: readonly T[], camerasPerTask: number): T[][] {
   const shards: T[][] = [];
@@ -142,6 +153,7 @@ export class FargateGatewayStack extends Stack {
     // every camera in it) is replaced when the refresher fails for good. Cameras are never essential.
     const credentials = taskDefinition.addContainer('credentials', {
       image,
+      linuxParameters: hardenedLinuxParameters(shardScope, 'CredentialsLinux'),
       command: ['credentials'],
       essential: true,
       readonlyRootFilesystem: true,
@@ -174,6 +186,7 @@ export class FargateGatewayStack extends Stack {
       );
       const container = taskDefinition.addContainer(containerName, {
         image,
+        linuxParameters: hardenedLinuxParameters(shardScope, `Linux-${camera.name}`),
         command: ['camera'],
         // A camera that fails stops alone; the others in the task go on. ECS restarts it in place
         // unless it exited on an error that only a person can fix (then the no-frames alarm fires).

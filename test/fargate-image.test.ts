@@ -12,7 +12,7 @@ const stages = dockerfile.getFROMs().map((from) => from.getBuildStage());
 const dockerignorePatterns = fs
   .readFileSync(path.join(projectRoot, '.dockerignore'), 'utf8')
   .split('\n')
-  .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  .filter((line) => line !== ''); // as the CDK reads it (DockerImageAsset)
 const ignoreStrategy = IgnoreStrategy.docker(projectRoot, dockerignorePatterns);
 
 interface CopyInstruction {

@@ -16,6 +16,7 @@ interface ContainerDefinition {
   DependsOn?: { ContainerName: string; Condition: string }[];
   MountPoints: { SourceVolume: string; ContainerPath: string; ReadOnly: boolean }[];
   ReadonlyRootFilesystem: boolean;
+  LinuxParameters?: Json;
   LogConfiguration: { LogDriver: string; Options: Json };
 }
 interface PolicyStatement {
@@ -219,6 +220,15 @@ describe('FargateGatewayStack on the sample config', () => {
       Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Shard1Service'), 'Name'] },
     });
     template.hasOutput('Shard2ServiceName', { Description: 'ECS service of Shard2, cameras: lobby' });
+  });
+
+  test('every container runs under an init process that forwards signals and reaps zombies, with no capability', () => {
+    for (const container of taskDefinitions(template).flat()) {
+      expect([container.Name, container.LinuxParameters]).toEqual([
+        container.Name,
+        { Capabilities: { Drop: ['ALL'] }, InitProcessEnabled: true },
+      ]);
+    }
   });
 
   test('tasks follow the config: size and CPU architecture', () => {
