@@ -182,6 +182,16 @@ class ConfigReader {
     return value as T;
   }
 
+  /** Like `string`, but absence is fine: undefined, with no "is required" problem. */
+  optionalString(
+    parent: JsonObject,
+    key: string,
+    field: string,
+    check: (value: string) => string | undefined,
+  ): string | undefined {
+    return parent[key] === undefined ? undefined : this.string<string>(parent, key, field, undefined, check);
+  }
+
   choice<T extends string>(
     parent: JsonObject,
     key: string,
@@ -461,7 +471,7 @@ function readEc2(reader: ConfigReader, root: JsonObject): Ec2Config {
       );
     }
   }
-  const amiId = reader.string<string>(ec2, 'amiId', 'ec2.amiId', undefined, (v) =>
+  const amiId = reader.optionalString(ec2, 'amiId', 'ec2.amiId', (v) =>
     /^ami-[0-9a-f]{8,17}$/.test(v)
       ? undefined
       : `${JSON.stringify(v)} is not an AMI id (ami-0123456789abcdef0)`,
@@ -520,13 +530,8 @@ function readMonitoring(reader: ConfigReader, root: JsonObject): MonitoringConfi
     'noFramesMinutes',
     'logRetentionDays',
   ]);
-  const alarmEmail = reader.string<string>(
-    monitoring,
-    'alarmEmail',
-    'monitoring.alarmEmail',
-    undefined,
-    (v) =>
-      /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? undefined : `${JSON.stringify(v)} is not an email address`,
+  const alarmEmail = reader.optionalString(monitoring, 'alarmEmail', 'monitoring.alarmEmail', (v) =>
+    /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? undefined : `${JSON.stringify(v)} is not an email address`,
   );
   const logRetentionDays = reader.integer(
     monitoring,

@@ -1,0 +1,94 @@
+import { CliError } from './aws-errors';
+
+/** What the CLI reads from: process.stdin, or a stand-in in tests. */
+export interface InputStream extends NodeJS.ReadableStream {
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+}
+
+const CTRL_C = '\u0003';
+const CTRL_D = '\u0004';
+const BACKSPACE = new Set(['\u007f', '\b']);
+
+/**
+ * Reads a secret. On a terminal: a prompt with echo off (raw mode), Backspace edits, Ctrl-C cancels.
+ * Otherwise (a pipe, for scripts): all of stdin, which must be one line; the trailing newline is dropped.
+ */
+export async function readSecret(
+  input: InputStream,
+  prompt: string,
+  writePrompt: (text: string) => void,
+): Promise<string> {
+  return input.isTTY && input.setRawMode
+    ? readSecretFromTerminal(input, prompt, writePrompt)
+    : readSecretFromPipe(input);
+}
+
+function readSecretFromTerminal(
+  input: InputStream,
+  prompt: string,
+  writePrompt: (text: string) => void,
+): Promise<string> {
+  writePrompt(prompt);
+  return new Promise((resolve, reject) => {
+    let secret: string[] = [];
+    const finish = (error?: CliError) => {
+      input.removeListener('data', onData);
+      input.setRawMode?.(false);
+      input.pause();
+      writePrompt('\n');
+      if (error) reject(error);
+      else resolve(secret.join(''));
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const char of chunk.toString()) {
+        if (char === CTRL_C) return finish(new CliError('cancelled', 130));
+        if (char === '\r' || char === '\n' || char === CTRL_D) return finish();
+        if (BACKSPACE.has(char)) secret = secret.slice(0, -1);
+        else if (char >= ' ') secret.push(char);
+      }
+    };
+    input.setRawMode?.(true);
+    input.setEncoding('utf8');
+    input.on('data', onData);
+    input.resume();
+  });
+}
+
+async function readSecretFromPipe(input: InputStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (/[\r\n]/.test(text)) {
+    throw new CliError('stdin has more than one line: pipe only the password, e.g. printf %s "$PASSWORD" |');
+  }
+  return text;
+}
+
+/** Asks a yes/no question on the terminal; anything but y or yes is no. */
+export async function confirm(
+  input: InputStream,
+  question: string,
+  writePrompt: (text: string) => void,
+): Promise<boolean> {
+  writePrompt(`${question} [y/N] `);
+  const answer = await new Promise<string>((resolve) => {
+    let line = '';
+    const onData = (chunk: Buffer | string) => {
+      line += chunk.toString();
+      const end = line.search(/[\r\n]/);
+      if (end >= 0) {
+        input.removeListener('data', onData);
+        input.pause();
+        resolve(line.slice(0, end));
+      }
+    };
+    input.on('end', () => resolve(line));
+    input.setEncoding('utf8');
+    input.on('data', onData);
+    input.resume();
+  });
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
