@@ -332,6 +332,8 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   }
   const config = loadConfig(args, io);
   const clients = await io.createClients(awsOptions(args), io.env);
+  // Before asking for the password: failing after it was typed would waste the user's effort.
+  await clients.checkCredentials();
   let password: string | undefined;
   if (user !== undefined) {
     password = await readSecret(io.stdin, `Password for ${user} on camera ${name}: `, io.stderr);
@@ -422,6 +424,7 @@ async function camerasRemove(args: ParsedCommand, io: CliIo): Promise<number> {
   checkCameraName(name);
   const config = loadConfig(args, io);
   const clients = await io.createClients(awsOptions(args), io.env);
+  await clients.checkCredentials();
   if (args.values.yes !== true) {
     if (!io.stdin.isTTY) {
       throw new CliError(
