@@ -75,17 +75,3 @@ export function redactRtspUrl(url: string): string {
   if (colon < 0) return url;
   return `${schemePart}${userinfo.slice(0, colon)}:${REDACTED_PASSWORD}${rest.slice(at)}`;
 }
-
-/** The user in a URL, decoded, or undefined when the URL has none. */
-export function rtspUrlUser(url: string): string | undefined {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/(.*)$/is.exec(url);
-  if (!match) return undefined;
-  const at = match[1].lastIndexOf('@');
-  if (at < 0) return undefined;
-  const user = match[1].slice(0, at).split(':')[0];
-  try {
-    return decodeURIComponent(user);
-  } catch {
-    return user;
-  }
-}

@@ -194,7 +194,9 @@ const GROUP_HELP: Record<string, string> = {
   cameras list
   cameras remove <name> [--yes]
 
-Run "kvs-gateway cameras <subcommand> --help" for details.`,
+Run "kvs-gateway cameras <subcommand> --help" for details.
+
+${COMMON_HELP}`,
 };
 
 /** Runs one command line; returns the exit code. Never throws for a user's mistake. */

@@ -400,15 +400,13 @@ describe('cameras list', () => {
 
   test('access denied on decrypting names the action', async () => {
     ssm.reset();
-    ssm
-      .on(GetParametersByPathCommand)
-      .rejects(
-        new AccessDeniedException({
-          message:
-            'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access (Service: AWSKMS).',
-          $metadata: {},
-        }),
-      );
+    ssm.on(GetParametersByPathCommand).rejects(
+      new AccessDeniedException({
+        message:
+          'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access (Service: AWSKMS).',
+        $metadata: {},
+      }),
+    );
 
     const run = await sandbox.run(['cameras', 'list', '--region', 'eu-west-1']);
 
