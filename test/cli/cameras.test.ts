@@ -227,6 +227,7 @@ describe('cameras add', () => {
     ssm.on(PutParameterCommand).rejects(
       new AccessDeniedException({
         message: `User: arn:aws:iam::111122223333:user/ops is not authorized to perform: ssm:PutParameter on resource: ${arn} because no identity-based policy allows the ssm:PutParameter action`,
+        Message: `User: arn:aws:iam::111122223333:user/ops is not authorized to perform: ssm:PutParameter on resource: ${arn} because no identity-based policy allows the ssm:PutParameter action`,
         $metadata: { httpStatusCode: 400 },
       }),
     );
@@ -251,7 +252,13 @@ describe('cameras add', () => {
   test('throttling: says the call was retried and to try again later', async () => {
     ssm
       .on(PutParameterCommand)
-      .rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: { attempts: 5 } }));
+      .rejects(
+        new ThrottlingException({
+          message: 'Rate exceeded',
+          Message: 'Rate exceeded',
+          $metadata: { attempts: 5 },
+        }),
+      );
 
     const run = await sandbox.run(add('--user', 'viewer'), { stdin: PASSWORD });
 
@@ -403,6 +410,8 @@ describe('cameras list', () => {
     ssm.on(GetParametersByPathCommand).rejects(
       new AccessDeniedException({
         message:
+          'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access (Service: AWSKMS).',
+        Message:
           'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access (Service: AWSKMS).',
         $metadata: {},
       }),

@@ -347,6 +347,8 @@ describe('doctor', () => {
       new AccessDeniedException({
         message:
           'User: arn:aws:iam::111122223333:user/ops is not authorized to perform: ssm:GetParametersByPath on resource: arn:aws:ssm:eu-west-1:111122223333:parameter/kvs-gateway/cameras',
+        Message:
+          'User: arn:aws:iam::111122223333:user/ops is not authorized to perform: ssm:GetParametersByPath on resource: arn:aws:ssm:eu-west-1:111122223333:parameter/kvs-gateway/cameras',
         $metadata: {},
       }),
     );
