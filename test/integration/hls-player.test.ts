@@ -23,6 +23,8 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+const VIDEO = "document.querySelector('video')";
+
 let dir: string;
 let gstreamer: ChildProcess | undefined;
 let server: http.Server | undefined;
@@ -126,20 +128,16 @@ test('the player page plays a live H.264 HLS stream in headless Chromium', async
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const tab = await browser.newPage();
   await tab.goto(page);
-  await tab.waitForFunction(() => document.querySelector('video')!.currentTime > 0, undefined, {
-    timeout: 30_000,
-  });
-  const first = await tab.evaluate(() => document.querySelector('video')!.currentTime);
+  // Expressions run in the page; strings keep DOM types out of this Node project.
+  await tab.waitForFunction(`${VIDEO}.currentTime > 0`, undefined, { timeout: 30_000 });
+  const first = await tab.evaluate<number>(`${VIDEO}.currentTime`);
   await tab.waitForTimeout(3000);
-  const later = await tab.evaluate(() => document.querySelector('video')!.currentTime);
+  const later = await tab.evaluate<number>(`${VIDEO}.currentTime`);
 
   expect(later - first).toBeGreaterThan(1.5);
   expect(await tab.textContent('#status')).toBe('Playing.');
   expect(await tab.textContent('h1')).toBe('test-camera');
-  const size = await tab.evaluate(() => [
-    document.querySelector('video')!.videoWidth,
-    document.querySelector('video')!.videoHeight,
-  ]);
+  const size = await tab.evaluate<number[]>(`[${VIDEO}.videoWidth, ${VIDEO}.videoHeight]`);
   expect(size).toEqual([320, 240]);
 });
 
@@ -151,12 +149,6 @@ test('an expired session URL: the page says to run view again', async () => {
   const tab = await browser.newPage();
   await tab.goto(page);
 
-  await tab.waitForFunction(
-    () => /expired/.test(document.getElementById('status')!.textContent ?? ''),
-    undefined,
-    {
-      timeout: 30_000,
-    },
-  );
+  await tab.locator('#status', { hasText: 'expired' }).waitFor({ timeout: 30_000 });
   expect(await tab.textContent('#status')).toBe('The session has expired: run kvs-gateway view again.');
 });
