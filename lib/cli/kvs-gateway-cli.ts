@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_CONFIG_FILE, GatewayConfigError, loadGatewayConfig, type GatewayConfig } from '../config';
+import {
+  cameraUrlParameterName,
+  DEFAULT_CONFIG_FILE,
+  GatewayConfigError,
+  loadGatewayConfig,
+  type GatewayConfig,
+} from '../config';
 import { createAwsClients, type AwsClients, type AwsOptions } from './aws-clients';
 import { CliError } from './aws-errors';
 import {
@@ -434,7 +440,7 @@ async function camerasRemove(args: ParsedCommand, io: CliIo): Promise<number> {
         2,
       );
     }
-    const parameterName = `${config.parameterPrefix}/${name}`;
+    const parameterName = cameraUrlParameterName(config.parameterPrefix, name);
     const yes = await confirm(
       io.stdin,
       `Delete the URL parameter ${parameterName} of camera "${name}" in ${clients.region}?`,

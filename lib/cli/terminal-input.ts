@@ -76,18 +76,21 @@ export async function confirm(
   writePrompt(`${question} [y/N] `);
   const answer = await new Promise<string>((resolve) => {
     let line = '';
+    const finish = (answer: string) => {
+      input.removeListener('data', onData);
+      input.removeListener('end', onEnd);
+      input.pause();
+      resolve(answer);
+    };
     const onData = (chunk: Buffer | string) => {
       line += chunk.toString();
       const end = line.search(/[\r\n]/);
-      if (end >= 0) {
-        input.removeListener('data', onData);
-        input.pause();
-        resolve(line.slice(0, end));
-      }
+      if (end >= 0) finish(line.slice(0, end));
     };
-    input.on('end', () => resolve(line));
+    const onEnd = () => finish(line);
     input.setEncoding('utf8');
     input.on('data', onData);
+    input.once('end', onEnd);
     input.resume();
   });
   return /^\s*y(es)?\s*$/i.test(answer);
