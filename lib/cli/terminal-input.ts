@@ -29,6 +29,8 @@ function readSecretFromTerminal(
   prompt: string,
   writePrompt: (text: string) => void,
 ): Promise<string> {
+  // Echo goes off before the prompt appears, so that nothing typed after it is ever echoed.
+  input.setRawMode?.(true);
   writePrompt(prompt);
   return new Promise((resolve, reject) => {
     let secret: string[] = [];
@@ -48,7 +50,6 @@ function readSecretFromTerminal(
         else if (char >= ' ') secret.push(char);
       }
     };
-    input.setRawMode?.(true);
     input.setEncoding('utf8');
     input.on('data', onData);
     input.resume();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,16 +82,21 @@ interface BinRun {
   readonly stderr: string;
 }
 
-function runBin(args: readonly string[], stdin = ''): Promise<BinRun> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir };
-  Object.assign(env, {
+function binEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: dir,
     AWS_ENDPOINT_URL_SSM: endpoint,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: path.join(dir, 'none'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
-  });
+  };
+}
+
+function runBin(args: readonly string[], stdin = ''): Promise<BinRun> {
+  const env = binEnv();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kvs-gateway.js'), ...args], {
       cwd: dir,
@@ -155,4 +160,58 @@ test('cameras add with the password piped on stdin sends a SecureString; list sh
   );
   expect(listed.stdout).toMatch(/^lobby\s+yes\s+NO\s+-$/m);
   expectNoPassword(added, again, listed);
+});
+
+/**
+ * Runs the command on a real pseudo-terminal (Python's pty), waits for the prompt, types the
+ * password and Enter, and returns everything the terminal showed: with echo on, the password would
+ * be in it.
+ */
+const TYPE_ON_A_TERMINAL = `
+import json, os, pty, sys, time
+argv, password = json.loads(sys.argv[1]), sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+shown, typed = b'', False
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    shown += chunk
+    if not typed and b'Password for' in shown:
+        os.write(fd, password.encode() + b'\\r')
+        typed = True
+_, status = os.waitpid(pid, 0)
+print(json.dumps({'shown': shown.decode('utf8', 'replace'), 'exitCode': os.waitstatus_to_exitcode(status)}))
+`;
+
+test('on a real terminal the password prompt does not echo what is typed', async () => {
+  const argv = [
+    process.execPath,
+    path.join(ROOT, 'bin', 'kvs-gateway.js'),
+    ...['cameras', 'add', 'lobby', '--url', 'rtsp://192.0.2.11/live', '--user', 'viewer'],
+    ...['--config', 'site.json', '--region', 'eu-west-1'],
+  ];
+
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile(
+      '/usr/bin/python3',
+      ['-c', TYPE_ON_A_TERMINAL, JSON.stringify(argv), PASSWORD],
+      { cwd: dir, env: binEnv() },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    ),
+  );
+  const { shown, exitCode } = JSON.parse(output) as { shown: string; exitCode: number };
+
+  expect(shown).toContain('Password for viewer on camera lobby: ');
+  expect(shown).toContain('rtsp://viewer:****@192.0.2.11/live');
+  expect(exitCode).toBe(0);
+  expect(shown).not.toContain('Sekret');
+  const put = requests.find((r) => r.target === 'AmazonSSM.PutParameter')!;
+  expect(put.body.Value).toBe(`rtsp://viewer:${encodeURIComponent(PASSWORD)}@192.0.2.11/live`);
 });
