@@ -250,15 +250,13 @@ describe('cameras add', () => {
   });
 
   test('throttling: says the call was retried and to try again later', async () => {
-    ssm
-      .on(PutParameterCommand)
-      .rejects(
-        new ThrottlingException({
-          message: 'Rate exceeded',
-          Message: 'Rate exceeded',
-          $metadata: { attempts: 5 },
-        }),
-      );
+    ssm.on(PutParameterCommand).rejects(
+      new ThrottlingException({
+        message: 'Rate exceeded',
+        Message: 'Rate exceeded',
+        $metadata: { attempts: 5 },
+      }),
+    );
 
     const run = await sandbox.run(add('--user', 'viewer'), { stdin: PASSWORD });
 
