@@ -217,7 +217,7 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
   }
   let commandName = first;
   let rest = argv.slice(1);
-  if (first in GROUP_HELP) {
+  if (Object.hasOwn(GROUP_HELP, first)) {
     if (second === undefined || second.startsWith('-') || isHelp(second)) {
       (isHelp(second) ? say : complain)(GROUP_HELP[first]);
       return isHelp(second) ? 0 : 2;
@@ -225,7 +225,7 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     commandName = `${first} ${second}`;
     rest = argv.slice(2);
   }
-  const spec = COMMANDS[commandName];
+  const spec = Object.hasOwn(COMMANDS, commandName) ? COMMANDS[commandName] : undefined;
   if (!spec) {
     complain(
       first.startsWith('-')
@@ -254,10 +254,6 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     if (error instanceof CliError) {
       io.stderr(`kvs-gateway ${commandName}: ${error.message}\n`);
       return error.exitCode;
-    }
-    if (error instanceof GatewayConfigError) {
-      io.stderr(`kvs-gateway ${commandName}: ${error.message}\n`);
-      return 1;
     }
     throw error;
   }
@@ -332,6 +328,7 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   const noAuth = args.values['no-auth'] === true;
   if (!url) throw new CliError('--url is required, e.g. --url rtsp://192.0.2.10:554/stream1', 2);
   if (noAuth && user !== undefined) throw new CliError('--no-auth and --user exclude each other', 2);
+  if (user === '') throw new CliError('--user: must not be empty', 2);
   if (!noAuth && user === undefined) {
     throw new CliError(
       'give --user <user> (the password is then asked for), or --no-auth for a camera without authentication',

@@ -390,6 +390,8 @@ describe('help', () => {
     [['cameras']],
     [['camera', 'list']],
     [['cameras', 'rm', 'x']],
+    [['toString']],
+    [['cameras', 'constructor']],
     [['--region', 'x', 'doctor']],
   ])('%j: usage on stderr, exit 2', async (args) => {
     const run = await sandbox.run(args);
