@@ -1,7 +1,7 @@
 import { KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CliError, MAX_ATTEMPTS, describeAwsError } from './aws-errors';
+import { CliError, MAX_ATTEMPTS, describeAwsError, errorName } from './aws-errors';
 
 export interface AwsOptions {
   /** --region; otherwise AWS_REGION, AWS_DEFAULT_REGION, then the profile's region, like the AWS CLI. */
@@ -56,6 +56,11 @@ export async function createAwsClients(
       try {
         await ssm.config.credentials();
       } catch (error) {
+        if (options.profile && errorName(error) === 'CredentialsProviderError') {
+          throw new CliError(
+            `no AWS credentials for profile "${options.profile}": check that ~/.aws/config or ~/.aws/credentials defines it, or sign in with "aws sso login --profile ${options.profile}"`,
+          );
+        }
         throw new CliError(
           describeAwsError(error, { action: 'sts:GetCallerIdentity', resource: 'your identity' }),
         );

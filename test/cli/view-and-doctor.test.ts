@@ -335,6 +335,18 @@ describe('doctor', () => {
     expect(ssm.calls()).toHaveLength(0);
   });
 
+  test('a profile that does not exist: named, exit 1', async () => {
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+
+    const run = await sandbox.run(['doctor', '--region', 'eu-west-1', '--profile', 'site9']);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /^FAIL\s+credentials\s+no AWS credentials for profile "site9": check that ~\/\.aws\/config/m,
+    );
+  });
+
   test('no region: exit 1', async () => {
     const run = await sandbox.run(['doctor']);
 
