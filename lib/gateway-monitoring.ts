@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -114,6 +114,9 @@ export class GatewayMonitoring extends Construct {
     const topicKey = new kms.Key(this, 'AlarmTopicKey', {
       description: `Encrypts the ${this.namePrefix} alarm notifications`,
       enableKeyRotation: true,
+      // It protects only notifications in flight: nothing needs it once the topic is gone.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     const fromThisAccountsAlarms = {
       StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
@@ -237,11 +240,7 @@ export class GatewayMonitoring extends Construct {
   }
 
   private createDashboard(props: GatewayMonitoringProps, latencyThreshold: Duration): cloudwatch.Dashboard {
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: this.namePrefix,
-      defaultInterval: Duration.hours(3),
-    });
-    dashboard.addWidgets(
+    const header: cloudwatch.IWidget[] = [
       new cloudwatch.TextWidget({
         markdown: [
           `# ${this.namePrefix}: KVS camera gateway`,
@@ -251,17 +250,32 @@ export class GatewayMonitoring extends Construct {
         width: 8,
         height: 6,
       }),
-      new cloudwatch.AlarmStatusWidget({
-        title: 'Alarms',
-        alarms: [...this.cameraAlarms.flatMap(alarmsOf), ...this.gatewayAlarms],
-        width: 16,
-        height: 6,
-      }),
-    );
-    dashboard.addWidgets(...gatewayWidgets(props.gateway));
-    for (const stream of props.cameraStreams) {
-      dashboard.addWidgets(...cameraWidgets(stream, latencyThreshold));
+      ...chunks([...this.gatewayAlarms, ...this.cameraAlarms.flatMap(alarmsOf)], MAX_ALARMS_PER_WIDGET).map(
+        (alarms, i) =>
+          new cloudwatch.AlarmStatusWidget({
+            title: i === 0 ? 'Alarms' : `Alarms (${i + 1})`,
+            alarms,
+            width: 16,
+            height: 6,
+          }),
+      ),
+    ];
+    const rows = [
+      header,
+      gatewayWidgets(props.gateway),
+      ...props.cameraStreams.map((stream) => cameraWidgets(stream, latencyThreshold)),
+    ];
+    const widgetCount = rows.reduce((count, row) => count + row.length, 0);
+    if (widgetCount > MAX_DASHBOARD_WIDGETS) {
+      throw new Error(
+        `cameras: ${props.cameraStreams.length} cameras need ${widgetCount} dashboard widgets, more than the ${MAX_DASHBOARD_WIDGETS} a CloudWatch dashboard holds; split the cameras over several gateways`,
+      );
     }
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: this.namePrefix,
+      defaultInterval: Duration.hours(3),
+    });
+    for (const row of rows) dashboard.addWidgets(...row);
     return dashboard;
   }
 
@@ -298,6 +312,16 @@ export class GatewayMonitoring extends Construct {
     });
     return lastErrors;
   }
+}
+
+const MAX_DASHBOARD_WIDGETS = 500;
+/** An alarm status widget lists at most 100 alarms. */
+const MAX_ALARMS_PER_WIDGET = 100;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
 }
 
 function alarmsOf(alarms: CameraAlarms): cloudwatch.Alarm[] {

@@ -190,6 +190,13 @@ describe('GatewayMonitoring on an EC2 gateway', () => {
     });
   });
 
+  test('the topic key goes with the stack: it only protects notifications in flight', () => {
+    for (const key of Object.values(template.findResources('AWS::KMS::Key'))) {
+      expect(key.DeletionPolicy).toBe('Delete');
+      expect(key.Properties.PendingWindowInDays).toBe(7);
+    }
+  });
+
   test("the topic policy refuses publishing without TLS and lets only this stack's alarms publish", () => {
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
@@ -310,6 +317,27 @@ describe('the dashboard', () => {
       (w) => w.properties.title === 'Gateway instance: memory %',
     );
     expect(JSON.stringify(memory?.properties.metrics)).toContain('"CWAgent","mem_used_percent"');
+  });
+});
+
+describe('many cameras', () => {
+  const cameras = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ name: `camera-${i + 1}`, retentionHours: 1 }));
+
+  test('40 cameras: 121 alarms over two alarm status widgets, as one lists at most 100', () => {
+    const { stack } = monitoredStack(realAutoScalingGroup, configWith({ cameras: cameras(40), monitoring }));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 121);
+    const alarmWidgets = dashboardWidgets(template).filter((w) => w.type === 'alarm');
+    expect(alarmWidgets.map((w) => (w.properties as { alarms: unknown[] }).alarms.length)).toEqual([100, 21]);
+  });
+
+  test('more cameras than a dashboard can show is an error that says what to do', () => {
+    expect(() =>
+      monitoredStack(realAutoScalingGroup, configWith({ cameras: cameras(130), monitoring })),
+    ).toThrow(
+      /^cameras: 130 cameras need 5\d\d dashboard widgets, more than the 500 a CloudWatch dashboard holds; split the cameras over several gateways$/,
+    );
   });
 });
 
