@@ -392,6 +392,35 @@ describe('saved Logs Insights queries', () => {
   });
 });
 
+test('the queries pick the problems out of run-camera.sh lines and leave the rest', () => {
+  const { stack } = monitoredStack(realAutoScalingGroup);
+  const query = Object.values(Template.fromStack(stack).findResources('AWS::Logs::QueryDefinition')).find(
+    (q) => q.Properties.Name === 'MonitoredGateway/camera-errors',
+  )?.Properties.QueryString as string;
+  // Logs Insights writes regexes as /.../ with an inline (?i); JavaScript takes the same pattern with a flag.
+  const parse = new RegExp(/\| parse @message \/(.*)\/\n/.exec(query)![1]);
+  const problem = new RegExp(/\| filter detail like \/\(\?i\)(.*)\/\n/.exec(query)![1], 'i');
+  const lines = {
+    'run-camera[lobby]: authentication failed (2 in a row): waiting 240s before trying again': 'lobby',
+    'run-camera[site1.dock]: error: the SSM parameter /kvs-gateway/cameras/site1.dock does not exist':
+      'site1.dock',
+    'run-camera[front-door]: pipeline ended after 12s (10s of video); restarting in 2s (attempt 3)':
+      'front-door',
+    'run-camera[front-door]: warning: AUDIO=true but the camera sends no AAC or G.711 audio': 'front-door',
+  };
+  for (const [line, camera] of Object.entries(lines)) {
+    const parsed = parse.exec(line);
+    expect(parsed?.groups?.camera).toBe(camera);
+    expect(problem.test(parsed!.groups!.detail)).toBe(true);
+  }
+  for (const healthy of [
+    'run-camera[lobby]: video flowing',
+    'run-camera[lobby]: starting: stream site1.lobby',
+  ]) {
+    expect(problem.test(parse.exec(healthy)!.groups!.detail)).toBe(false);
+  }
+});
+
 interface ValidationReport {
   pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[];
 }
