@@ -65,7 +65,10 @@ export function runCostCommand(options: CostCommandOptions, output: (text: strin
         ]
       : []),
     `Assumed: ${DEFAULT_USAGE.hoursPerMonth} h per month; ${DEFAULT_USAGE.logGbPerCameraMonth} GB of gateway logs per camera and month; ` +
-      `${DEFAULT_USAGE.containerInsightsMetricsPerService} Container Insights metrics per Fargate service; KVS storage once each camera's retention has filled.`,
+      (computes.includes('fargate')
+        ? `${DEFAULT_USAGE.containerInsightsMetricsPerService} Container Insights metrics per Fargate service; `
+        : '') +
+      "KVS storage once each camera's retention has filled.",
   ];
   output(`${[...sections, notes.join('\n')].join('\n\n')}\n`);
 }
