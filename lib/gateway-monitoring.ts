@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -108,6 +108,16 @@ export class GatewayMonitoring extends Construct {
 
     this.dashboard = this.createDashboard(props, latencyThreshold);
     this.lastErrorsQuery = this.createLogQueries(props.logGroups);
+
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The gateway dashboard: one row per camera',
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${this.namePrefix}`,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description:
+        'Every camera and gateway alarm notifies this topic: subscribe your paging or chat tool to it',
+      value: topic.topicArn,
+    });
   }
 
   private createAlarmTopic(alarmEmail: string | undefined): sns.Topic {

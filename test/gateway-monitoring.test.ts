@@ -266,8 +266,10 @@ describe('the dashboard', () => {
   const template = Template.fromStack(stack);
   const widgets = dashboardWidgets(template);
 
-  test('is named after the stack', () => {
+  test('is named after the stack, and its address is a stack output', () => {
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'MonitoredGateway' });
+    const outputs = Object.values(template.findOutputs('*'));
+    expect(JSON.stringify(outputs)).toContain('#dashboards/dashboard/MonitoredGateway');
   });
 
   test.each(sampleStreams)(
