@@ -1,5 +1,7 @@
 import { GatewayConfig, NetworkConfig } from './config';
-import { PriceName, RegionPrices } from './prices';
+import { CostEstimateError, PriceName, RegionPrices } from './prices';
+
+export { CostEstimateError };
 
 /**
  * What the gateway costs per month at on-demand list prices, from the config alone: compute, its
@@ -68,13 +70,6 @@ export interface MonthlyCostEstimate {
   readonly total: number;
   /** The price figures used that were not confirmed on the AWS pricing pages. */
   readonly unconfirmedPrices: readonly PriceName[];
-}
-
-export class CostEstimateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CostEstimateError';
-  }
 }
 
 /** Gigabytes a camera sends per month at its average bitrate. */

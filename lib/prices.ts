@@ -164,11 +164,19 @@ export const PRICE_TABLE: readonly RegionPrices[] = [
   },
 ];
 
+/** A config or a region the estimate cannot price; the message says what to change. */
+export class CostEstimateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CostEstimateError';
+  }
+}
+
 /** The region's prices, or an error that lists the regions the table has. */
 export function pricesForRegion(region: string): RegionPrices {
   const prices = PRICE_TABLE.find((entry) => entry.region === region);
   if (!prices) {
-    throw new Error(
+    throw new CostEstimateError(
       `no prices for region "${region}": lib/prices.ts has ${PRICE_TABLE.map((p) => p.region).join(', ')}; ` +
         'add the region there (figures from the AWS pricing pages it names), or pass --region us-east-1 for an approximation',
     );

@@ -193,6 +193,7 @@ test('an instance type missing from the table is an error that names the field a
 });
 
 test('a region missing from the table is an error that lists the regions it has', () => {
+  expect(() => pricesForRegion('sa-east-1')).toThrow(CostEstimateError);
   expect(() => pricesForRegion('sa-east-1')).toThrow(
     'no prices for region "sa-east-1": lib/prices.ts has us-east-1, eu-west-1, eu-central-1, ap-southeast-2',
   );

@@ -172,6 +172,7 @@ test('an instance type without a price still prints the Fargate estimate and say
 });
 
 test('a region without prices is an error naming the regions there are', () => {
+  expect(() => run({ region: 'sa-east-1' })).toThrow(CostEstimateError);
   expect(() => run({ region: 'sa-east-1' })).toThrow(
     /no prices for region "sa-east-1": lib\/prices\.ts has us-east-1/,
   );
