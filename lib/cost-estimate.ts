@@ -1,0 +1,313 @@
+import { GatewayConfig, NetworkConfig } from './config';
+import { CostEstimateError, PriceName, RegionPrices } from './prices';
+
+export { CostEstimateError };
+
+/**
+ * What the gateway costs per month at on-demand list prices, from the config alone: compute, its
+ * public IPv4 addresses, KVS ingestion and storage per camera, and the monitoring that comes with it.
+ * Pure functions: the prices and the usage that no config states are passed in.
+ */
+
+export type GatewayCompute = 'ec2' | 'fargate';
+
+/** What a config cannot say, with the figures the estimate assumes. */
+export interface UsageAssumptions {
+  /** AWS bills a month as 730 hours. */
+  readonly hoursPerMonth: number;
+  /** Log lines of one camera's pipeline: a few per hour when healthy, one per restart when not. */
+  readonly logGbPerCameraMonth: number;
+  /** VPC flow logs of the new VPC (NetworkStack), aggregated over 10 minutes. */
+  readonly flowLogsGbPerMonth: number;
+  /** Container Insights metrics (custom metrics) per ECS service, for the running-task alarm. */
+  readonly containerInsightsMetricsPerService: number;
+  /** Load balancer capacity units the naive design's ALB uses (its minimum bill is one). */
+  readonly loadBalancerCapacityUnits: number;
+}
+
+export const DEFAULT_USAGE: UsageAssumptions = {
+  hoursPerMonth: 730,
+  logGbPerCameraMonth: 0.05,
+  flowLogsGbPerMonth: 0.1,
+  containerInsightsMetricsPerService: 20,
+  loadBalancerCapacityUnits: 1,
+};
+
+/** KVS (like AWS billing in general) counts a GB as 2^30 bytes. */
+const BYTES_PER_GB = 1024 ** 3;
+/** The alarms GatewayMonitoring creates per camera: no frames, connection errors, high latency. */
+export const ALARMS_PER_CAMERA = 3;
+/** The stream key (StreamStack) and the alarm topic key (GatewayMonitoring). */
+const CUSTOMER_MANAGED_KEYS = 2;
+
+export interface CostLine {
+  readonly item: string;
+  /** How the figure was computed, in words a reader can check. */
+  readonly detail: string;
+  readonly monthlyUsd: number;
+}
+
+export interface CameraCost {
+  readonly camera: string;
+  readonly bitrateKbps: number;
+  readonly retentionHours: number;
+  readonly ingestedGb: number;
+  readonly storedGb: number;
+  readonly kvsIngestionUsd: number;
+  readonly kvsStorageUsd: number;
+  readonly alarmsUsd: number;
+  /** An equal share of everything not tied to one camera (compute, addresses, dashboard, logs, keys). */
+  readonly sharedUsd: number;
+  readonly totalUsd: number;
+}
+
+export interface MonthlyCostEstimate {
+  readonly compute: GatewayCompute;
+  readonly region: string;
+  readonly location: string;
+  readonly lines: readonly CostLine[];
+  readonly perCamera: readonly CameraCost[];
+  readonly total: number;
+  /** The price figures used that were not confirmed on the AWS pricing pages. */
+  readonly unconfirmedPrices: readonly PriceName[];
+}
+
+/** Gigabytes a camera sends per month at its average bitrate. */
+export function ingestedGbPerMonth(bitrateKbps: number, usage: UsageAssumptions = DEFAULT_USAGE): number {
+  return (((bitrateKbps * 1000) / 8) * 3600 * usage.hoursPerMonth) / BYTES_PER_GB;
+}
+
+/** Gigabytes KVS holds for a camera once its retention period has filled. */
+export function storedGb(bitrateKbps: number, retentionHours: number): number {
+  return (((bitrateKbps * 1000) / 8) * 3600 * retentionHours) / BYTES_PER_GB;
+}
+
+/** Same rule as NetworkStack.assignPublicIp: who needs a public IPv4 address to reach cameras and KVS. */
+export function gatewayHasPublicIpv4(network: NetworkConfig): boolean {
+  return network.mode === 'new' ? network.gatewaySubnets === 'public' : network.subnetsArePublic;
+}
+
+/** Fargate runs one task per shard of `camerasPerTask` cameras. */
+export function fargateTaskCount(config: GatewayConfig): number {
+  return Math.ceil(config.cameras.length / config.fargate.camerasPerTask);
+}
+
+export function estimateMonthlyCost(
+  config: GatewayConfig,
+  prices: RegionPrices,
+  compute: GatewayCompute,
+  usage: UsageAssumptions = DEFAULT_USAGE,
+): MonthlyCostEstimate {
+  const used = new Set<PriceName>();
+  const price = <K extends PriceName>(name: K): RegionPrices[K] => {
+    used.add(name);
+    return prices[name];
+  };
+  const hours = usage.hoursPerMonth;
+  const lines: CostLine[] = [];
+  const add = (item: string, detail: string, monthlyUsd: number) => lines.push({ item, detail, monthlyUsd });
+
+  let gatewayAddresses: number;
+  let gatewayAlarms: number;
+  if (compute === 'ec2') {
+    const { instanceType, rootVolumeGiB } = config.ec2;
+    const hourly = price('ec2PerHour')[instanceType];
+    if (hourly === undefined) {
+      throw new CostEstimateError(
+        `ec2.instanceType "${instanceType}": lib/prices.ts has no ${prices.region} price for it (it has ${Object.keys(prices.ec2PerHour).join(', ')}); add it there`,
+      );
+    }
+    add('EC2 instance', `1 × ${instanceType} × ${hours} h × ${dollars(hourly)}/h`, hourly * hours);
+    const gp3 = price('ebsGp3PerGbMonth');
+    add('EBS gp3 root volume', `${rootVolumeGiB} GB × ${dollars(gp3)}/GB-month`, rootVolumeGiB * gp3);
+    gatewayAddresses = 1;
+    gatewayAlarms = 1; // the instance status check
+  } else {
+    const tasks = fargateTaskCount(config);
+    const { cpu, memoryMiB, architecture } = config.fargate;
+    const vcpuHour = price('fargatePerVcpuHour')[architecture];
+    const gbHour = price('fargatePerGbHour')[architecture];
+    add(
+      `Fargate vCPU (${architecture})`,
+      `${tasks} task(s) × ${cpu / 1024} vCPU × ${hours} h × ${dollars(vcpuHour)}/vCPU-h`,
+      tasks * (cpu / 1024) * hours * vcpuHour,
+    );
+    add(
+      `Fargate memory (${architecture})`,
+      `${tasks} task(s) × ${memoryMiB / 1024} GB × ${hours} h × ${dollars(gbHour)}/GB-h`,
+      tasks * (memoryMiB / 1024) * hours * gbHour,
+    );
+    const metric = price('customMetricPerMonth');
+    add(
+      'Container Insights metrics',
+      `${tasks} service(s) × ${usage.containerInsightsMetricsPerService} metrics (assumed) × ${dollars(metric)}`,
+      tasks * usage.containerInsightsMetricsPerService * metric,
+    );
+    gatewayAddresses = tasks;
+    gatewayAlarms = tasks; // one running-task alarm per service
+  }
+
+  if (gatewayHasPublicIpv4(config.network)) {
+    const ipv4 = price('publicIpv4PerHour');
+    add(
+      'Public IPv4 addresses',
+      `${gatewayAddresses} × ${hours} h × ${dollars(ipv4)}/h`,
+      gatewayAddresses * hours * ipv4,
+    );
+  }
+
+  const ingestPrice = price('kvsIngestedPerGb');
+  const storePrice = price('kvsStoredPerGbMonth');
+  const alarmPrice = price('alarmPerMonth');
+  const cameras = config.cameras.map((camera) => {
+    const ingested = ingestedGbPerMonth(camera.bitrateKbps, usage);
+    const stored = storedGb(camera.bitrateKbps, camera.retentionHours);
+    return {
+      camera,
+      ingested,
+      stored,
+      kvsIngestionUsd: ingested * ingestPrice,
+      kvsStorageUsd: stored * storePrice,
+      alarmsUsd: ALARMS_PER_CAMERA * alarmPrice,
+    };
+  });
+  const totalIngested = sum(cameras.map((c) => c.ingested));
+  const totalStored = sum(cameras.map((c) => c.stored));
+  add(
+    'KVS data ingested',
+    `${round(totalIngested, 1)} GB × ${dollars(ingestPrice)}/GB`,
+    totalIngested * ingestPrice,
+  );
+  add(
+    'KVS data stored',
+    `${round(totalStored, 1)} GB-month × ${dollars(storePrice)}/GB-month (once retention has filled)`,
+    totalStored * storePrice,
+  );
+
+  const alarms = ALARMS_PER_CAMERA * config.cameras.length + gatewayAlarms;
+  add('CloudWatch alarms', `${alarms} × ${dollars(alarmPrice)}`, alarms * alarmPrice);
+  const dashboard = price('dashboardPerMonth');
+  add('CloudWatch dashboard', `1 × ${dollars(dashboard)}`, dashboard);
+  const logGb =
+    usage.logGbPerCameraMonth * config.cameras.length +
+    (config.network.mode === 'new' ? usage.flowLogsGbPerMonth : 0);
+  const logStoredGb = logGb * (config.monitoring.logRetentionDays / (hours / 24));
+  const logIngestPrice = price('logsIngestedPerGb');
+  const logStorePrice = price('logsStoredPerGbMonth');
+  add(
+    'CloudWatch Logs',
+    `${round(logGb, 2)} GB ingested (assumed) × ${dollars(logIngestPrice)} + ${round(logStoredGb, 2)} GB kept ${config.monitoring.logRetentionDays} days × ${dollars(logStorePrice)}`,
+    logGb * logIngestPrice + logStoredGb * logStorePrice,
+  );
+  const keyPrice = price('kmsKeyPerMonth');
+  add(
+    'KMS keys',
+    `${CUSTOMER_MANAGED_KEYS} × ${dollars(keyPrice)} (stream key, alarm topic key)`,
+    CUSTOMER_MANAGED_KEYS * keyPrice,
+  );
+
+  const total = sum(lines.map((line) => line.monthlyUsd));
+  const cameraSpecific = sum(cameras.map((c) => c.kvsIngestionUsd + c.kvsStorageUsd + c.alarmsUsd));
+  const sharedUsd = (total - cameraSpecific) / config.cameras.length;
+  return {
+    compute,
+    region: prices.region,
+    location: prices.location,
+    lines,
+    perCamera: cameras.map((c) => ({
+      camera: c.camera.name,
+      bitrateKbps: c.camera.bitrateKbps,
+      retentionHours: c.camera.retentionHours,
+      ingestedGb: c.ingested,
+      storedGb: c.stored,
+      kvsIngestionUsd: c.kvsIngestionUsd,
+      kvsStorageUsd: c.kvsStorageUsd,
+      alarmsUsd: c.alarmsUsd,
+      sharedUsd,
+      totalUsd: c.kvsIngestionUsd + c.kvsStorageUsd + c.alarmsUsd + sharedUsd,
+    })),
+    total,
+    unconfirmedPrices: prices.unconfirmed.filter((name) => used.has(name)),
+  };
+}
+
+export interface NatGatewayDesign {
+  readonly natGateways: number;
+  readonly loadBalancer: boolean;
+}
+
+export interface NatGatewayComparison extends NatGatewayDesign {
+  /** What the NAT design adds to (or, negative, saves from) this design's estimate. */
+  readonly lines: readonly CostLine[];
+  readonly total: number;
+  readonly thisDesignTotal: number;
+  readonly unconfirmedPrices: readonly PriceName[];
+}
+
+/**
+ * The same gateway in private subnets behind NAT gateways, as many templates build it. The video then
+ * crosses a NAT gateway twice, camera to gateway and gateway to KVS, and NAT gateways charge for every
+ * GB they process in either direction; each NAT gateway also holds a public IPv4 address.
+ */
+export function compareWithNatGatewayDesign(
+  config: GatewayConfig,
+  prices: RegionPrices,
+  estimate: MonthlyCostEstimate,
+  design: NatGatewayDesign = { natGateways: 3, loadBalancer: true },
+  usage: UsageAssumptions = DEFAULT_USAGE,
+): NatGatewayComparison {
+  const hours = usage.hoursPerMonth;
+  const lines: CostLine[] = [];
+  const add = (item: string, detail: string, monthlyUsd: number) => lines.push({ item, detail, monthlyUsd });
+  const videoGb = sum(config.cameras.map((camera) => ingestedGbPerMonth(camera.bitrateKbps, usage)));
+  add(
+    'NAT gateways',
+    `${design.natGateways} × ${hours} h × ${dollars(prices.natGatewayPerHour)}/h`,
+    design.natGateways * hours * prices.natGatewayPerHour,
+  );
+  add(
+    'NAT data processing',
+    `2 × ${round(videoGb, 1)} GB of video (camera → gateway → KVS) × ${dollars(prices.natGatewayPerGb)}/GB`,
+    2 * videoGb * prices.natGatewayPerGb,
+  );
+  add(
+    'NAT gateway public IPv4 addresses',
+    `${design.natGateways} × ${hours} h × ${dollars(prices.publicIpv4PerHour)}/h`,
+    design.natGateways * hours * prices.publicIpv4PerHour,
+  );
+  const used: PriceName[] = ['natGatewayPerHour', 'natGatewayPerGb', 'publicIpv4PerHour'];
+  if (design.loadBalancer) {
+    const lcus = usage.loadBalancerCapacityUnits;
+    add(
+      'Application Load Balancer',
+      `${hours} h × (${dollars(prices.loadBalancerPerHour)} + ${lcus} LCU × ${dollars(prices.loadBalancerLcuPerHour)})/h`,
+      hours * (prices.loadBalancerPerHour + lcus * prices.loadBalancerLcuPerHour),
+    );
+    used.push('loadBalancerPerHour', 'loadBalancerLcuPerHour');
+  }
+  const gatewayAddresses = estimate.lines.find((line) => line.item === 'Public IPv4 addresses');
+  if (gatewayAddresses) {
+    add('Gateway public IPv4 addresses', 'not needed in private subnets', -gatewayAddresses.monthlyUsd);
+  }
+  return {
+    ...design,
+    lines,
+    total: estimate.total + sum(lines.map((line) => line.monthlyUsd)),
+    thisDesignTotal: estimate.total,
+    unconfirmedPrices: prices.unconfirmed.filter((name) => used.includes(name)),
+  };
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** A price as the pricing pages write it: `$0.10`, `$3.00`, `$0.0168`. */
+function dollars(value: number): string {
+  const decimals = String(value).split('.')[1]?.length ?? 0;
+  return `$${value.toFixed(Math.max(2, decimals))}`;
+}
+
+function round(value: number, digits: number): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

@@ -1,0 +1,185 @@
+import { runCostCommand } from '../../lib/cli/cost-command';
+import { CostEstimateError } from '../../lib/cost-estimate';
+import { configWith } from '../support/gateway-app';
+
+function run(options: Partial<Parameters<typeof runCostCommand>[0]> = {}): string {
+  let printed = '';
+  runCostCommand({ config: configWith(), region: 'us-east-1', json: false, ...options }, (text) => {
+    printed += text;
+  });
+  return printed;
+}
+
+/** The row of a printed table that starts with `label`, split into its cells. */
+function row(printed: string, label: string, from = 0): string[] {
+  const found = printed
+    .slice(from)
+    .split('\n')
+    .find((l) => l.startsWith(`${label}  `));
+  if (!found) throw new Error(`no row "${label}" in:\n${printed}`);
+  return found.split(/\s{2,}/);
+}
+
+// The sample config: front-door 4000 kbit/s kept 72 h, loading-dock 2000 kbit/s 24 h, lobby 2000 kbit/s
+// (default) 168 h; a t4g.small, or 0.5 vCPU / 1 GB arm64 tasks with 2 cameras each; public subnets.
+// Figures worked out by hand from the us-east-1 prices (see test/cost-estimate.test.ts).
+const GB = 2 ** 30;
+const kvsIngestedUsd = (kbps: number) => ((kbps * 125 * 3600 * 730) / GB) * 0.0085;
+const kvsStoredUsd = (kbps: number, hours: number) => ((kbps * 125 * 3600 * hours) / GB) * 0.023;
+const kvsUsd =
+  kvsIngestedUsd(8000) + kvsStoredUsd(4000, 72) + kvsStoredUsd(2000, 24) + kvsStoredUsd(2000, 168); // 27.28
+// 3 cameras × 0.05 GB + 0.1 GB of flow logs, kept 30 days, and the dashboard and the two KMS keys
+const monitoringUsd = 0.25 * 0.5 + 0.25 * (30 / (730 / 24)) * 0.03 + 3 + 2; // 5.13
+const ec2Total = 0.0168 * 730 + 16 * 0.08 + 1 * 730 * 0.005 + kvsUsd + (3 * 3 + 1) * 0.1 + monitoringUsd; // 50.61
+const fargateTotal =
+  2 * 0.5 * 730 * 0.03238 + // 2 tasks × 0.5 vCPU
+  2 * 1 * 730 * 0.00356 + // 2 tasks × 1 GB
+  2 * 20 * 0.3 + // Container Insights metrics (assumed 20 per service)
+  2 * 730 * 0.005 + // a public IPv4 address per task
+  kvsUsd +
+  (3 * 3 + 2) * 0.1 +
+  monitoringUsd; // 81.65
+
+describe('kvs-gateway cost on the sample config', () => {
+  const printed = run();
+  const fargateAt = printed.indexOf('Fargate gateway');
+
+  test('prints the EC2 estimate, then the Fargate one, each with its total in the title', () => {
+    expect(printed).toMatch(
+      /^EC2 gateway \(t4g\.small, arm64\), 3 camera\(s\), us-east-1: \$50\.61 per month\n/,
+    );
+    expect(printed).toContain(
+      `Fargate gateway (0.5 vCPU, 1 GB, arm64, 2 camera(s) per task), 3 camera(s), us-east-1: $${fargateTotal.toFixed(2)} per month`,
+    );
+    expect(fargateAt).toBeGreaterThan(0);
+  });
+
+  test('the EC2 table: one line per charge with how it was computed', () => {
+    expect(row(printed, 'EC2 instance')).toEqual([
+      'EC2 instance',
+      '1 × t4g.small × 730 h × $0.0168/h',
+      (0.0168 * 730).toFixed(2), // 12.26
+    ]);
+    expect(row(printed, 'Public IPv4 addresses')).toEqual([
+      'Public IPv4 addresses',
+      '1 × 730 h × $0.005/h',
+      '3.65',
+    ]);
+    // 8000 kbit/s in all: 10^6 B/s × 3600 × 730 = 2447.5 GB
+    expect(row(printed, 'KVS data ingested')).toEqual([
+      'KVS data ingested',
+      '2447.5 GB × $0.0085/GB',
+      kvsIngestedUsd(8000).toFixed(2), // 20.80
+    ]);
+    expect(row(printed, 'CloudWatch alarms')[2]).toBe('1.00'); // 3 × 3 cameras + 1
+    expect(row(printed, 'Total')[1]).toBe(ec2Total.toFixed(2));
+  });
+
+  test('the per-camera table: each camera with its own KVS figures', () => {
+    expect(row(printed, 'Camera')).toEqual([
+      'Camera',
+      'Bitrate',
+      'Retention',
+      'KVS ingest',
+      'KVS storage',
+      'Alarms',
+      'Shared',
+      'USD/month',
+    ]);
+    const frontDoor = row(printed, 'front-door');
+    expect(frontDoor.slice(0, 6)).toEqual([
+      'front-door',
+      '4000 kbit/s',
+      '72 h',
+      kvsIngestedUsd(4000).toFixed(2), // 10.40
+      kvsStoredUsd(4000, 72).toFixed(2), // 2.78
+      '0.30',
+    ]);
+    const lobby = row(printed, 'lobby');
+    expect(lobby.slice(0, 5)).toEqual([
+      'lobby',
+      '2000 kbit/s',
+      '168 h',
+      '5.20',
+      kvsStoredUsd(2000, 168).toFixed(2),
+    ]);
+    // Shared part on EC2: everything but KVS and the cameras' alarms, split 3 ways.
+    const shared =
+      (50.61 -
+        kvsIngestedUsd(8000) -
+        kvsStoredUsd(4000, 72) -
+        kvsStoredUsd(2000, 24) -
+        kvsStoredUsd(2000, 168) -
+        0.9) /
+      3;
+    expect(frontDoor[6]).toBe(shared.toFixed(2)); // 7.48
+  });
+
+  test('the comparison with 3 NAT gateways and an ALB', () => {
+    expect(row(printed, 'NAT gateways')).toEqual(['NAT gateways', '3 × 730 h × $0.045/h', '98.55']);
+    expect(row(printed, 'NAT data processing')[2]).toBe((((2 * 1e6 * 3600 * 730) / GB) * 0.045).toFixed(2)); // 220.28
+    const natTotal =
+      ec2Total +
+      3 * 730 * 0.045 + // NAT gateway hours
+      ((2 * 1e6 * 3600 * 730) / GB) * 0.045 + // the video through NAT twice
+      3 * 730 * 0.005 + // their Elastic IPs
+      730 * (0.0225 + 0.008) - // the ALB with one LCU
+      730 * 0.005; // no public address for the instance
+    expect(row(printed, 'Total with 3 NAT gateways + an ALB')[1]).toBe(natTotal.toFixed(2)); // 399.00
+  });
+
+  test('Fargate: two tasks, a public address each', () => {
+    expect(row(printed, 'Fargate vCPU (arm64)', fargateAt)[2]).toBe((2 * 0.5 * 730 * 0.03238).toFixed(2)); // 23.64
+    expect(row(printed, 'Public IPv4 addresses', fargateAt)[2]).toBe('7.30');
+  });
+
+  test('says which prices and usage are assumptions', () => {
+    expect(printed).toContain('from lib/prices.ts (checked 2026-11-24)');
+    expect(printed).toMatch(
+      /Not confirmed on the AWS pricing pages for us-east-1 \(check before relying on them\): .*ec2PerHour/,
+    );
+    expect(printed).toContain('20 Container Insights metrics per Fargate service');
+  });
+});
+
+test('--compute fargate prints only the Fargate estimate', () => {
+  const printed = run({ compute: 'fargate' });
+  expect(printed).toMatch(/^Fargate gateway/);
+  expect(printed).not.toContain('EC2 gateway');
+});
+
+test('--json prints both estimates as data', () => {
+  const parsed = JSON.parse(run({ json: true }));
+  expect(parsed.region).toBe('us-east-1');
+  expect(parsed.pricesCheckedOn).toBe('2026-11-24');
+  expect(parsed.estimates.map((e: { compute: string }) => e.compute)).toEqual(['ec2', 'fargate']);
+  expect(parsed.estimates[0].estimate.total).toBeCloseTo(ec2Total, 6);
+  expect(parsed.estimates[1].estimate.total).toBeCloseTo(fargateTotal, 6);
+  expect(parsed.estimates[0].estimate.perCamera).toHaveLength(3);
+  expect(parsed.estimates[1].natDesign.natGateways).toBe(3);
+});
+
+test('an instance type without a price still prints the Fargate estimate and says why EC2 is missing', () => {
+  const printed = run({ config: configWith({ ec2: { instanceType: 'c7g.large', architecture: 'arm64' } }) });
+  expect(printed).toContain('EC2 gateway (c7g.large, arm64): not estimated: ec2.instanceType "c7g.large"');
+  expect(printed).toContain('Fargate gateway');
+  expect(() =>
+    run({
+      config: configWith({ ec2: { instanceType: 'c7g.large', architecture: 'arm64' } }),
+      compute: 'ec2',
+    }),
+  ).toThrow(CostEstimateError);
+});
+
+test('a region without prices is an error naming the regions there are', () => {
+  expect(() => run({ region: 'sa-east-1' })).toThrow(CostEstimateError);
+  expect(() => run({ region: 'sa-east-1' })).toThrow(
+    /no prices for region "sa-east-1": lib\/prices\.ts has us-east-1/,
+  );
+});
+
+test('another region prints its own figures and flags them as unconfirmed', () => {
+  const printed = run({ region: 'eu-central-1', compute: 'ec2' });
+  expect(row(printed, 'EC2 instance')[1]).toBe('1 × t4g.small × 730 h × $0.0192/h');
+  expect(printed).toMatch(/Not confirmed on the AWS pricing pages for eu-central-1 .*kvsIngestedPerGb/);
+});

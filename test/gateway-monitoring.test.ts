@@ -1,0 +1,473 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { GatewayMonitoring, MonitoredGateway } from '../lib/gateway-monitoring';
+import { MonitoringConfig } from '../lib/config';
+import { buildGatewayApp, configWith } from './support/gateway-app';
+
+const monitoring: MonitoringConfig = {
+  noFramesMinutes: 5,
+  logRetentionDays: 30,
+  alarmEmail: 'ops@example.com',
+};
+
+/**
+ * A stack holding the monitoring of the sample config's camera streams, with `gateway` built from
+ * constructs in it. By default it sits in an app of its own, without the security review, so that the
+ * stand-in gateway resources need no acknowledgements; `inSampleApp` puts it in the reviewed sample app.
+ */
+function monitoredStack(
+  makeGateway: (stack: Stack) => MonitoredGateway,
+  config = configWith({ monitoring }),
+  inSampleApp = false,
+): { app: App; outdir: string; stack: Stack; monitoring: GatewayMonitoring } {
+  const sample = buildGatewayApp(config);
+  const app = inSampleApp ? sample.app : new App();
+  const stack = new Stack(app, 'MonitoredGateway');
+  const logGroup = new logs.LogGroup(stack, 'GatewayLogs', { retention: config.monitoring.logRetentionDays });
+  const construct = new GatewayMonitoring(stack, 'Monitoring', {
+    cameraStreams: sample.streams.cameraStreams,
+    monitoring: config.monitoring,
+    gateway: makeGateway(stack),
+    logGroups: [logGroup],
+  });
+  return { app, outdir: sample.outdir, stack, monitoring: construct };
+}
+
+function realAutoScalingGroup(stack: Stack): MonitoredGateway {
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
+  const autoScalingGroup = new autoscaling.AutoScalingGroup(stack, 'Gateway', {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    instanceType: new ec2.InstanceType('t4g.small'),
+    machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+    minCapacity: 1,
+    maxCapacity: 1,
+  });
+  return { kind: 'ec2', autoScalingGroup };
+}
+
+function realFargateServices(stack: Stack): MonitoredGateway {
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
+  const cluster = new ecs.Cluster(stack, 'Cluster', {
+    vpc,
+    containerInsightsV2: ecs.ContainerInsights.ENABLED,
+  });
+  const services = [1, 2].map((shard) => {
+    const taskDefinition = new ecs.FargateTaskDefinition(stack, `Shard${shard}Task`, {
+      cpu: 512,
+      memoryLimitMiB: 1024,
+    });
+    taskDefinition.addContainer('camera', {
+      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
+    });
+    return new ecs.FargateService(stack, `Shard${shard}`, {
+      cluster,
+      taskDefinition,
+      desiredCount: 1,
+      assignPublicIp: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    });
+  });
+  return { kind: 'fargate', services, desiredCountPerService: 1 };
+}
+
+// The sample config's cameras: front-door, loading-dock, and lobby whose stream is "site1.lobby".
+const sampleStreams = [
+  { camera: 'front-door', stream: 'front-door' },
+  { camera: 'loading-dock', stream: 'loading-dock' },
+  { camera: 'lobby', stream: 'site1.lobby' },
+];
+
+describe('GatewayMonitoring on an EC2 gateway', () => {
+  const { stack } = monitoredStack(realAutoScalingGroup);
+  const template = Template.fromStack(stack);
+
+  test('has three alarms per camera and one for the instance', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * sampleStreams.length + 1);
+  });
+
+  test.each(sampleStreams)(
+    '$camera: no frames for noFramesMinutes raises an alarm, silence included',
+    (s) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MonitoredGateway-${s.camera}-no-frames`,
+        Namespace: 'AWS/KinesisVideo',
+        MetricName: 'PutMedia.IncomingFrames',
+        Dimensions: [{ Name: 'StreamName', Value: s.stream }],
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 5,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    },
+  );
+
+  test.each(sampleStreams)('$camera: connection errors in 3 of 5 minutes raise an alarm', (s) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `MonitoredGateway-${s.camera}-connection-errors`,
+      Namespace: 'AWS/KinesisVideo',
+      MetricName: 'PutMedia.ConnectionErrors',
+      Dimensions: [{ Name: 'StreamName', Value: s.stream }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test.each(sampleStreams)('$camera: fragments slower than 10 s for 5 minutes raise an alarm', (s) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `MonitoredGateway-${s.camera}-high-latency`,
+      Namespace: 'AWS/KinesisVideo',
+      MetricName: 'PutMedia.FragmentIngestionLatency',
+      Dimensions: [{ Name: 'StreamName', Value: s.stream }],
+      Statistic: 'Average',
+      Threshold: 10000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 5,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test('alarms on the instance status check by Auto Scaling group, a missing instance included', () => {
+    const groups = template.findResources('AWS::AutoScaling::AutoScalingGroup');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/EC2',
+      MetricName: 'StatusCheckFailed',
+      Dimensions: [{ Name: 'AutoScalingGroupName', Value: { Ref: Object.keys(groups)[0] } }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  test('every alarm notifies the one topic when it fires and when it clears', () => {
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(10);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+
+  test('the topic is encrypted with a rotating key that CloudWatch alarms of this stack may use', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0];
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': ['', Match.arrayWith([':alarm:MonitoredGateway-*'])],
+                },
+              },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the topic key goes with the stack: it only protects notifications in flight', () => {
+    for (const key of Object.values(template.findResources('AWS::KMS::Key'))) {
+      expect(key.DeletionPolicy).toBe('Delete');
+      expect(key.Properties.PendingWindowInDays).toBe(7);
+    }
+  });
+
+  test("the topic policy refuses publishing without TLS and lets only this stack's alarms publish", () => {
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Principal: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('emails the alarms to monitoring.alarmEmail, and to no one when it is absent', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    const { stack: silent } = monitoredStack(realAutoScalingGroup, configWith());
+    Template.fromStack(silent).resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('the no-frames window follows monitoring.noFramesMinutes', () => {
+    const { stack: slow } = monitoredStack(
+      realAutoScalingGroup,
+      configWith({ monitoring: { noFramesMinutes: 15 } }),
+    );
+    Template.fromStack(slow).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'PutMedia.IncomingFrames',
+      EvaluationPeriods: 15,
+      DatapointsToAlarm: 15,
+    });
+  });
+});
+
+interface DashboardWidget {
+  type: string;
+  width: number;
+  properties: {
+    title?: string;
+    markdown?: string;
+    metrics?: unknown[][];
+  };
+}
+
+/** The dashboard body with its CloudFormation tokens (Refs) replaced by placeholders, parsed. */
+function dashboardWidgets(template: Template): DashboardWidget[] {
+  const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0];
+  const body = dashboard.Properties.DashboardBody['Fn::Join'][1]
+    .map((part: unknown) => (typeof part === 'string' ? part : 'TOKEN'))
+    .join('');
+  return JSON.parse(body).widgets;
+}
+
+describe('the dashboard', () => {
+  const { stack } = monitoredStack(realAutoScalingGroup);
+  const template = Template.fromStack(stack);
+  const widgets = dashboardWidgets(template);
+
+  test('is named after the stack, and its address is a stack output', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'MonitoredGateway' });
+    const outputs = Object.values(template.findOutputs('*'));
+    expect(JSON.stringify(outputs)).toContain('#dashboards/dashboard/MonitoredGateway');
+  });
+
+  test.each(sampleStreams)(
+    'has a row for $camera: frames/s, bitrate, latency and errors of its stream',
+    (s) => {
+      const row = widgets.filter((w) => w.properties.title?.startsWith(`${s.camera}: `));
+      expect(row.map((w) => w.properties.title)).toEqual([
+        `${s.camera}: frames/s`,
+        `${s.camera}: bitrate kbit/s`,
+        `${s.camera}: PutMedia latency ms`,
+        `${s.camera}: errors`,
+      ]);
+      expect(row.reduce((sum, w) => sum + w.width, 0)).toBe(24);
+      const metricsOf = (w: DashboardWidget) => JSON.stringify(w.properties.metrics);
+      expect(metricsOf(row[0])).toContain('"frames / PERIOD(frames)"');
+      expect(metricsOf(row[0])).toContain(
+        `"AWS/KinesisVideo","PutMedia.IncomingFrames","StreamName","${s.stream}"`,
+      );
+      expect(metricsOf(row[1])).toContain('"bytes * 8 / 1000 / PERIOD(bytes)"');
+      expect(metricsOf(row[1])).toContain(
+        `"AWS/KinesisVideo","PutMedia.IncomingBytes","StreamName","${s.stream}"`,
+      );
+      expect(metricsOf(row[2])).toContain(`"PutMedia.FragmentIngestionLatency","StreamName","${s.stream}"`);
+      expect(metricsOf(row[2])).toContain(`"PutMedia.Latency","StreamName","${s.stream}"`);
+      expect(metricsOf(row[3])).toContain(`"PutMedia.ConnectionErrors","StreamName","${s.stream}"`);
+      expect(metricsOf(row[3])).toContain(`"PutMedia.ErrorAckCount","StreamName","${s.stream}"`);
+    },
+  );
+
+  test("shows the gateway instance's CPU, and says where memory comes from", () => {
+    const cpu = widgets.find((w) => w.properties.title === 'Gateway instance: CPU %');
+    expect(JSON.stringify(cpu?.properties.metrics)).toContain(
+      '"AWS/EC2","CPUUtilization","AutoScalingGroupName","TOKEN"',
+    );
+    expect(widgets.some((w) => w.properties.markdown?.includes('mem_used_percent'))).toBe(true);
+  });
+
+  test('shows a memory graph when the EC2 stack provides the metric', () => {
+    const { stack: withMemory } = monitoredStack((s) => ({
+      ...(realAutoScalingGroup(s) as Extract<MonitoredGateway, { kind: 'ec2' }>),
+      memoryUtilization: new cloudwatch.Metric({
+        namespace: 'CWAgent',
+        metricName: 'mem_used_percent',
+      }),
+    }));
+    const memory = dashboardWidgets(Template.fromStack(withMemory)).find(
+      (w) => w.properties.title === 'Gateway instance: memory %',
+    );
+    expect(JSON.stringify(memory?.properties.metrics)).toContain('"CWAgent","mem_used_percent"');
+  });
+});
+
+describe('many cameras', () => {
+  const cameras = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ name: `camera-${i + 1}`, retentionHours: 1 }));
+
+  test('40 cameras: 121 alarms over two alarm status widgets, as one lists at most 100', () => {
+    const { stack } = monitoredStack(realAutoScalingGroup, configWith({ cameras: cameras(40), monitoring }));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 121);
+    const alarmWidgets = dashboardWidgets(template).filter((w) => w.type === 'alarm');
+    expect(alarmWidgets.map((w) => (w.properties as { alarms: unknown[] }).alarms.length)).toEqual([100, 21]);
+  });
+
+  test('more cameras than a dashboard can show is an error that says what to do', () => {
+    expect(() =>
+      monitoredStack(realAutoScalingGroup, configWith({ cameras: cameras(130), monitoring })),
+    ).toThrow(
+      /^cameras: 130 cameras need 5\d\d dashboard widgets, more than the 500 a CloudWatch dashboard holds; split the cameras over several gateways$/,
+    );
+  });
+});
+
+describe('GatewayMonitoring on a Fargate gateway', () => {
+  const { stack } = monitoredStack(realFargateServices);
+  const template = Template.fromStack(stack);
+  const services = Object.keys(template.findResources('AWS::ECS::Service'));
+
+  test('alarms when a shard service runs fewer tasks than desired, one alarm per service', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * sampleStreams.length + services.length);
+    services.forEach((serviceId, i) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MonitoredGateway-gateway-service-${i + 1}-running-tasks`,
+        Namespace: 'ECS/ContainerInsights',
+        MetricName: 'RunningTaskCount',
+        Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: { 'Fn::GetAtt': [serviceId, 'Name'] } }]),
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    });
+  });
+
+  test("the dashboard shows every service's CPU and memory", () => {
+    const widgets = dashboardWidgets(template);
+    for (const title of ['Gateway tasks: CPU %', 'Gateway tasks: memory %']) {
+      const widget = widgets.find((w) => w.properties.title === title);
+      expect(widget?.properties.metrics).toHaveLength(services.length);
+      expect(JSON.stringify(widget?.properties.metrics)).toContain('"AWS/ECS"');
+    }
+  });
+});
+
+describe('saved Logs Insights queries', () => {
+  const { stack } = monitoredStack(realAutoScalingGroup);
+  const template = Template.fromStack(stack);
+
+  test('list the last errors per camera from the run script lines in the gateway log group', () => {
+    const logGroupId = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Logs::QueryDefinition', {
+      Name: 'MonitoredGateway/camera-errors',
+      LogGroupNames: [{ Ref: logGroupId }],
+      QueryString: Match.stringLikeRegexp('parse @message /run-camera'),
+    });
+    template.hasResourceProperties('AWS::Logs::QueryDefinition', {
+      Name: 'MonitoredGateway/errors-per-camera',
+      QueryString: Match.stringLikeRegexp(
+        'stats count\\(\\*\\) as problems, latest\\(detail\\) as lastProblem',
+      ),
+    });
+  });
+});
+
+test('the queries pick the problems out of run-camera.sh lines and leave the rest', () => {
+  const { stack } = monitoredStack(realAutoScalingGroup);
+  const query = Object.values(Template.fromStack(stack).findResources('AWS::Logs::QueryDefinition')).find(
+    (q) => q.Properties.Name === 'MonitoredGateway/camera-errors',
+  )?.Properties.QueryString as string;
+  // Logs Insights writes regexes as /.../ with an inline (?i); JavaScript takes the same pattern with a flag.
+  const parse = new RegExp(/\| parse @message \/(.*)\/\n/.exec(query)![1]);
+  const problem = new RegExp(/\| filter detail like \/\(\?i\)(.*)\/\n/.exec(query)![1], 'i');
+  const lines = {
+    'run-camera[lobby]: authentication failed (2 in a row): waiting 240s before trying again': 'lobby',
+    'run-camera[site1.dock]: error: the SSM parameter /kvs-gateway/cameras/site1.dock does not exist':
+      'site1.dock',
+    'run-camera[front-door]: pipeline ended after 12s (10s of video); restarting in 2s (attempt 3)':
+      'front-door',
+    'run-camera[front-door]: warning: AUDIO=true but the camera sends no AAC or G.711 audio': 'front-door',
+  };
+  for (const [line, camera] of Object.entries(lines)) {
+    const parsed = parse.exec(line);
+    expect(parsed?.groups?.camera).toBe(camera);
+    expect(problem.test(parsed!.groups!.detail)).toBe(true);
+  }
+  for (const healthy of [
+    'run-camera[lobby]: video flowing',
+    'run-camera[lobby]: starting: stream site1.lobby',
+  ]) {
+    expect(problem.test(parse.exec(healthy)!.groups!.detail)).toBe(false);
+  }
+});
+
+interface ValidationReport {
+  pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[];
+}
+
+describe('the sample app with monitoring under the security review', () => {
+  // Stand-ins imported by name: the review then sees the monitoring only, as the compute stacks add it.
+  const imported: Record<string, (stack: Stack) => MonitoredGateway> = {
+    ec2: (stack) => ({
+      kind: 'ec2',
+      autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(stack, 'Group', 'gateway'),
+    }),
+    fargate: (stack) => {
+      const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', {
+        clusterName: 'gateway',
+        vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+          vpcId: 'vpc-0123456789abcdef0',
+          availabilityZones: ['eu-west-1a'],
+        }),
+      });
+      return {
+        kind: 'fargate',
+        services: [
+          ecs.FargateService.fromFargateServiceAttributes(stack, 'Service', {
+            cluster,
+            serviceName: 'shard-1',
+          }),
+        ],
+        desiredCountPerService: 1,
+      };
+    },
+  };
+
+  test.each(Object.keys(imported))(
+    '%s: synthesizes with no unacknowledged finding and no warning',
+    (kind) => {
+      const { app, outdir, stack } = monitoredStack(imported[kind], configWith({ monitoring }), true);
+      const assembly = app.synth();
+      const report: ValidationReport = JSON.parse(
+        fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'),
+      );
+      expect(report.pluginReports.filter((plugin) => plugin.conclusion !== 'success')).toEqual([]);
+      for (const synthesized of assembly.stacks) {
+        expect(synthesized.messages.filter((message) => message.level !== 'info')).toEqual([]);
+      }
+      Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+    },
+  );
+});
