@@ -7,7 +7,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { cameraUrlParameterName, FargateConfig } from './config';
+import { cameraUrlParameterName, FargateConfig, MonitoringConfig } from './config';
+import { GatewayMonitoring } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
 import { CameraStream, StreamStack } from './stream-stack';
 
@@ -16,6 +17,8 @@ export const CONTAINER_BUILD_CONTEXT = path.join(__dirname, '..');
 export const DOCKERFILE = 'container/Dockerfile';
 /** Where the image installs the gateway's scripts (container/Dockerfile). */
 const GATEWAY_BIN = '/opt/kvs-gateway/bin';
+/** Two tasks writing one KVS stream conflict: each shard runs exactly one task. */
+const TASKS_PER_SHARD = 1;
 /** run-camera.sh's exit codes that mean a person must act: restarting cannot help (see the script). */
 const PERMANENT_EXIT_CODES = [2, 3, 4, 5];
 
@@ -25,7 +28,8 @@ export interface FargateGatewayStackProps extends StackProps {
   readonly parameterPrefix: string;
   /** The Producer SDK release kvssink is built from: the same tag as the EC2 gateway's. */
   readonly producerSdkTag: string;
-  readonly logRetentionDays: number;
+  /** Log retention, and the alarms and dashboard this stack brings (GatewayMonitoring). */
+  readonly monitoring: MonitoringConfig;
   readonly network: NetworkStack;
   readonly streams: StreamStack;
 }
@@ -66,6 +70,7 @@ export class FargateGatewayStack extends Stack {
   readonly services: readonly ecs.FargateService[];
   readonly taskRole: iam.Role;
   readonly logGroup: logs.LogGroup;
+  readonly monitoring: GatewayMonitoring;
 
   constructor(scope: Construct, id: string, props: FargateGatewayStackProps) {
     super(scope, id, props);
@@ -77,7 +82,7 @@ export class FargateGatewayStack extends Stack {
     });
 
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
-    this.logGroup = this.createLogGroup(props.logRetentionDays);
+    this.logGroup = this.createLogGroup(props.monitoring.logRetentionDays);
 
     const image = ecs.ContainerImage.fromAsset(CONTAINER_BUILD_CONTEXT, {
       file: DOCKERFILE,
@@ -98,6 +103,13 @@ export class FargateGatewayStack extends Stack {
     this.services = shardCameras(streams.cameraStreams, fargate.camerasPerTask).map((shard, i) =>
       this.createShardService(`Shard${i + 1}`, shard, image, props),
     );
+
+    this.monitoring = new GatewayMonitoring(this, 'Monitoring', {
+      cameraStreams: streams.cameraStreams,
+      monitoring: props.monitoring,
+      gateway: { kind: 'fargate', services: this.services, desiredCountPerService: TASKS_PER_SHARD },
+      logGroups: [this.logGroup],
+    });
   }
 
   private createLogGroup(retentionDays: number): logs.LogGroup {
@@ -242,7 +254,7 @@ export class FargateGatewayStack extends Stack {
     const service = new ecs.FargateService(shardScope, 'Service', {
       cluster: this.cluster,
       taskDefinition,
-      desiredCount: 1,
+      desiredCount: TASKS_PER_SHARD,
       // Two producers on one KVS stream conflict: a deployment stops the old task before it starts the new one.
       minHealthyPercent: 0,
       maxHealthyPercent: 100,

@@ -31,7 +31,7 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
     fargate: config.fargate,
     parameterPrefix: config.parameterPrefix,
     producerSdkTag: config.ec2.producerSdkTag,
-    logRetentionDays: config.monitoring.logRetentionDays,
+    monitoring: config.monitoring,
     network,
     streams,
   });

@@ -231,6 +231,24 @@ describe('FargateGatewayStack on the sample config', () => {
     }
   });
 
+  test('brings its monitoring: camera alarms, and a running-tasks alarm per shard service on Container Insights', () => {
+    for (const camera of config.cameras) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `FargateGatewayStack-${camera.name}-no-frames`,
+      });
+    }
+    const serviceIds = Object.keys(template.findResources('AWS::ECS::Service'));
+    serviceIds.forEach((serviceId, i) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `FargateGatewayStack-gateway-service-${i + 1}-running-tasks`,
+        Namespace: 'ECS/ContainerInsights',
+        MetricName: 'RunningTaskCount',
+        Threshold: 1,
+        Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: { 'Fn::GetAtt': [serviceId, 'Name'] } }]),
+      });
+    });
+  });
+
   test('tasks follow the config: size and CPU architecture', () => {
     template.allResourcesProperties('AWS::ECS::TaskDefinition', {
       Cpu: '512',
