@@ -18,6 +18,8 @@ const ignoreStrategy = IgnoreStrategy.docker(projectRoot, dockerignorePatterns);
 interface CopyInstruction {
   stage: string | null;
   from: string | undefined;
+  /** --chmod: scripts stay executable whatever file modes the checkout gave them. */
+  mode: string | undefined;
   sources: string[];
   destination: string;
 }
@@ -39,9 +41,15 @@ function copyInstructions(): CopyInstruction[] {
     stageInstructions(stage as string)
       .filter((i) => i.getKeyword() === 'COPY')
       .map((i) => {
-        const from = (i as Copy).getFromFlag()?.getValue() ?? undefined;
+        const copy = i as Copy;
+        const from = copy.getFromFlag()?.getValue() ?? undefined;
+        const mode =
+          copy
+            .getFlags()
+            .find((flag) => flag.getName() === 'chmod')
+            ?.getValue() ?? undefined;
         const paths = i.getArguments().map((a) => a.getValue());
-        return { stage, from, sources: paths.slice(0, -1), destination: paths[paths.length - 1] };
+        return { stage, from, mode, sources: paths.slice(0, -1), destination: paths[paths.length - 1] };
       }),
   );
 }
@@ -91,6 +99,7 @@ describe('the Fargate image (container/Dockerfile)', () => {
     expect(runtimeCopies).toContainEqual({
       stage: 'runtime',
       from: undefined,
+      mode: '0755',
       sources: ['userdata/run-camera.sh', 'userdata/refresh-kvs-credentials.sh', 'container/entrypoint.sh'],
       destination: '/opt/kvs-gateway/bin/',
     });
@@ -104,6 +113,7 @@ describe('the Fargate image (container/Dockerfile)', () => {
     expect(copyInstructions()).toContainEqual({
       stage: 'build',
       from: undefined,
+      mode: '0755',
       sources: ['userdata/build-kvssink.sh'],
       destination: '/usr/local/bin/build-kvssink.sh',
     });
