@@ -1,5 +1,5 @@
 /** Unit tests are fast and pure; integration tests start GStreamer, RTSP servers and browsers. */
-const tsJest = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const tsJest = { '^.+\\.ts$': 'ts-jest' };
 
 module.exports = {
   projects: [

@@ -12,6 +12,7 @@ export const DEFAULT_CONFIG_FILE = 'gateway.config.json';
 export type CameraCodec = 'auto' | 'h264' | 'h265';
 export type CpuArchitecture = 'x86_64' | 'arm64';
 export type StreamRemovalPolicy = 'retain' | 'destroy';
+export type GatewaySubnets = 'public' | 'ipv6-egress-only';
 
 export interface CameraConfig {
   /** Letters, digits, `_`, `.`, `-`: names the systemd unit, the container and the SSM parameter. */
@@ -27,7 +28,17 @@ export interface CameraConfig {
 }
 
 export type NetworkConfig =
-  | { readonly mode: 'new'; readonly ipv6: boolean; readonly maxAzs: number }
+  | {
+      readonly mode: 'new';
+      readonly ipv6: boolean;
+      readonly maxAzs: number;
+      /**
+       * `public`: public subnets, a public IPv4 per gateway (reaches IPv4 cameras and endpoints).
+       * `ipv6-egress-only`: private dual-stack subnets whose only way out is an egress-only internet
+       * gateway: no public IPv4 charge, but every camera must be reachable over IPv6.
+       */
+      readonly gatewaySubnets: GatewaySubnets;
+    }
   | {
       readonly mode: 'existing';
       readonly vpcId: string;
@@ -139,7 +150,7 @@ class ConfigReader {
 
   object(value: unknown, field: string, allowedKeys: readonly string[]): JsonObject | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      this.problems.push(`${field}: must be an object`);
+      this.problems.push(`${field || 'config'}: must be an object`);
       return undefined;
     }
     for (const key of Object.keys(value)) {
@@ -166,10 +177,7 @@ class ConfigReader {
     check?: (value: string) => string | undefined,
   ): T | undefined {
     const value = parent[key];
-    if (value === undefined) {
-      if (fallback === undefined && check !== undefined) this.problems.push(`${field}: is required`);
-      return fallback;
-    }
+    if (value === undefined) return fallback;
     if (typeof value !== 'string') {
       this.problems.push(`${field}: must be a string, got ${JSON.stringify(value)}`);
       return fallback;
@@ -180,6 +188,19 @@ class ConfigReader {
       return fallback;
     }
     return value as T;
+  }
+
+  requiredString(
+    parent: JsonObject,
+    key: string,
+    field: string,
+    check: (value: string) => string | undefined,
+  ): string | undefined {
+    if (parent[key] === undefined) {
+      this.problems.push(`${field}: is required`);
+      return undefined;
+    }
+    return this.string<string>(parent, key, field, undefined, check);
   }
 
   choice<T extends string>(
@@ -315,7 +336,7 @@ const TOP_LEVEL_KEYS = [
 function readCamera(reader: ConfigReader, value: unknown, field: string): CameraConfig | undefined {
   const camera = reader.object(value, field, CAMERA_KEYS);
   if (!camera) return undefined;
-  const name = reader.string<string>(camera, 'name', `${field}.name`, undefined, kvsStreamNameProblem);
+  const name = reader.requiredString(camera, 'name', `${field}.name`, kvsStreamNameProblem);
   const streamName = reader.string<string>(
     camera,
     'streamName',
@@ -368,6 +389,7 @@ function readNetwork(reader: ConfigReader, root: JsonObject): NetworkConfig {
     'mode',
     'ipv6',
     'maxAzs',
+    'gatewaySubnets',
     'vpcId',
     'availabilityZones',
     'subnetIds',
@@ -380,17 +402,29 @@ function readNetwork(reader: ConfigReader, root: JsonObject): NetworkConfig {
         reader.problems.push(`network.${key}: only applies with "mode": "existing"`);
       }
     }
+    const ipv6 = reader.boolean(network, 'ipv6', 'network.ipv6', false);
+    const gatewaySubnets = reader.choice<GatewaySubnets>(
+      network,
+      'gatewaySubnets',
+      'network.gatewaySubnets',
+      ['public', 'ipv6-egress-only'],
+      'public',
+    );
+    if (gatewaySubnets === 'ipv6-egress-only' && !ipv6) {
+      reader.problems.push('network.gatewaySubnets: "ipv6-egress-only" needs "ipv6": true');
+    }
     return {
       mode,
-      ipv6: reader.boolean(network, 'ipv6', 'network.ipv6', false),
-      maxAzs: reader.integer(network, 'maxAzs', 'network.maxAzs', 2, 1, 6),
+      ipv6,
+      maxAzs: reader.integer(network, 'maxAzs', 'network.maxAzs', 2, 2, 6),
+      gatewaySubnets,
     };
   }
-  for (const key of ['ipv6', 'maxAzs']) {
+  for (const key of ['ipv6', 'maxAzs', 'gatewaySubnets']) {
     if (network[key] !== undefined) reader.problems.push(`network.${key}: only applies with "mode": "new"`);
   }
   const vpcId =
-    reader.string<string>(network, 'vpcId', 'network.vpcId', undefined, (v) =>
+    reader.requiredString(network, 'vpcId', 'network.vpcId', (v) =>
       /^vpc-[0-9a-f]{8,17}$/.test(v)
         ? undefined
         : `${JSON.stringify(v)} is not a VPC id (vpc-0123456789abcdef0)`,
@@ -560,7 +594,7 @@ function readMonitoring(reader: ConfigReader, root: JsonObject): MonitoringConfi
 /** Validates untrusted JSON; throws a GatewayConfigError that lists every problem found. */
 export function validateGatewayConfig(raw: unknown, source = 'gateway config'): GatewayConfig {
   const reader = new ConfigReader();
-  const root = reader.object(raw, 'config', TOP_LEVEL_KEYS);
+  const root = reader.object(raw, '', TOP_LEVEL_KEYS);
   if (!root) throw new GatewayConfigError(source, reader.problems);
   reader.problems.push(...findUrlsWithCredentials(root, ''));
 

@@ -1,0 +1,28 @@
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { GatewayConfig } from './config';
+import { NetworkStack } from './network-stack';
+import { StreamStack } from './stream-stack';
+
+export interface GatewayStacks {
+  readonly network: NetworkStack;
+  readonly streams: StreamStack;
+}
+
+/** Creates every stack of the gateway for one validated config, reviewed by cdk-nag's AwsSolutions pack. */
+export function createGatewayStacks(app: App, config: GatewayConfig): GatewayStacks {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Tags.of(app).add('project', 'kvs-cloud-gateway');
+
+  const network = new NetworkStack(app, 'NetworkStack', {
+    description: 'KVS cloud gateway: VPC with no NAT gateway and an egress-only gateway security group',
+    network: config.network,
+    logRetentionDays: config.monitoring.logRetentionDays,
+  });
+  const streams = new StreamStack(app, 'StreamStack', {
+    description: 'KVS cloud gateway: one encrypted Kinesis video stream per camera',
+    cameras: config.cameras,
+    removalPolicy: config.streamRemovalPolicy,
+  });
+  return { network, streams };
+}

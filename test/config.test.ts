@@ -1,0 +1,340 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  GatewayConfigError,
+  isGravitonInstanceType,
+  kvsStreamNameProblem,
+  loadGatewayConfig,
+  validateGatewayConfig,
+} from '../lib/config';
+import { sampleConfigJson } from './support/gateway-app';
+
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    validateGatewayConfig(raw);
+  } catch (error) {
+    if (error instanceof GatewayConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('the config was accepted');
+}
+
+const camera = { name: 'front-door' };
+const withCameras = (...cameras: unknown[]) => ({ cameras });
+
+describe('a valid config', () => {
+  test('the sample config is valid and gets its defaults', () => {
+    const config = validateGatewayConfig(sampleConfigJson);
+    expect(config.cameras.map((c) => c.streamName)).toEqual(['front-door', 'loading-dock', 'site1.lobby']);
+    expect(config.cameras[2]).toEqual({
+      name: 'lobby',
+      streamName: 'site1.lobby',
+      retentionHours: 168,
+      codec: 'auto',
+      audio: false,
+      bitrateKbps: 2000,
+    });
+  });
+
+  test('a config with one camera name gets secure, small defaults', () => {
+    const config = validateGatewayConfig(withCameras(camera));
+    expect(config).toEqual({
+      cameras: [
+        {
+          name: 'front-door',
+          streamName: 'front-door',
+          retentionHours: 24,
+          codec: 'auto',
+          audio: false,
+          bitrateKbps: 2000,
+        },
+      ],
+      parameterPrefix: '/kvs-gateway/cameras',
+      streamRemovalPolicy: 'retain',
+      network: { mode: 'new', ipv6: false, maxAzs: 2, gatewaySubnets: 'public' },
+      ec2: { instanceType: 't4g.small', architecture: 'arm64', producerSdkTag: 'v3.5.0', rootVolumeGiB: 16 },
+      fargate: { cpu: 512, memoryMiB: 1024, camerasPerTask: 4, architecture: 'arm64' },
+      monitoring: { noFramesMinutes: 5, logRetentionDays: 30 },
+    });
+  });
+
+  test('x86_64 defaults to an x86 instance type', () => {
+    expect(
+      validateGatewayConfig({ ...withCameras(camera), ec2: { architecture: 'x86_64' } }).ec2.instanceType,
+    ).toBe('t3.small');
+  });
+
+  test('retention 0 keeps no video and 87600 is the longest', () => {
+    const config = validateGatewayConfig(
+      withCameras({ name: 'a', retentionHours: 0 }, { name: 'b', retentionHours: 87600 }),
+    );
+    expect(config.cameras.map((c) => c.retentionHours)).toEqual([0, 87600]);
+  });
+
+  test('an existing VPC needs no AWS call', () => {
+    const config = validateGatewayConfig({
+      ...withCameras(camera),
+      network: {
+        mode: 'existing',
+        vpcId: 'vpc-0123456789abcdef0',
+        availabilityZones: ['eu-west-1a'],
+        subnetIds: ['subnet-0123456789abcdef0'],
+      },
+    });
+    expect(config.network).toEqual({
+      mode: 'existing',
+      vpcId: 'vpc-0123456789abcdef0',
+      availabilityZones: ['eu-west-1a'],
+      subnetIds: ['subnet-0123456789abcdef0'],
+      subnetsArePublic: false,
+    });
+  });
+});
+
+describe('a bad config is rejected with the field and the fix', () => {
+  const cases: [string, unknown, string[]][] = [
+    ['not an object', [], ['config: must be an object']],
+    ['no cameras key', {}, ['cameras: must list at least one camera']],
+    ['an empty camera list', withCameras(), ['cameras: must list at least one camera']],
+    ['a camera without a name', withCameras({ codec: 'h264' }), ['cameras[0].name: is required']],
+    [
+      'a name with a space',
+      withCameras({ name: 'front door' }),
+      ['cameras[0].name: "front door": use letters, digits, "_", "." or "-" (KVS stream names)'],
+    ],
+    ['an empty name', withCameras({ name: '' }), ['cameras[0].name: must be a non-empty string']],
+    [
+      'a name over 256 characters',
+      withCameras({ name: 'a'.repeat(257) }),
+      ['cameras[0].name: is 257 characters: KVS stream names have at most 256'],
+    ],
+    [
+      'a stream name with a slash',
+      withCameras({ name: 'a', streamName: 'site/a' }),
+      ['cameras[0].streamName: "site/a": use letters, digits'],
+    ],
+    ['a name that is a number', withCameras({ name: 42 }), ['cameras[0].name: must be a string, got 42']],
+    [
+      'two cameras with one name',
+      withCameras({ name: 'a' }, { name: 'b' }, { name: 'a' }),
+      ['cameras[2].name: "a" is already used by cameras[0]; names must be unique'],
+    ],
+    [
+      'two cameras writing one stream',
+      withCameras({ name: 'a', streamName: 's' }, { name: 'b', streamName: 's' }),
+      ['cameras[1].streamName: "s" is already used by cameras[0]'],
+    ],
+    [
+      'a stream name equal to another camera default',
+      withCameras({ name: 'a' }, { name: 'b', streamName: 'a' }),
+      ['cameras[1].streamName: "a" is already used by cameras[0]'],
+    ],
+    [
+      'negative retention',
+      withCameras({ name: 'a', retentionHours: -1 }),
+      [
+        'cameras[0].retentionHours: must be 0 (keep no video) or a whole number of hours from 1 to 87600, got -1',
+      ],
+    ],
+    ['retention over ten years', withCameras({ name: 'a', retentionHours: 87601 }), ['got 87601']],
+    [
+      'fractional retention',
+      withCameras({ name: 'a', retentionHours: 1.5 }),
+      ['cameras[0].retentionHours', 'got 1.5'],
+    ],
+    [
+      'an unknown codec',
+      withCameras({ name: 'a', codec: 'mjpeg' }),
+      ['cameras[0].codec: "mjpeg" is not one of "auto", "h264", "h265"'],
+    ],
+    [
+      'audio as a string',
+      withCameras({ name: 'a', audio: 'yes' }),
+      ['cameras[0].audio: must be true or false, got "yes"'],
+    ],
+    [
+      'a typo in a camera key',
+      withCameras({ name: 'a', retentionHour: 24 }),
+      ['cameras[0].retentionHour: unknown key (did you mean "retentionHours"?)'],
+    ],
+    [
+      'a typo in a top-level key',
+      { ...withCameras(camera), paramterPrefix: '/x' },
+      ['paramterPrefix: unknown key (did you mean "parameterPrefix"?)'],
+    ],
+    [
+      'a URL with credentials',
+      withCameras({ name: 'a', url: 'rtsp://admin:secret@192.0.2.10/stream1' }),
+      [
+        'cameras[0].url: holds a URL with a user and password; credentials never go in the config: store the camera URL with "npx kvs-gateway cameras add',
+      ],
+    ],
+    [
+      'credentials hidden in a stream name field',
+      withCameras({ name: 'a', streamName: 'rtsp://u:p@192.0.2.1/x' }),
+      ['cameras[0].streamName: holds a URL with a user and password'],
+    ],
+    [
+      'arm64 with an x86 instance type',
+      { ...withCameras(camera), ec2: { architecture: 'arm64', instanceType: 'c5.large' } },
+      ['ec2.instanceType: "c5.large" is not a Graviton type but ec2.architecture is "arm64"'],
+    ],
+    [
+      'x86_64 with a Graviton instance type',
+      { ...withCameras(camera), ec2: { architecture: 'x86_64', instanceType: 'c7g.large' } },
+      ['ec2.instanceType: "c7g.large" is a Graviton (arm64) type but ec2.architecture is "x86_64"'],
+    ],
+    [
+      'an unknown architecture',
+      { ...withCameras(camera), ec2: { architecture: 'aarch64' } },
+      ['ec2.architecture: "aarch64" is not one of "x86_64", "arm64"'],
+    ],
+    [
+      'a malformed AMI id',
+      { ...withCameras(camera), ec2: { amiId: 'ubuntu-24.04' } },
+      ['ec2.amiId: "ubuntu-24.04" is not an AMI id'],
+    ],
+    [
+      'a branch instead of an SDK tag',
+      { ...withCameras(camera), ec2: { producerSdkTag: 'master' } },
+      ['ec2.producerSdkTag: "master" is not a release tag'],
+    ],
+    [
+      'a Fargate memory size that does not fit the CPU',
+      { ...withCameras(camera), fargate: { cpu: 256, memoryMiB: 4096 } },
+      ['fargate.memoryMiB: 4096 does not go with fargate.cpu 256; use 512 to 2048'],
+    ],
+    [
+      'an unknown Fargate CPU size',
+      { ...withCameras(camera), fargate: { cpu: 300 } },
+      ['fargate.cpu: 300 is not a Fargate size'],
+    ],
+    [
+      'too many cameras per task',
+      { ...withCameras(camera), fargate: { camerasPerTask: 11 } },
+      ['fargate.camerasPerTask: must be a whole number from 1 to 10, got 11'],
+    ],
+    [
+      'a parameter prefix with a trailing slash',
+      { ...withCameras(camera), parameterPrefix: '/kvs/' },
+      ['parameterPrefix: "/kvs/": use an SSM path like "/kvs-gateway/cameras"'],
+    ],
+    [
+      'an existing VPC without ids',
+      { ...withCameras(camera), network: { mode: 'existing' } },
+      ['network.vpcId: is required', 'network.subnetIds: must be a non-empty list of strings'],
+    ],
+    [
+      'an existing VPC with mismatched zones',
+      {
+        ...withCameras(camera),
+        network: {
+          mode: 'existing',
+          vpcId: 'vpc-0123456789abcdef0',
+          availabilityZones: ['eu-west-1a'],
+          subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+        },
+      },
+      ['network.subnetIds: lists 2 subnet(s) but network.availabilityZones lists 1'],
+    ],
+    [
+      'new-VPC options on an existing VPC',
+      {
+        ...withCameras(camera),
+        network: {
+          mode: 'existing',
+          ipv6: true,
+          vpcId: 'vpc-0123456789abcdef0',
+          availabilityZones: ['eu-west-1a'],
+          subnetIds: ['subnet-0123456789abcdef0'],
+        },
+      },
+      ['network.ipv6: only applies with "mode": "new"'],
+    ],
+    [
+      'egress-only subnets without IPv6',
+      { ...withCameras(camera), network: { gatewaySubnets: 'ipv6-egress-only' } },
+      ['network.gatewaySubnets: "ipv6-egress-only" needs "ipv6": true'],
+    ],
+    [
+      'a log retention CloudWatch does not offer',
+      { ...withCameras(camera), monitoring: { logRetentionDays: 10 } },
+      ['monitoring.logRetentionDays: CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30'],
+    ],
+    [
+      'a bad alarm email',
+      { ...withCameras(camera), monitoring: { alarmEmail: 'ops' } },
+      ['monitoring.alarmEmail: "ops" is not an email address'],
+    ],
+    [
+      'an unknown removal policy',
+      { ...withCameras(camera), streamRemovalPolicy: 'delete' },
+      ['streamRemovalPolicy: "delete" is not one of "retain", "destroy"'],
+    ],
+  ];
+
+  test.each(cases)('%s', (_name, raw, expected) => {
+    const problems = problemsOf(raw);
+    for (const message of expected) {
+      expect(problems.some((problem) => problem.includes(message))).toBe(true);
+    }
+  });
+
+  test(`there are at least 20 cases (${cases.length})`, () => {
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+  });
+
+  test('every problem is reported at once', () => {
+    const problems = problemsOf({
+      cameras: [{ name: 'front door', retentionHours: -5 }, { codec: 'vp8' }],
+      ec2: { architecture: 'arm64', instanceType: 'm5.large' },
+      fargate: { cpu: 256, memoryMiB: 8192 },
+      colour: 'blue',
+    });
+    expect(problems).toHaveLength(7);
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'colour',
+      'cameras[0].name',
+      'cameras[0].retentionHours',
+      'cameras[1].name',
+      'cameras[1].codec',
+      'ec2.instanceType',
+      'fargate.memoryMiB',
+    ]);
+  });
+
+  test('the error message names the file and lists each problem', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-config-'));
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify({ cameras: [{ name: 'a b' }] }));
+    expect(() => loadGatewayConfig(file)).toThrow(
+      /bad\.json has 1 problem\(s\):\n {2}- cameras\[0\]\.name: "a b"/,
+    );
+    fs.writeFileSync(file, '{ "cameras": [ }');
+    expect(() => loadGatewayConfig(file)).toThrow(/bad\.json has 1 problem\(s\):\n {2}- is not valid JSON/);
+    expect(() => loadGatewayConfig(path.join(dir, 'missing.json'))).toThrow(/cannot be read/);
+  });
+});
+
+describe('shared rules', () => {
+  test.each([
+    ['t4g.small', true],
+    ['c7gn.xlarge', true],
+    ['x2gd.medium', true],
+    ['a1.large', true],
+    ['im4gn.large', true],
+    ['t3.small', false],
+    ['c5n.large', false],
+    ['m7i-flex.large', false],
+    ['g4dn.xlarge', false],
+  ])('%s is Graviton: %s', (type, graviton) => {
+    expect(isGravitonInstanceType(type)).toBe(graviton);
+  });
+
+  test('KVS stream names', () => {
+    expect(kvsStreamNameProblem('site1.lobby_cam-2')).toBeUndefined();
+    expect(kvsStreamNameProblem('a'.repeat(256))).toBeUndefined();
+    expect(kvsStreamNameProblem('café')).toMatch(/use letters, digits/);
+  });
+});

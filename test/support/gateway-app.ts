@@ -1,0 +1,31 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { GatewayConfig, validateGatewayConfig } from '../../lib/config';
+import { createGatewayStacks, GatewayStacks } from '../../lib/gateway-app';
+
+const projectRoot = path.join(__dirname, '..', '..');
+/** The feature flags the CDK CLI passes from cdk.json, so that tests synthesize what `cdk synth` does. */
+const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context;
+
+export const sampleConfigJson = JSON.parse(
+  fs.readFileSync(path.join(projectRoot, 'gateway.config.json'), 'utf8'),
+);
+
+/** The sample config with `changes` merged over its top-level keys. */
+export function configWith(changes: Record<string, unknown> = {}): GatewayConfig {
+  return validateGatewayConfig({ ...sampleConfigJson, ...changes });
+}
+
+export interface SynthesizedGatewayApp extends GatewayStacks {
+  readonly app: App;
+  readonly outdir: string;
+}
+
+/** Builds the whole gateway app in a temporary cloud assembly folder (synth happens when asked). */
+export function buildGatewayApp(config: GatewayConfig = configWith()): SynthesizedGatewayApp {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-cdk-'));
+  const app = new App({ context: cdkJsonContext, outdir });
+  return { app, outdir, ...createGatewayStacks(app, config) };
+}
