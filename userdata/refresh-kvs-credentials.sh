@@ -110,7 +110,7 @@ write_credential_file() {
   local line="$1" directory temporary
   directory="$(dirname "$KVS_CREDENTIAL_PATH")"
   temporary="$(mktemp "$directory/.kvs-credentials.XXXXXX")" || { log "cannot write in $directory"; return 1; }
-  if ! { printf '%s' "$line" >"$temporary" && chmod "$CREDENTIAL_MODE" "$temporary" &&
+  if ! { printf '%s\n' "$line" >"$temporary" && chmod "$CREDENTIAL_MODE" "$temporary" &&
     mv -f "$temporary" "$KVS_CREDENTIAL_PATH"; }; then
     rm -f "$temporary"
     log "cannot replace $KVS_CREDENTIAL_PATH"
