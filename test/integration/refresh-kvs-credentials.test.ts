@@ -61,7 +61,9 @@ class MetadataServer {
 
   private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
     this.requests.push(`${request.method} ${request.url}`);
-    const send = (status: number, body: string) => response.writeHead(status).end(body);
+    const send = (status: number, body: string): void => {
+      response.writeHead(status).end(body);
+    };
     if (request.method === 'PUT' && request.url === '/latest/api/token') {
       if (!request.headers['x-aws-ec2-metadata-token-ttl-seconds']) return send(400, '');
       return send(200, IMDS_TOKEN);
