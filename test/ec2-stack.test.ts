@@ -150,6 +150,10 @@ describe('Ec2GatewayStack on the sample config', () => {
     expect(statementFor(ec2, 'cloudformation:SignalResource').Resource).toEqual({ Ref: 'AWS::StackId' });
   });
 
+  test('the user-data fits EC2's 16 KB limit with room to spare', () => {
+    expect(Buffer.byteLength(userDataText(ec2))).toBeLessThan(12 * 1024);
+  });
+
   test('the user-data holds no camera, no URL and no credential', () => {
     const text = userDataText(ec2);
     for (const camera of config.cameras) expect(text).not.toContain(camera.name);
