@@ -1,0 +1,117 @@
+/**
+ * Turns AWS SDK errors into sentences a user can act on. Every command passes what it was doing
+ * (the IAM action and the resource) so that the sentence can name them even when the service's
+ * message does not.
+ */
+
+/** An error whose message is meant for the user as it is; the CLI prints it and exits non-zero. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface AwsCall {
+  /** The IAM action, e.g. `ssm:PutParameter`. */
+  readonly action: string;
+  /** What the call was about, for the sentence: `parameter /kvs-gateway/cameras/lobby`. */
+  readonly resource: string;
+  readonly region?: string;
+}
+
+/** How many attempts the SDK makes (standard retry mode, backing off) before a throttled call fails. */
+export const MAX_ATTEMPTS = 5;
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+  $retryable?: { throttling?: boolean };
+}
+
+const THROTTLING_ERRORS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ClientLimitExceededException',
+  'RequestLimitExceeded',
+  'TooManyUpdates',
+]);
+
+const ACCESS_DENIED_ERRORS = new Set([
+  'AccessDeniedException',
+  'AccessDenied',
+  'NotAuthorizedException',
+  'UnrecognizedClientException',
+]);
+
+/** `User: arn:... is not authorized to perform: ssm:PutParameter on resource: arn:...` */
+const NOT_AUTHORIZED_MESSAGE =
+  /not authorized to perform:?\s+([\w-]+:[\w*-]+)\s+on resource:?\s+(\S+?)(?:\s|$)/i;
+
+export function describeAwsError(error: unknown, call: AwsCall): string {
+  if (error instanceof CliError) return error.message;
+  const sdkError = (error ?? {}) as SdkError;
+  const name = sdkError.name ?? '';
+  const message = (sdkError.message ?? String(error)).trim();
+  const where = call.region ? ` in ${call.region}` : '';
+
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return (
+      'no AWS credentials found: run "aws configure" (or "aws sso login"), set AWS_PROFILE, ' +
+      'or pass --profile <name>'
+    );
+  }
+  if (/Region is missing/i.test(message)) {
+    return 'no AWS region: pass --region <region>, set AWS_REGION, or set a region in your AWS profile';
+  }
+  if (name === 'ExpiredTokenException' || name === 'ExpiredToken') {
+    return 'your AWS session has expired: sign in again ("aws sso login" or refresh your credentials)';
+  }
+  if (
+    name === 'UnrecognizedClientException' ||
+    name === 'InvalidSignatureException' ||
+    name === 'InvalidClientTokenId'
+  ) {
+    return `AWS did not accept your credentials (${name})${where}: check the access key or profile, and that the region is enabled for your account`;
+  }
+  if (ACCESS_DENIED_ERRORS.has(name) || sdkError.$metadata?.httpStatusCode === 403) {
+    const denied = NOT_AUTHORIZED_MESSAGE.exec(message);
+    const action = denied?.[1] ?? call.action;
+    const resource = denied?.[2]?.replace(/[.,]$/, '') ?? call.resource;
+    const kms =
+      /kms/i.test(message) && !denied ? ' (the KMS key policy may not allow you to use the key)' : '';
+    return `access denied: you are not allowed ${action} on ${resource}${where}${kms}; ask for that permission in your IAM policy`;
+  }
+  if (THROTTLING_ERRORS.has(name) || sdkError.$retryable?.throttling) {
+    const attempts = sdkError.$metadata?.attempts ?? MAX_ATTEMPTS;
+    return `AWS throttled ${call.action} on ${call.resource} (${name}) and it still failed after ${attempts} attempts with backoff: try again in a minute`;
+  }
+  return `${call.action} on ${call.resource}${where} failed: ${name ? `${name}: ` : ''}${message}`;
+}
+
+/**
+ * Runs one AWS call and rethrows any failure as a CliError with the sentence for it; `known` gives
+ * the sentence for the errors that mean something particular to this call (ParameterNotFound).
+ */
+export async function awsCall<T>(
+  call: AwsCall,
+  run: () => Promise<T>,
+  known: Readonly<Record<string, string>> = {},
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const name = errorName(error);
+    if (name !== undefined && Object.hasOwn(known, name)) throw new CliError(known[name]);
+    throw new CliError(describeAwsError(error, call));
+  }
+}
+
+export function errorName(error: unknown): string | undefined {
+  return (error as SdkError | undefined)?.name;
+}

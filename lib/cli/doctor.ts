@@ -1,0 +1,119 @@
+import { DescribeStreamCommand, type StreamInfo } from '@aws-sdk/client-kinesis-video';
+import { GatewayConfigError, type GatewayConfig } from '../config';
+import type { AwsClients } from './aws-clients';
+import { CliError, describeAwsError, errorName } from './aws-errors';
+import { listCameraParameters } from './camera-parameters';
+
+/**
+ * `kvs-gateway doctor`: everything the gateway needs from the user's side before and after a
+ * deploy. A failed check makes the command exit non-zero; a warning does not.
+ */
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  readonly status: CheckStatus;
+  /** What was checked: `config`, `region`, `credentials`, a camera or stream name. */
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface DoctorReport {
+  readonly ok: boolean;
+  readonly checks: readonly DoctorCheck[];
+}
+
+export interface DoctorInputs {
+  readonly configFile: string;
+  /** Loads and validates the config (stream names valid and unique) or throws GatewayConfigError. */
+  readonly loadConfig: () => GatewayConfig;
+  readonly createClients: () => Promise<AwsClients>;
+}
+
+export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const add = (status: CheckStatus, subject: string, message: string) =>
+    checks.push({ status, subject, message });
+  const report = (): DoctorReport => ({ ok: checks.every((c) => c.status !== 'fail'), checks });
+
+  let config: GatewayConfig | undefined;
+  try {
+    config = inputs.loadConfig();
+    add(
+      'ok',
+      'config',
+      `${inputs.configFile}: ${config.cameras.length} camera(s); camera names and stream names are valid and unique`,
+    );
+  } catch (error) {
+    if (!(error instanceof GatewayConfigError)) throw error;
+    for (const problem of error.problems) add('fail', 'config', `${error.source}: ${problem}`);
+  }
+
+  let clients: AwsClients;
+  try {
+    clients = await inputs.createClients();
+    add('ok', 'region', clients.region);
+    await clients.checkCredentials();
+    add('ok', 'credentials', 'found');
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    add('fail', /region/.test(error.message) ? 'region' : 'credentials', error.message);
+    return report();
+  }
+  if (!config) return report();
+
+  try {
+    const listing = await listCameraParameters({ config, ssm: clients.ssm, region: clients.region });
+    for (const entry of listing.cameras) {
+      if (entry.inConfig && !entry.inSsm) {
+        add(
+          'fail',
+          entry.camera,
+          `no URL parameter ${entry.parameterName}: run "npx kvs-gateway cameras add ${entry.camera} --url rtsp://<host>:554/<path> --user <user>"`,
+        );
+      } else if (entry.inConfig && entry.problem) {
+        add('fail', entry.camera, `${entry.parameterName}: ${entry.problem}`);
+      } else if (entry.inConfig) {
+        add('ok', entry.camera, `${entry.parameterName} = ${entry.url}`);
+      } else {
+        add(
+          'warn',
+          entry.camera,
+          `${entry.parameterName} is not a camera in the config: add the camera to the config, or remove the parameter with "npx kvs-gateway cameras remove ${entry.camera}"`,
+        );
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    add('fail', 'parameters', error.message);
+  }
+
+  for (const camera of config.cameras) {
+    const subject = `stream ${camera.streamName}`;
+    let info: StreamInfo | undefined;
+    try {
+      info = (await clients.kinesisVideo.send(new DescribeStreamCommand({ StreamName: camera.streamName })))
+        .StreamInfo;
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') {
+        add('warn', subject, `does not exist yet in ${clients.region}: "npx cdk deploy" creates it`);
+      } else {
+        const call = { action: 'kinesisvideo:DescribeStream', resource: subject, region: clients.region };
+        add('fail', subject, describeAwsError(error, call));
+      }
+      continue;
+    }
+    const retention = info?.DataRetentionInHours ?? 0;
+    if (retention !== camera.retentionHours) {
+      add(
+        'warn',
+        subject,
+        `${info?.Status}, keeps ${retention} h of video but the config says ${camera.retentionHours} h: deploy to apply the config`,
+      );
+    } else {
+      const mediaType = info?.MediaType ? `, ${info.MediaType}` : '';
+      add('ok', subject, `${info?.Status}, keeps ${retention} h of video${mediaType}`);
+    }
+  }
+  return report();
+}

@@ -1,0 +1,549 @@
+import { spawn } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import {
+  cameraUrlParameterName,
+  DEFAULT_CONFIG_FILE,
+  GatewayConfigError,
+  loadGatewayConfig,
+  type GatewayConfig,
+} from '../config';
+import { createAwsClients, type AwsClients, type AwsOptions } from './aws-clients';
+import { CliError } from './aws-errors';
+import {
+  addCameraParameter,
+  checkCameraName,
+  listCameraParameters,
+  removeCameraParameter,
+  type CameraListing,
+} from './camera-parameters';
+import { runDoctor, type DoctorReport } from './doctor';
+import {
+  DEFAULT_HLS_EXPIRES_SECONDS,
+  defaultPlayerPagePath,
+  getLiveHlsSession,
+  H265_BROWSER_WARNING,
+  parseExpires,
+  renderPlayerPage,
+  writePlayerPage,
+} from './hls-viewer';
+import { confirm, readSecret, type InputStream } from './terminal-input';
+
+/**
+ * `kvs-gateway`: argument parsing and wiring of the camera commands. Everything the commands touch
+ * outside the process comes in through `CliIo`, so tests run the real parser and commands with the
+ * SDK mocked at its client boundary.
+ */
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly stdin: InputStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly tmpDir: string;
+  /** Opens the player page in the user's browser. */
+  readonly openFile: (file: string) => Promise<void>;
+  readonly createClients: (options: AwsOptions, env: NodeJS.ProcessEnv) => Promise<AwsClients>;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    tmpDir: os.tmpdir(),
+    openFile: openInDefaultBrowser,
+    createClients: createAwsClients,
+  };
+}
+
+const COMMON_HELP = `Options for every command:
+  -c, --config <file>   the gateway config (default: ${DEFAULT_CONFIG_FILE})
+      --region <region> AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then your profile's region)
+      --profile <name>  AWS profile from ~/.aws/config (default: AWS_PROFILE, then "default")
+      --json            print the result as JSON, for scripts
+  -h, --help            show help`;
+
+const MAIN_HELP = `Usage: kvs-gateway <command> [options]
+
+Manages the cameras of a KVS Cloud Gateway: their RTSP URLs (SSM SecureString parameters) and live view.
+
+Commands:
+  cameras add <name> --url <rtsp-url> (--user <user> | --no-auth)
+                        store a camera's RTSP URL with its password as a SecureString
+  cameras list          cameras in SSM and in the config, side by side (passwords redacted)
+  cameras remove <name> delete a camera's URL parameter
+  doctor                check the config, the region, the credentials and every camera's parameter
+  view <name>           print a live HLS playback URL for a camera (--open: a player page)
+
+Run "kvs-gateway <command> --help" for a command's options.
+
+${COMMON_HELP}`;
+
+interface CommandSpec {
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  /** Names of the positional arguments, all required. */
+  readonly positionals: readonly string[];
+  readonly run: (args: ParsedCommand, io: CliIo) => Promise<number>;
+}
+
+interface ParsedCommand {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: readonly string[];
+}
+
+const COMMON_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMANDS: Record<string, CommandSpec> = {
+  'cameras add': {
+    usage: `Usage: kvs-gateway cameras add <name> --url <rtsp-url> (--user <user> | --no-auth) [options]
+
+Stores the camera's RTSP URL, with the user and password percent-encoded into it, as an SSM
+SecureString parameter <parameterPrefix>/<name>, where the gateway reads it.
+
+The password is never an argument (it would stay in your shell history): it is asked for with echo
+off, or, when stdin is not a terminal, read from stdin (one line), e.g.
+  printf '%s' "$CAMERA_PASSWORD" | kvs-gateway cameras add lobby --url rtsp://192.0.2.10:554/stream1 --user viewer
+
+Options:
+      --url <rtsp-url>     the camera's URL without credentials: rtsp://host[:port]/path (or rtsps://)
+      --user <user>        the camera user; the password is then asked for
+      --no-auth            the camera needs no user and password
+      --kms-key-id <key>   encrypt with this KMS key (id, ARN or alias/...); default: alias/aws/ssm
+      --overwrite          replace an existing URL (to rotate the password)
+
+${COMMON_HELP}`,
+    options: {
+      url: { type: 'string' },
+      user: { type: 'string' },
+      'no-auth': { type: 'boolean' },
+      'kms-key-id': { type: 'string' },
+      overwrite: { type: 'boolean' },
+    },
+    positionals: ['name'],
+    run: camerasAdd,
+  },
+  'cameras list': {
+    usage: `Usage: kvs-gateway cameras list [options]
+
+Lists the cameras in the config and the URL parameters under the config's parameterPrefix side by
+side, and says which are missing where. URLs are shown with the password replaced by ****.
+
+${COMMON_HELP}`,
+    options: {},
+    positionals: [],
+    run: camerasList,
+  },
+  'cameras remove': {
+    usage: `Usage: kvs-gateway cameras remove <name> [--yes] [options]
+
+Deletes the camera's URL parameter <parameterPrefix>/<name>. Asks first, unless --yes.
+Remove the camera from the config too, and deploy, or its gateway service keeps failing to start.
+
+Options:
+  -y, --yes   do not ask for confirmation (needed when stdin is not a terminal)
+
+${COMMON_HELP}`,
+    options: { yes: { type: 'boolean', short: 'y' } },
+    positionals: ['name'],
+    run: camerasRemove,
+  },
+  doctor: {
+    usage: `Usage: kvs-gateway doctor [options]
+
+Checks that the config is valid (camera and stream names valid and unique), that the AWS region and
+credentials work, that every camera in the config has its URL parameter (a SecureString holding an
+rtsp:// URL), and whether each camera's stream exists. Exits non-zero when any check fails.
+
+${COMMON_HELP}`,
+    options: {},
+    positionals: [],
+    run: doctor,
+  },
+  view: {
+    usage: `Usage: kvs-gateway view <name> [--expires <duration>] [--open | --out <file>] [options]
+
+Prints a live HLS playback URL for the camera's stream (GetHLSStreamingSessionURL, LIVE mode).
+Anyone with the URL can watch until it expires: treat it like a password.
+
+Options:
+      --expires <duration>  how long the URL works: 300 to 43200 seconds, or 5m to 12h (default: 1h)
+      --open                write a player page (hls.js, works offline) and open it in your browser
+      --out <file>          write the player page to this file (with --open: and open it)
+
+${COMMON_HELP}`,
+    options: {
+      expires: { type: 'string' },
+      open: { type: 'boolean' },
+      out: { type: 'string' },
+    },
+    positionals: ['name'],
+    run: view,
+  },
+};
+
+const GROUP_HELP: Record<string, string> = {
+  cameras: `Usage: kvs-gateway cameras <add|list|remove> [options]
+
+  cameras add <name> --url <rtsp-url> (--user <user> | --no-auth)
+  cameras list
+  cameras remove <name> [--yes]
+
+Run "kvs-gateway cameras <subcommand> --help" for details.
+
+${COMMON_HELP}`,
+};
+
+/** Runs one command line; returns the exit code. Never throws for a user's mistake. */
+export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const say = (text: string) => io.stdout(`${text}\n`);
+  const complain = (text: string) => io.stderr(`${text}\n`);
+  const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';
+  const [first, second] = argv;
+  if (first === undefined || isHelp(first)) {
+    (first === undefined ? complain : say)(MAIN_HELP);
+    return first === undefined ? 2 : 0;
+  }
+  let commandName = first;
+  let rest = argv.slice(1);
+  if (Object.hasOwn(GROUP_HELP, first)) {
+    if (second === undefined || second.startsWith('-') || isHelp(second)) {
+      (isHelp(second) ? say : complain)(GROUP_HELP[first]);
+      return isHelp(second) ? 0 : 2;
+    }
+    commandName = `${first} ${second}`;
+    rest = argv.slice(2);
+  }
+  const spec = Object.hasOwn(COMMANDS, commandName) ? COMMANDS[commandName] : undefined;
+  if (!spec) {
+    complain(
+      first.startsWith('-')
+        ? `kvs-gateway: the command comes first: kvs-gateway <command> [options]\n\n${MAIN_HELP}`
+        : `kvs-gateway: unknown command "${commandName}"\n\n${MAIN_HELP}`,
+    );
+    return 2;
+  }
+
+  let parsed: ParsedCommand;
+  try {
+    parsed = parseCommand(spec, rest);
+  } catch (error) {
+    io.stderr(
+      `kvs-gateway ${commandName}: ${(error as Error).message}\nRun "kvs-gateway ${commandName} --help".\n`,
+    );
+    return 2;
+  }
+  if (parsed.values.help) {
+    say(spec.usage);
+    return 0;
+  }
+  try {
+    return await spec.run(parsed, io);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr(`kvs-gateway ${commandName}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+function parseCommand(spec: CommandSpec, args: string[]): ParsedCommand {
+  let result;
+  try {
+    result = parseArgs({
+      args,
+      options: { ...COMMON_OPTIONS, ...spec.options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /'--password'/.test((error as Error).message)) {
+      throw new Error(
+        'there is no --password option: the password is asked for with echo off, or read from stdin, so that it never lands in your shell history',
+      );
+    }
+    throw new Error(((error as Error).message.split('. ')[0] ?? 'invalid arguments').replace(/\.$/, ''));
+  }
+  const values = result.values as Record<string, string | boolean | undefined>;
+  if (!values.help && result.positionals.length !== spec.positionals.length) {
+    // Never echo the extra arguments: one of them may be a password typed by mistake.
+    throw new Error(
+      spec.positionals.length === 0
+        ? `takes no arguments, got ${result.positionals.length}`
+        : `takes ${spec.positionals.map((p) => `<${p}>`).join(' ')}, got ${result.positionals.length} argument(s)`,
+    );
+  }
+  return { values, positionals: result.positionals };
+}
+
+function stringOption(args: ParsedCommand, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function configFile(args: ParsedCommand, io: CliIo): string {
+  return path.resolve(io.cwd, stringOption(args, 'config') ?? DEFAULT_CONFIG_FILE);
+}
+
+function loadConfig(args: ParsedCommand, io: CliIo): GatewayConfig {
+  const file = configFile(args, io);
+  try {
+    return loadGatewayConfig(file);
+  } catch (error) {
+    if (error instanceof GatewayConfigError) {
+      throw new CliError(`${error.message}\nFix the config, or choose another with --config <file>.`);
+    }
+    throw error;
+  }
+}
+
+function awsOptions(args: ParsedCommand): AwsOptions {
+  const region = stringOption(args, 'region');
+  const profile = stringOption(args, 'profile');
+  return { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
+}
+
+function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
+  const [name] = args.positionals;
+  checkCameraName(name);
+  const url = stringOption(args, 'url');
+  const user = stringOption(args, 'user');
+  const noAuth = args.values['no-auth'] === true;
+  if (!url) throw new CliError('--url is required, e.g. --url rtsp://192.0.2.10:554/stream1', 2);
+  if (noAuth && user !== undefined) throw new CliError('--no-auth and --user exclude each other', 2);
+  if (user === '') throw new CliError('--user: must not be empty', 2);
+  if (!noAuth && user === undefined) {
+    throw new CliError(
+      'give --user <user> (the password is then asked for), or --no-auth for a camera without authentication',
+      2,
+    );
+  }
+  const config = loadConfig(args, io);
+  const clients = await io.createClients(awsOptions(args), io.env);
+  // Before asking for the password: failing after it was typed would waste the user's effort.
+  await clients.checkCredentials();
+  let password: string | undefined;
+  if (user !== undefined) {
+    password = await readSecret(io.stdin, `Password for ${user} on camera ${name}: `, io.stderr);
+    if (password === '') {
+      throw new CliError(
+        io.stdin.isTTY
+          ? 'the password is empty: nothing stored; for a camera without authentication use --no-auth'
+          : 'stdin held no password: nothing stored; pipe the password in, or use --no-auth for a camera without authentication',
+      );
+    }
+  }
+  const result = await addCameraParameter(
+    { config, ssm: clients.ssm, region: clients.region },
+    {
+      name,
+      url,
+      ...(user !== undefined ? { user } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(stringOption(args, 'kms-key-id') ? { kmsKeyId: stringOption(args, 'kms-key-id') } : {}),
+      overwrite: args.values.overwrite === true,
+    },
+  );
+  const configName = path.relative(io.cwd, configFile(args, io)) || configFile(args, io);
+  if (args.values.json) {
+    printJson(io, { ...result, region: clients.region });
+  } else {
+    io.stdout(
+      `${result.overwritten ? 'Replaced' : 'Stored'} the URL of camera "${result.camera}" in ${result.parameterName} ` +
+        `(SecureString, version ${result.version}, KMS key ${result.kmsKeyId ?? 'alias/aws/ssm'}, ${clients.region}): ${result.url}\n`,
+    );
+  }
+  if (!result.inConfig) {
+    io.stderr(
+      `note: camera "${name}" is not in ${configName} yet: add { "name": "${name}" } to "cameras" and deploy to start ingesting it\n`,
+    );
+  }
+  return 0;
+}
+
+async function camerasList(args: ParsedCommand, io: CliIo): Promise<number> {
+  const config = loadConfig(args, io);
+  const clients = await io.createClients(awsOptions(args), io.env);
+  const listing = await listCameraParameters({ config, ssm: clients.ssm, region: clients.region });
+  if (args.values.json) {
+    printJson(io, listing);
+    return 0;
+  }
+  io.stdout(formatListing(listing));
+  return 0;
+}
+
+function formatListing(listing: CameraListing): string {
+  const rows = listing.cameras.map((entry) => [
+    entry.camera,
+    entry.inConfig ? 'yes' : 'NO',
+    entry.inSsm ? 'yes' : 'NO',
+    entry.url ?? '-',
+  ]);
+  const table = [['CAMERA', 'IN CONFIG', 'IN SSM', 'URL'], ...rows];
+  const widths = [0, 1, 2].map((column) => Math.max(...table.map((row) => row[column].length)));
+  const lines = table.map((row) =>
+    row
+      .map((cell, column) => (column < 3 ? cell.padEnd(widths[column]) : cell))
+      .join('  ')
+      .trimEnd(),
+  );
+  lines.unshift(`Camera URL parameters under ${listing.parameterPrefix} in ${listing.region}:`);
+  const missingInSsm = listing.cameras.filter((c) => c.inConfig && !c.inSsm).map((c) => c.camera);
+  const missingInConfig = listing.cameras.filter((c) => !c.inConfig && c.inSsm).map((c) => c.camera);
+  if (missingInSsm.length > 0) {
+    lines.push(
+      `Missing in SSM (the gateway cannot start these): ${missingInSsm.join(', ')}: run "kvs-gateway cameras add <name> --url ... --user ..."`,
+    );
+  }
+  if (missingInConfig.length > 0) {
+    lines.push(
+      `Missing in the config (not ingested): ${missingInConfig.join(', ')}: add them to the config, or "kvs-gateway cameras remove <name>"`,
+    );
+  }
+  for (const entry of listing.cameras) {
+    if (entry.problem) lines.push(`${entry.camera}: ${entry.problem}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function camerasRemove(args: ParsedCommand, io: CliIo): Promise<number> {
+  const [name] = args.positionals;
+  checkCameraName(name);
+  const config = loadConfig(args, io);
+  const clients = await io.createClients(awsOptions(args), io.env);
+  await clients.checkCredentials();
+  if (args.values.yes !== true) {
+    if (!io.stdin.isTTY) {
+      throw new CliError(
+        'not asking for confirmation because stdin is not a terminal: pass --yes to remove',
+        2,
+      );
+    }
+    const parameterName = cameraUrlParameterName(config.parameterPrefix, name);
+    const yes = await confirm(
+      io.stdin,
+      `Delete the URL parameter ${parameterName} of camera "${name}" in ${clients.region}?`,
+      io.stderr,
+    );
+    if (!yes) {
+      io.stderr('Nothing removed.\n');
+      return 1;
+    }
+  }
+  const result = await removeCameraParameter({ config, ssm: clients.ssm, region: clients.region }, name);
+  if (args.values.json) printJson(io, { ...result, region: clients.region, removed: true });
+  else io.stdout(`Removed ${result.parameterName} (camera "${name}", ${clients.region}).\n`);
+  if (result.stillInConfig) {
+    io.stderr(
+      `note: camera "${name}" is still in the config: remove it there and deploy, or its gateway service will fail to start\n`,
+    );
+  }
+  return 0;
+}
+
+async function doctor(args: ParsedCommand, io: CliIo): Promise<number> {
+  const file = configFile(args, io);
+  const report = await runDoctor({
+    configFile: path.relative(io.cwd, file) || file,
+    loadConfig: () => loadGatewayConfig(file),
+    createClients: () => io.createClients(awsOptions(args), io.env),
+  });
+  if (args.values.json) printJson(io, report);
+  else io.stdout(formatDoctorReport(report));
+  return report.ok ? 0 : 1;
+}
+
+function formatDoctorReport(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((c) => c.subject.length));
+  const lines = report.checks.map(
+    (check) => `${check.status.toUpperCase().padEnd(4)}  ${check.subject.padEnd(width)}  ${check.message}`,
+  );
+  const failed = report.checks.filter((c) => c.status === 'fail').length;
+  const warned = report.checks.filter((c) => c.status === 'warn').length;
+  lines.push(
+    failed === 0
+      ? `All checks passed${warned > 0 ? ` (${warned} warning(s))` : ''}.`
+      : `${failed} check(s) failed${warned > 0 ? `, ${warned} warning(s)` : ''}.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+async function view(args: ParsedCommand, io: CliIo): Promise<number> {
+  const [name] = args.positionals;
+  checkCameraName(name);
+  const expiresOption = stringOption(args, 'expires');
+  const expiresSeconds =
+    expiresOption === undefined ? DEFAULT_HLS_EXPIRES_SECONDS : parseExpires(expiresOption);
+  const config = loadConfig(args, io);
+  const camera = config.cameras.find((c) => c.name === name);
+  if (!camera) {
+    throw new CliError(
+      `camera "${name}" is not in the config; its cameras are: ${config.cameras.map((c) => c.name).join(', ')}`,
+    );
+  }
+  const clients = await io.createClients(awsOptions(args), io.env);
+  const session = await getLiveHlsSession(clients, camera, expiresSeconds);
+  const out = stringOption(args, 'out');
+  const open = args.values.open === true;
+  let playerPage: string | undefined;
+  if (open || out !== undefined) {
+    const html = renderPlayerPage(session);
+    playerPage = writePlayerPage(
+      out === undefined ? defaultPlayerPagePath(name, io.tmpDir) : path.resolve(io.cwd, out),
+      html,
+    );
+  }
+  if (args.values.json) {
+    printJson(io, { ...session, region: clients.region, ...(playerPage ? { playerPage } : {}) });
+  } else {
+    io.stdout(
+      `Live HLS URL for camera "${name}" (stream ${session.streamName}), valid until ${session.expiresAt}:\n${session.hlsUrl}\n`,
+    );
+    if (playerPage) io.stdout(`Player page: ${playerPage}\n`);
+  }
+  if (session.h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
+  if (open && playerPage) {
+    try {
+      await io.openFile(playerPage);
+    } catch {
+      io.stderr(`note: could not open a browser; open ${playerPage} yourself\n`);
+    }
+  }
+  return 0;
+}
+
+/** Hands the file to the desktop's opener (xdg-open, open, start) without waiting for the browser. */
+function openInDefaultBrowser(file: string): Promise<void> {
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [file]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', file]]
+        : ['xdg-open', [file]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'ignore', detached: true });
+    child.once('error', reject);
+    child.once('spawn', () => {
+      child.unref();
+      resolve();
+    });
+  });
+}
