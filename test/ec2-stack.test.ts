@@ -150,7 +150,7 @@ describe('Ec2GatewayStack on the sample config', () => {
     expect(statementFor(ec2, 'cloudformation:SignalResource').Resource).toEqual({ Ref: 'AWS::StackId' });
   });
 
-  test('the user-data fits EC2's 16 KB limit with room to spare', () => {
+  test('the user-data fits the 16 KB EC2 limit with room to spare', () => {
     expect(Buffer.byteLength(userDataText(ec2))).toBeLessThan(12 * 1024);
   });
 
