@@ -94,6 +94,7 @@ export class Ec2GatewayStack extends Stack {
       }),
     );
 
+    const userData = ec2.UserData.forLinux();
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: new ec2.InstanceType(config.ec2.instanceType),
       machineImage: config.ec2.amiId
@@ -101,7 +102,7 @@ export class Ec2GatewayStack extends Stack {
         : // Resolved by EC2 when an instance launches, not at deploy time: a new Ubuntu image never
           // replaces a running gateway by itself; the next launched instance picks it up.
           ec2.MachineImage.resolveSsmParameterAtLaunch(ubuntuImageParameter(config.ec2.architecture)),
-      userData: ec2.UserData.forLinux(),
+      userData,
       role,
       securityGroup: network.gatewaySecurityGroup,
       associatePublicIpAddress: network.assignPublicIp,
@@ -135,7 +136,7 @@ export class Ec2GatewayStack extends Stack {
     const signalResource = Lazy.string({
       produce: () => this.getLogicalId(this.autoScalingGroup.node.defaultChild as CfnElement),
     });
-    launchTemplate.userData!.addCommands(
+    userData.addCommands(
       ...userDataSettings({
         AWS_REGION: Aws.REGION,
         KVS_STACK_NAME: this.stackName,
@@ -231,6 +232,8 @@ export class Ec2GatewayStack extends Stack {
         ],
       }),
     );
+    // The group's ARN ends in ':*' (its log streams): Fluent Bit creates one stream per instance and
+    // unit at run time, so the streams' names cannot be listed here.
     this.logGroup.grantWrite(role);
     // Session Manager only (not AmazonSSMManagedInstanceCore, which also allows ssm:GetParameter on
     // every parameter of the account).
