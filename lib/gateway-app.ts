@@ -1,12 +1,14 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GatewayConfig } from './config';
+import { Ec2GatewayStack } from './ec2-stack';
 import { NetworkStack } from './network-stack';
 import { StreamStack } from './stream-stack';
 
 export interface GatewayStacks {
   readonly network: NetworkStack;
   readonly streams: StreamStack;
+  readonly ec2Gateway: Ec2GatewayStack;
 }
 
 /** Creates every stack of the gateway for one validated config, reviewed by cdk-nag's AwsSolutions pack. */
@@ -24,5 +26,11 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
     cameras: config.cameras,
     removalPolicy: config.streamRemovalPolicy,
   });
-  return { network, streams };
+  const ec2Gateway = new Ec2GatewayStack(app, 'Ec2GatewayStack', {
+    description: 'KVS cloud gateway on EC2: one self-installing Ubuntu instance, one systemd unit per camera',
+    config,
+    network,
+    streams,
+  });
+  return { network, streams, ec2Gateway };
 }
