@@ -1,6 +1,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GatewayConfig } from './config';
+import { Ec2GatewayStack } from './ec2-stack';
 import { FargateGatewayStack } from './fargate-stack';
 import { NetworkStack } from './network-stack';
 import { StreamStack } from './stream-stack';
@@ -8,7 +9,8 @@ import { StreamStack } from './stream-stack';
 export interface GatewayStacks {
   readonly network: NetworkStack;
   readonly streams: StreamStack;
-  readonly fargate: FargateGatewayStack;
+  readonly ec2Gateway: Ec2GatewayStack;
+  readonly fargateGateway: FargateGatewayStack;
 }
 
 /** Creates every stack of the gateway for one validated config, reviewed by cdk-nag's AwsSolutions pack. */
@@ -26,7 +28,13 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
     cameras: config.cameras,
     removalPolicy: config.streamRemovalPolicy,
   });
-  const fargate = new FargateGatewayStack(app, 'FargateGatewayStack', {
+  const ec2Gateway = new Ec2GatewayStack(app, 'Ec2GatewayStack', {
+    description: 'KVS cloud gateway on EC2: one self-installing Ubuntu instance, one systemd unit per camera',
+    config,
+    network,
+    streams,
+  });
+  const fargateGateway = new FargateGatewayStack(app, 'FargateGatewayStack', {
     description: 'KVS cloud gateway on ECS Fargate: one container per camera, cameras sharded over tasks',
     fargate: config.fargate,
     parameterPrefix: config.parameterPrefix,
@@ -35,5 +43,5 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
     network,
     streams,
   });
-  return { network, streams, fargate };
+  return { network, streams, ec2Gateway, fargateGateway };
 }

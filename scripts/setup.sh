@@ -20,6 +20,7 @@ readonly TEST_PACKAGES=(
   shellcheck
   chromium
   procps
+  systemd
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -33,7 +33,7 @@ const existingPrivateVpc = {
 };
 
 function fargateTemplate(gateway: SynthesizedGatewayApp): Template {
-  return Template.fromStack(gateway.fargate);
+  return Template.fromStack(gateway.fargateGateway);
 }
 
 function taskDefinitions(template: Template): ContainerDefinition[][] {
@@ -89,7 +89,7 @@ describe('FargateGatewayStack on the sample config', () => {
   });
 
   test('no NAT gateway and no load balancer in any stack', () => {
-    for (const stack of [gateway.network, gateway.streams, gateway.fargate]) {
+    for (const stack of [gateway.network, gateway.streams, gateway.ec2Gateway, gateway.fargateGateway]) {
       const stackTemplate = Template.fromStack(stack);
       stackTemplate.resourceCountIs('AWS::EC2::NatGateway', 0);
       stackTemplate.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
@@ -146,7 +146,7 @@ describe('FargateGatewayStack on the sample config', () => {
     for (const container of taskDefinitions(template).flat()) {
       expect(allStrings(container.Environment ?? []).join(' ')).not.toMatch(/rtsp:\/\//i);
     }
-    for (const stack of [gateway.network, gateway.streams, gateway.fargate]) {
+    for (const stack of [gateway.network, gateway.streams, gateway.ec2Gateway, gateway.fargateGateway]) {
       expect(allStrings(Template.fromStack(stack).toJSON()).join('\n')).not.toMatch(/rtsp:\/\//i);
     }
   });
@@ -332,7 +332,7 @@ describe('FargateGatewayStack on the sample config', () => {
 describe('the security review of FargateGatewayStack', () => {
   test('the acknowledgements are narrow: another wildcard on the execution role is still a finding', () => {
     const gateway = buildGatewayApp();
-    gateway.fargate.services[0].taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+    gateway.fargateGateway.services[0].taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ssm:GetParameters'],
         resources: ['arn:aws:ssm:eu-west-1:123456789012:parameter/*'],

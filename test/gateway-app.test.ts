@@ -39,7 +39,7 @@ describe('the whole gateway app under the security review', () => {
     for (const stack of assembly.stacks) {
       expect(stack.messages.filter((message) => message.level !== 'info')).toEqual([]);
     }
-    for (const stack of [gateway.network, gateway.streams, gateway.fargate]) {
+    for (const stack of [gateway.network, gateway.streams, gateway.ec2Gateway, gateway.fargateGateway]) {
       Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
       Annotations.fromStack(stack).hasNoError('*', Match.anyValue());
     }

@@ -11,6 +11,8 @@ import {
 } from '../config';
 import { createAwsClients, type AwsClients, type AwsOptions } from './aws-clients';
 import { CliError } from './aws-errors';
+import { runCostCommand } from './cost-command';
+import { CostEstimateError } from '../cost-estimate';
 import {
   addCameraParameter,
   checkCameraName,
@@ -79,6 +81,7 @@ Commands:
   cameras remove <name> delete a camera's URL parameter
   doctor                check the config, the region, the credentials and every camera's parameter
   view <name>           print a live HLS playback URL for a camera (--open: a player page)
+  cost                  estimate the gateway's monthly cost from the config (no AWS call)
 
 Run "kvs-gateway <command> --help" for a command's options.
 
@@ -190,6 +193,22 @@ ${COMMON_HELP}`,
     },
     positionals: ['name'],
     run: view,
+  },
+  cost: {
+    usage: `Usage: kvs-gateway cost [--compute ec2|fargate] [options]
+
+Estimates the gateway's monthly cost in a region from the config and the project's dated price
+table (lib/prices.ts): the compute, storage, public IPv4, monitoring, and each camera's KVS ingestion
+and storage from its bitrateKbps and retentionHours, beside a design with NAT gateways. Makes no
+AWS call; --region (or AWS_REGION) chooses the prices.
+
+Options:
+      --compute <ec2|fargate>  one compute stack (default: both)
+
+${COMMON_HELP}`,
+    options: { compute: { type: 'string' } },
+    positionals: [],
+    run: cost,
   },
 };
 
@@ -546,4 +565,24 @@ function openInDefaultBrowser(file: string): Promise<void> {
       resolve();
     });
   });
+}
+
+async function cost(args: ParsedCommand, io: CliIo): Promise<number> {
+  const compute = stringOption(args, 'compute');
+  if (compute !== undefined && compute !== 'ec2' && compute !== 'fargate') {
+    throw new CliError(`--compute "${compute}": use "ec2" or "fargate"`);
+  }
+  const config = loadConfig(args, io);
+  const region = stringOption(args, 'region') ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
+  if (!region) throw new CliError('which region? pass --region <region> (or set AWS_REGION)');
+  try {
+    runCostCommand(
+      { config, region, json: args.values.json === true, ...(compute ? { compute } : {}) },
+      io.stdout,
+    );
+  } catch (error) {
+    if (error instanceof CostEstimateError) throw new CliError(error.message);
+    throw error;
+  }
+  return 0;
 }

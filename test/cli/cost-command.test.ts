@@ -1,6 +1,7 @@
 import { runCostCommand } from '../../lib/cli/cost-command';
 import { CostEstimateError } from '../../lib/cost-estimate';
-import { configWith } from '../support/gateway-app';
+import { configWith, sampleConfigJson } from '../support/gateway-app';
+import { CliSandbox } from './cli-harness';
 
 function run(options: Partial<Parameters<typeof runCostCommand>[0]> = {}): string {
   let printed = '';
@@ -182,4 +183,39 @@ test('another region prints its own figures and flags them as unconfirmed', () =
   const printed = run({ region: 'eu-central-1', compute: 'ec2' });
   expect(row(printed, 'EC2 instance')[1]).toBe('1 × t4g.small × 730 h × $0.0192/h');
   expect(printed).toMatch(/Not confirmed on the AWS pricing pages for eu-central-1 .*kvsIngestedPerGb/);
+});
+
+describe('kvs-gateway cost, through the real command line', () => {
+  let sandbox: CliSandbox;
+  beforeEach(() => {
+    sandbox = new CliSandbox(sampleConfigJson);
+  });
+  afterEach(() => sandbox.dispose());
+
+  test('prints both estimates for the region of --region, with no AWS call', async () => {
+    const result = await sandbox.run(['cost', '--region', 'us-east-1']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('EC2 gateway (t4g.small, arm64), 3 camera(s), us-east-1:');
+    expect(result.stdout).toContain('Fargate gateway');
+  });
+
+  test('--compute chooses one, --json prints JSON', async () => {
+    const result = await sandbox.run(['cost', '--region', 'us-east-1', '--compute', 'fargate', '--json']);
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout).estimates.map((e: { compute: string }) => e.compute)).toEqual([
+      'fargate',
+    ]);
+  });
+
+  test('a wrong --compute, a missing region and an unpriced region are clear errors', async () => {
+    expect((await sandbox.run(['cost', '--region', 'us-east-1', '--compute', 'arm'])).stderr).toContain(
+      '--compute "arm": use "ec2" or "fargate"',
+    );
+    const noRegion = await sandbox.run(['cost']);
+    expect(noRegion.exitCode).toBe(1);
+    expect(noRegion.stderr).toContain('which region? pass --region <region>');
+    const unpriced = await sandbox.run(['cost', '--region', 'sa-east-1']);
+    expect(unpriced.exitCode).toBe(1);
+    expect(unpriced.stderr).toContain('no prices for region "sa-east-1"');
+  });
 });

@@ -1,0 +1,173 @@
+import * as path from 'node:path';
+import { cameraList } from '../../lib/camera-list';
+import { GatewayConfig } from '../../lib/config';
+import { ReconcilerSandbox, USERDATA } from './stand-ins';
+
+// Each case runs real bash, jq and sha256sum processes: seconds on a busy machine.
+jest.setTimeout(60_000);
+
+const RECONCILER = path.join(USERDATA, 'reconcile-cameras.sh');
+const PREFIX = '/kvs-gateway/cameras';
+
+type CameraSettings = Partial<GatewayConfig['cameras'][number]> & { name: string };
+
+/** The camera list exactly as the stack writes it (lib/camera-list.ts), for these cameras. */
+function listOf(...cameras: CameraSettings[]) {
+  return cameraList({
+    parameterPrefix: PREFIX,
+    cameras: cameras.map((camera) => ({
+      streamName: camera.name,
+      retentionHours: 24,
+      codec: 'auto',
+      audio: false,
+      bitrateKbps: 2000,
+      ...camera,
+    })),
+  });
+}
+
+describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl and aws)', () => {
+  let sandbox: ReconcilerSandbox;
+
+  beforeEach(async () => {
+    sandbox = new ReconcilerSandbox();
+    sandbox.setCameraList(listOf({ name: 'a' }, { name: 'b', codec: 'h265', audio: true }));
+    sandbox.setParameterVersions({ [`${PREFIX}/a`]: 1, [`${PREFIX}/b`]: 1, [`${PREFIX}/c`]: 1 });
+    const first = await sandbox.run(RECONCILER);
+    expect(first.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual([
+      'enable --now kvs-camera@a.service',
+      'enable --now kvs-camera@b.service',
+    ]);
+  });
+
+  afterEach(() => sandbox.remove());
+
+  test('writes one env file per camera naming its URL parameter, never a URL', () => {
+    expect(sandbox.readFile('etc/kvs-gateway/cameras/b.env')).toBe(
+      [
+        '# Written by reconcile-cameras.sh from the camera list; changes here are overwritten.',
+        'CAMERA_NAME=b',
+        'STREAM_NAME=b',
+        'CODEC=h265',
+        'AUDIO=true',
+        `RTSP_URL_PARAMETER=${PREFIX}/b`,
+        '',
+      ].join('\n'),
+    );
+    expect(Object.values(sandbox.snapshot()).join('\n')).not.toMatch(/rtsp:\/\//);
+  });
+
+  test('an unchanged list changes nothing', async () => {
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+  });
+
+  test('from {a, b} to {a, c}: stops b, starts c, leaves a alone', async () => {
+    sandbox.setCameraList(listOf({ name: 'a' }, { name: 'c' }));
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual([
+      'disable --now kvs-camera@b.service',
+      'enable --now kvs-camera@c.service',
+    ]);
+    const files = Object.keys(sandbox.snapshot()).filter((file) => file.endsWith('.env'));
+    expect(files.sort()).toEqual(['etc/kvs-gateway/cameras/a.env', 'etc/kvs-gateway/cameras/c.env']);
+    expect(result.stderr).toContain('camera b: stopped (no longer in the camera list)');
+    expect(result.stderr).toContain('camera c: started');
+    expect(result.stderr).not.toMatch(/camera a:/);
+  });
+
+  test('a changed setting restarts only that camera', async () => {
+    sandbox.setCameraList(listOf({ name: 'a', codec: 'h264' }, { name: 'b', codec: 'h265', audio: true }));
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['restart kvs-camera@a.service']);
+    expect(sandbox.readFile('etc/kvs-gateway/cameras/a.env')).toContain('CODEC=h264\n');
+    expect(result.stderr).toContain('camera a: restarted (settings changed)');
+  });
+
+  test('a new version of a camera URL parameter (a rotated password) restarts only that camera', async () => {
+    sandbox.setParameterVersions({ [`${PREFIX}/a`]: 1, [`${PREFIX}/b`]: 2 });
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['restart kvs-camera@b.service']);
+    expect(result.stderr).toContain('camera b: restarted (URL parameter version 1 -> 2)');
+    // Applied once: the next run has nothing to do.
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+  });
+
+  test.each([
+    ['not JSON', '{"schemaVersion": 1, "cameras": [', /is not valid: .*parse error/],
+    [
+      'an unknown schema version',
+      JSON.stringify({ ...listOf({ name: 'a' }), schemaVersion: 2 }),
+      /schemaVersion 2: this reconciler reads version 1/,
+    ],
+    [
+      'a codec it does not know',
+      JSON.stringify(listOf({ name: 'a' }, { name: 'b', codec: 'mpeg2' as never })),
+      /cameras\[1\]\.codec "mpeg2": must be auto, h264 or h265/,
+    ],
+    [
+      'a name systemd and KVS would refuse',
+      JSON.stringify(listOf({ name: 'a' }, { name: 'front door' })),
+      /cameras\[1\]\.name "front door": use letters, digits/,
+    ],
+    [
+      'the same camera twice',
+      JSON.stringify(listOf({ name: 'a' }, { name: 'a' })),
+      /cameras: name "a" is listed more than once/,
+    ],
+  ])('a malformed list (%s) changes nothing and says why', async (_case, list, reason) => {
+    const before = sandbox.snapshot();
+    sandbox.setCameraList(list);
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(reason);
+    expect(result.stderr).toContain('nothing changed');
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+    expect(sandbox.snapshot()).toEqual(before);
+  });
+
+  test('an unreachable SSM changes nothing and says why', async () => {
+    const before = sandbox.snapshot();
+    sandbox.setCameraList(listOf({ name: 'c' }));
+    sandbox.setAwsUnreachable(true);
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('cannot read the camera list /kvs-gateway/Ec2GatewayStack/camera-list');
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+    expect(sandbox.snapshot()).toEqual(before);
+  });
+
+  test('a camera whose URL parameter does not exist yet is not started, and starts once it does', async () => {
+    sandbox.setCameraList(listOf({ name: 'a' }, { name: 'b', codec: 'h265', audio: true }, { name: 'd' }));
+    const waiting = await sandbox.run(RECONCILER);
+    expect(waiting.code).toBe(0);
+    expect(waiting.stderr).toContain(
+      `camera d: its URL parameter ${PREFIX}/d does not exist: store it with "npx kvs-gateway cameras add d"`,
+    );
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+
+    sandbox.setParameterVersions({ [`${PREFIX}/a`]: 1, [`${PREFIX}/b`]: 1, [`${PREFIX}/d`]: 1 });
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['enable --now kvs-camera@d.service']);
+  });
+
+  test('more cameras than one GetParameters call takes are read in batches', async () => {
+    const names = Array.from({ length: 23 }, (_, i) => `cam-${String(i).padStart(2, '0')}`);
+    sandbox.setCameraList(listOf(...names.map((name) => ({ name }))));
+    sandbox.setParameterVersions(Object.fromEntries(names.map((name) => [`${PREFIX}/${name}`, 1])));
+    const result = await sandbox.run(RECONCILER);
+    expect(result.code).toBe(0);
+    const calls = sandbox.takeSystemctlCalls();
+    expect(calls.filter((call) => call.startsWith('enable --now'))).toHaveLength(23);
+    expect(calls.filter((call) => call.startsWith('disable --now')).sort()).toEqual([
+      'disable --now kvs-camera@a.service',
+      'disable --now kvs-camera@b.service',
+    ]);
+  });
+});

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Installs the KVS gateway on Ubuntu 24.04: GStreamer from the distribution, kvssink built from the
+# Producer SDK at a pinned release tag, the run script, the systemd units, the credential refresher,
+# the camera reconciler and the log shipper. bootstrap.sh (the user-data) runs it as root.
+#
+#   install-gateway.sh                         the whole install, on the instance
+#   install-gateway.sh --files-only --root DIR only write the gateway's files, units and settings
+#                                              under DIR (no packages, build, users or systemctl)
+#
+# Settings (environment): AWS_REGION, KVS_CAMERA_LIST_PARAMETER, KVS_LOG_GROUP, KVS_PRODUCER_SDK_TAG;
+# KVS_INSTANCE_ID (read from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is
+# written, for the failure signal).
+set -Eeuo pipefail
+
+SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SOURCE_DIR
+readonly GATEWAY_USER=kvs-gateway
+readonly PRODUCER_SDK_REPOSITORY=https://github.com/awslabs/amazon-kinesis-video-streams-producer-sdk-cpp.git
+readonly INSTALL_PREFIX=/opt/kvs-gateway
+readonly PLUGIN_DIR="$INSTALL_PREFIX/lib/gstreamer-1.0"
+readonly CREDENTIAL_PATH=/run/kvs-gateway/credentials
+readonly APT_GET=(apt-get -q -y -o DPkg::Lock::Timeout=600)
+
+readonly RUNTIME_PACKAGES=(
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  ca-certificates curl jq
+)
+readonly BUILD_PACKAGES=(
+  build-essential cmake git pkg-config libssl-dev libcurl4-openssl-dev liblog4cplus-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+)
+readonly UNITS=(
+  kvs-camera@.service kvs-credentials.service kvs-credentials.timer
+  kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
+)
+readonly GATEWAY_SCRIPTS=(run-camera.sh reconcile-cameras.sh refresh-kvs-credentials.sh)
+
+ROOT=""
+
+log() { printf 'install-gateway: %s\n' "$*" >&2; }
+
+# Records and announces the step; the bootstrap's failure signal names the step that failed.
+step() {
+  log "step: $1"
+  if [[ -n "${KVS_INSTALL_STEP_FILE:-}" ]]; then printf '%s\n' "$1" >"$KVS_INSTALL_STEP_FILE"; fi
+}
+
+on_error() {
+  local status=$? line="$1"
+  log "failed (exit $status, line $line) at step \"$(cat "${KVS_INSTALL_STEP_FILE:-/dev/null}" 2>/dev/null)\""
+  exit "$status"
+}
+
+require_setting() {
+  local name="$1" pattern="$2" hint="$3"
+  if [[ ! "${!name:-}" =~ $pattern ]]; then
+    log "$name ${!name:-(unset)}: $hint"
+    exit 2
+  fi
+}
+
+check_settings() {
+  require_setting AWS_REGION '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'must be an AWS region (eu-west-1)'
+  require_setting KVS_CAMERA_LIST_PARAMETER '^(/[A-Za-z0-9_.-]+)+$' 'must be an SSM parameter name'
+  require_setting KVS_LOG_GROUP '^[A-Za-z0-9_./#-]{1,512}$' 'must be a CloudWatch Logs group name'
+  require_setting KVS_INSTANCE_ID '^i-[0-9a-f]{8,17}$' 'must be an EC2 instance id'
+}
+
+read_instance_id() {
+  local token
+  token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"
+  curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id
+}
+
+install_packages() {
+  export DEBIAN_FRONTEND=noninteractive
+  "${APT_GET[@]}" update
+  "${APT_GET[@]}" install --no-install-recommends "${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}"
+}
+
+# Builds only the GStreamer plugin against the system's libraries (no dependency builds), with a
+# run path that finds the SDK's own libraries where they are installed.
+build_kvssink() {
+  local work
+  work="$(mktemp -d /var/tmp/kvs-producer-sdk.XXXXXX)"
+  git clone --quiet --depth 1 --branch "$KVS_PRODUCER_SDK_TAG" "$PRODUCER_SDK_REPOSITORY" "$work/src"
+  cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_GSTREAMER_PLUGIN=ON -DBUILD_DEPENDENCIES=OFF \
+    -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH="$INSTALL_PREFIX/lib"
+  cmake --build "$work/build" --target gstkvssink --parallel "$(nproc)"
+
+  install -d -m 0755 "$INSTALL_PREFIX/lib" "$PLUGIN_DIR"
+  install -m 0644 "$work/build/libgstkvssink.so" "$PLUGIN_DIR/"
+  find "$work/build" -name 'lib*.so*' ! -name 'libgstkvssink.so' \( -type f -o -type l \) \
+    -exec cp -P --preserve=mode -t "$INSTALL_PREFIX/lib/" {} +
+  rm -rf "$work"
+
+  if ldd "$PLUGIN_DIR/libgstkvssink.so" | grep 'not found' >&2; then
+    log "kvssink is missing libraries"
+    return 1
+  fi
+  GST_PLUGIN_PATH="$PLUGIN_DIR" gst-inspect-1.0 kvssink >/dev/null
+  log "kvssink $KVS_PRODUCER_SDK_TAG installed in $PLUGIN_DIR"
+}
+
+create_gateway_user() {
+  if ! id "$GATEWAY_USER" >/dev/null 2>&1; then
+    useradd --system --user-group --home-dir "/var/lib/$GATEWAY_USER" --no-create-home \
+      --shell /usr/sbin/nologin "$GATEWAY_USER"
+  fi
+}
+
+gateway_env() {
+  cat <<SETTINGS
+# Written by install-gateway.sh; read by every gateway unit. No secret here.
+AWS_REGION=$AWS_REGION
+KVS_CAMERA_LIST_PARAMETER=$KVS_CAMERA_LIST_PARAMETER
+KVS_CREDENTIAL_PATH=$CREDENTIAL_PATH
+KVS_LOG_GROUP=$KVS_LOG_GROUP
+KVS_INSTANCE_ID=$KVS_INSTANCE_ID
+GATEWAY_SINK=kvssink
+GST_PLUGIN_PATH=$PLUGIN_DIR
+SETTINGS
+}
+
+install_gateway_files() {
+  local script unit
+  install -d -m 0755 "$ROOT$INSTALL_PREFIX/bin" "$ROOT/etc/kvs-gateway" "$ROOT/etc/kvs-gateway/cameras" \
+    "$ROOT/etc/systemd/system/fluent-bit.service.d" "$ROOT/etc/tmpfiles.d"
+  install -d -m 0750 "$ROOT/var/lib/kvs-gateway"
+  for script in "${GATEWAY_SCRIPTS[@]}"; do
+    install -m 0755 "$SOURCE_DIR/$script" "$ROOT$INSTALL_PREFIX/bin/$script"
+  done
+  for unit in "${UNITS[@]}"; do
+    install -m 0644 "$SOURCE_DIR/$unit" "$ROOT/etc/systemd/system/$unit"
+  done
+  install -m 0644 "$SOURCE_DIR/kvs-gateway.tmpfiles" "$ROOT/etc/tmpfiles.d/kvs-gateway.conf"
+  install -m 0644 "$SOURCE_DIR/fluent-bit.conf" "$ROOT/etc/kvs-gateway/fluent-bit.conf"
+  install -m 0644 "$SOURCE_DIR/fluent-bit-kvs-gateway.conf" \
+    "$ROOT/etc/systemd/system/fluent-bit.service.d/kvs-gateway.conf"
+  gateway_env >"$ROOT/etc/kvs-gateway/gateway.env"
+  chmod 0644 "$ROOT/etc/kvs-gateway/gateway.env"
+}
+
+# Fluent Bit from its signed package repository: it reads the journal itself and ships to CloudWatch
+# Logs with its own cursor, so nothing is lost or sent twice across restarts.
+install_log_shipper() {
+  local codename
+  codename="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)"
+  curl -fsSL https://packages.fluentbit.io/fluentbit.key | gpg --batch --yes --dearmor -o /usr/share/keyrings/fluentbit-keyring.gpg
+  printf 'deb [signed-by=/usr/share/keyrings/fluentbit-keyring.gpg] https://packages.fluentbit.io/ubuntu/%s %s main\n' \
+    "$codename" "$codename" >/etc/apt/sources.list.d/fluent-bit.list
+  "${APT_GET[@]}" update
+  "${APT_GET[@]}" install fluent-bit
+}
+
+start_gateway() {
+  systemd-tmpfiles --create /etc/tmpfiles.d/kvs-gateway.conf
+  systemctl daemon-reload
+  systemctl enable kvs-credentials.service kvs-reconcile-cameras.service
+  systemctl start kvs-credentials.service
+  systemctl enable --now kvs-credentials.timer fluent-bit.service
+  systemctl restart fluent-bit.service
+  systemctl start kvs-reconcile-cameras.service
+  systemctl enable --now kvs-reconcile-cameras.timer
+}
+
+main() {
+  trap 'on_error "$LINENO"' ERR
+  case "${1:-}" in
+    --files-only)
+      if [[ "${2:-}" != --root || -z "${3:-}" ]]; then
+        log "usage: install-gateway.sh [--files-only --root DIR]"
+        exit 2
+      fi
+      ROOT="$3"
+      check_settings
+      install_gateway_files
+      log "gateway files written under $ROOT"
+      return
+      ;;
+    "") ;;
+    *)
+      log "usage: install-gateway.sh [--files-only --root DIR]"
+      exit 2
+      ;;
+  esac
+  if [[ -z "${KVS_INSTANCE_ID:-}" ]]; then
+    KVS_INSTANCE_ID="$(read_instance_id)"
+  fi
+  require_setting KVS_PRODUCER_SDK_TAG '^v[0-9]+\.[0-9]+\.[0-9]+$' 'must be a Producer SDK release tag (v3.5.0)'
+  check_settings
+
+  step "install GStreamer and build tools"
+  install_packages
+  step "build kvssink from Producer SDK $KVS_PRODUCER_SDK_TAG"
+  build_kvssink
+  step "install the gateway files and units"
+  create_gateway_user
+  install_gateway_files
+  step "install the log shipper (Fluent Bit)"
+  install_log_shipper
+  step "start the credential refresher, the log shipper and the cameras"
+  start_gateway
+  log "the gateway is installed"
+}
+
+main "$@"
