@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -155,6 +157,83 @@ describe('container/entrypoint.sh', () => {
     const unknown = await run('bash', [path.join(bin, 'entrypoint.sh'), 'shell'], {});
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('usage: entrypoint.sh credentials|camera|check-credentials');
+  });
+});
+
+describe("a task's credentials container with the real refresher", () => {
+  const relativeUri = '/v2/credentials/task-role-example';
+  let server: http.Server;
+  let endpoint: string;
+  let expiresInSeconds = 6 * 3600;
+
+  beforeAll(async () => {
+    // A stand-in of the ECS container credentials endpoint on 127.0.0.1.
+    server = http.createServer((request, response) => {
+      if (request.url !== relativeUri) {
+        response.writeHead(404).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          RoleArn: 'arn:aws:iam::123456789012:role/FargateGatewayStack-TaskRole',
+          AccessKeyId: 'ASIAEXAMPLE000000001',
+          SecretAccessKey: 'secret/example+key',
+          Token: 'session+token/example=',
+          Expiration: isoIn(expiresInSeconds),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** The image's bin folder with the real entry point and the real refresher. */
+  function realBinFolder(): { bin: string; credentialPath: string } {
+    const { bin, credentialPath } = imageBinFolder();
+    fs.copyFileSync(
+      path.join(projectRoot, 'userdata', 'refresh-kvs-credentials.sh'),
+      path.join(bin, 'refresh-kvs-credentials.sh'),
+    );
+    return { bin, credentialPath };
+  }
+
+  async function refreshOnceAndCheck(): Promise<ScriptRun> {
+    const { bin, credentialPath } = realBinFolder();
+    const env = {
+      KVS_CREDENTIAL_PATH: credentialPath,
+      KVS_ECS_CREDENTIALS_ENDPOINT: endpoint,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: relativeUri,
+    };
+    // Its own process group, so that stopping it also stops the refresher's sleep.
+    const refresher = spawn('bash', [path.join(bin, 'entrypoint.sh'), 'credentials'], {
+      env: { PATH: process.env.PATH, ...env },
+      detached: true,
+      stdio: 'ignore',
+    });
+    try {
+      for (let waited = 0; !fs.existsSync(credentialPath) && waited < 10_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return await run('bash', [path.join(bin, 'entrypoint.sh'), 'check-credentials'], env);
+    } finally {
+      process.kill(-(refresher.pid as number), 'SIGTERM');
+    }
+  }
+
+  test('the file it writes passes the health check', async () => {
+    expiresInSeconds = 6 * 3600;
+    const check = await refreshOnceAndCheck();
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/^healthy: credentials valid for 21[0-9]{3}s/);
+  });
+
+  test('credentials about to expire fail the health check, so ECS replaces the task', async () => {
+    // Long enough for the refresher to accept them (it refuses less than 2 minutes), too short for the check.
+    expiresInSeconds = 240;
+    const check = await refreshOnceAndCheck();
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/^unhealthy: the credentials in .* expire in 2[0-9]{2}s/);
   });
 });
 
