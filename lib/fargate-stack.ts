@@ -219,7 +219,8 @@ export class FargateGatewayStack extends Stack {
         secrets: { RTSP_URL: ecs.Secret.fromSsmParameter(urlParameter) },
         // Log streams are named <camera>/<container>/<task id>, whichever task the camera runs in.
         logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: camera.name }),
-        // Fresh only while video frames pass kvssink's pad (run-camera.sh keeps the health file).
+        // Fails once no video frame has passed for 30 s: run-camera.sh keeps its health file fresh from
+        // the video pad, so a process that runs without video is unhealthy.
         healthCheck: {
           command: ['CMD', `${GATEWAY_BIN}/run-camera.sh`, '--check-health'],
           interval: Duration.seconds(30),
