@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Lints every Dockerfile in the project: dockerfile-utils (the validator behind the Docker language
-// server) for syntax, flags and arguments, then a few of hadolint's rules that matter for this image
-// (hadolint itself is not packaged for Debian or npm).
+// server) for syntax, flags and arguments, then a few of hadolint's rules that matter for this image and
+// ShellCheck over the RUN commands (hadolint itself is not packaged for Debian or npm).
 //   node scripts/lint-dockerfile.js [Dockerfile...]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -110,10 +110,36 @@ function projectRules(dockerfile) {
   return findings;
 }
 
+/**
+ * ShellCheck over every shell-form RUN, as hadolint does: the commands run with the stage's SHELL
+ * (bash here). Build arguments and ENV values are assigned outside the script, hence SC2154 is off.
+ */
+function shellcheckRuns(dockerfile) {
+  const findings = [];
+  for (const instruction of dockerfile.getInstructions()) {
+    const content = instruction.getArgumentsContent() ?? '';
+    if (instruction.getKeyword() !== 'RUN' || content.trim().startsWith('[')) continue;
+    const line = instruction.getRange().start.line;
+    try {
+      execFileSync('shellcheck', ['--shell=bash', '--exclude=SC2154', '--format=gcc', '-'], {
+        input: `${content}\n`,
+        encoding: 'utf8',
+      });
+    } catch (error) {
+      if (error.code === 'ENOENT') throw new Error('shellcheck is not installed: run scripts/setup.sh');
+      for (const finding of String(error.stdout).trim().split('\n')) {
+        findings.push([line, `RUN: ${finding.replace(/^-:\d+:\d+: /, '')}`]);
+      }
+    }
+  }
+  return findings;
+}
+
 function lint(file) {
   const content = fs.readFileSync(path.join(root, file), 'utf8');
   const findings = validate(content, validatorSettings).map((d) => [d.range.start.line, d.message]);
-  findings.push(...projectRules(DockerfileParser.parse(content)));
+  const dockerfile = DockerfileParser.parse(content);
+  findings.push(...projectRules(dockerfile), ...shellcheckRuns(dockerfile));
   return findings.sort((a, b) => a[0] - b[0]).map(([line, message]) => `${file}:${line + 1}: ${message}`);
 }
 
@@ -125,5 +151,5 @@ const problems = files.flatMap(lint);
 for (const problem of problems) console.error(problem);
 if (problems.length > 0) process.exit(1);
 console.error(
-  `dockerfile lint: ${files.length} Dockerfile(s) clean (dockerfile-utils and hadolint-like rules)`,
+  `dockerfile lint: ${files.length} Dockerfile(s) clean (dockerfile-utils, hadolint-like rules, ShellCheck on RUN)`,
 );
