@@ -12,7 +12,6 @@ export const DEFAULT_CONFIG_FILE = 'gateway.config.json';
 export type CameraCodec = 'auto' | 'h264' | 'h265';
 export type CpuArchitecture = 'x86_64' | 'arm64';
 export type StreamRemovalPolicy = 'retain' | 'destroy';
-export type GatewaySubnets = 'public' | 'ipv6-egress-only';
 
 export interface CameraConfig {
   /** Letters, digits, `_`, `.`, `-`: names the systemd unit, the container and the SSM parameter. */
@@ -32,12 +31,6 @@ export type NetworkConfig =
       readonly mode: 'new';
       readonly ipv6: boolean;
       readonly maxAzs: number;
-      /**
-       * `public`: public subnets, a public IPv4 per gateway (reaches IPv4 cameras and endpoints).
-       * `ipv6-egress-only`: private dual-stack subnets whose only way out is an egress-only internet
-       * gateway: no public IPv4 charge, but every camera must be reachable over IPv6.
-       */
-      readonly gatewaySubnets: GatewaySubnets;
     }
   | {
       readonly mode: 'existing';
@@ -389,7 +382,6 @@ function readNetwork(reader: ConfigReader, root: JsonObject): NetworkConfig {
     'mode',
     'ipv6',
     'maxAzs',
-    'gatewaySubnets',
     'vpcId',
     'availabilityZones',
     'subnetIds',
@@ -402,25 +394,13 @@ function readNetwork(reader: ConfigReader, root: JsonObject): NetworkConfig {
         reader.problems.push(`network.${key}: only applies with "mode": "existing"`);
       }
     }
-    const ipv6 = reader.boolean(network, 'ipv6', 'network.ipv6', false);
-    const gatewaySubnets = reader.choice<GatewaySubnets>(
-      network,
-      'gatewaySubnets',
-      'network.gatewaySubnets',
-      ['public', 'ipv6-egress-only'],
-      'public',
-    );
-    if (gatewaySubnets === 'ipv6-egress-only' && !ipv6) {
-      reader.problems.push('network.gatewaySubnets: "ipv6-egress-only" needs "ipv6": true');
-    }
     return {
       mode,
-      ipv6,
+      ipv6: reader.boolean(network, 'ipv6', 'network.ipv6', false),
       maxAzs: reader.integer(network, 'maxAzs', 'network.maxAzs', 2, 2, 6),
-      gatewaySubnets,
     };
   }
-  for (const key of ['ipv6', 'maxAzs', 'gatewaySubnets']) {
+  for (const key of ['ipv6', 'maxAzs']) {
     if (network[key] !== undefined) reader.problems.push(`network.${key}: only applies with "mode": "new"`);
   }
   const vpcId =

@@ -84,7 +84,7 @@ export function storedGb(bitrateKbps: number, retentionHours: number): number {
 
 /** Same rule as NetworkStack.assignPublicIp: who needs a public IPv4 address to reach cameras and KVS. */
 export function gatewayHasPublicIpv4(network: NetworkConfig): boolean {
-  return network.mode === 'new' ? network.gatewaySubnets === 'public' : network.subnetsArePublic;
+  return network.mode === 'new' || network.subnetsArePublic;
 }
 
 /** Fargate runs one task per shard of `camerasPerTask` cameras. */

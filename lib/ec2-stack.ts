@@ -22,6 +22,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { cameraList } from './camera-list';
 import { CpuArchitecture, cameraUrlParameterName, GatewayConfig } from './config';
+import { GatewayMonitoring } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
 import { StreamStack } from './stream-stack';
 
@@ -153,6 +154,13 @@ export class Ec2GatewayStack extends Stack {
     );
 
     this.acknowledgeFindings(role);
+
+    new GatewayMonitoring(this, 'Monitoring', {
+      cameraStreams: streams.cameraStreams,
+      monitoring: config.monitoring,
+      gateway: { kind: 'ec2', autoScalingGroup: this.autoScalingGroup },
+      logGroups: [this.logGroup],
+    });
 
     new CfnOutput(this, 'AutoScalingGroupName', {
       description: 'The gateway Auto Scaling group (one instance)',

@@ -10,9 +10,9 @@ export interface NetworkStackProps extends StackProps {
 }
 
 /**
- * Where the gateway runs: a VPC whose only way out is an internet gateway (no NAT gateway, whose
- * hourly and per-GB charges would dwarf a small gateway's bill), or the user's existing VPC when
- * the cameras are reached over a site-to-site VPN or Direct Connect.
+ * Where the gateway runs: a VPC with public subnets and no NAT gateway (whose hourly and per-GB
+ * charges would dwarf a small gateway's bill), or the user's existing VPC when the cameras are
+ * reached over a site-to-site VPN or Direct Connect.
  */
 export class NetworkStack extends Stack {
   readonly vpc: ec2.IVpc;
@@ -48,26 +48,14 @@ export class NetworkStack extends Stack {
         retention: props.logRetentionDays as logs.RetentionDays,
         removalPolicy: RemovalPolicy.DESTROY,
       });
-      const subnetConfiguration: ec2.SubnetConfiguration[] = [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-      ];
-      const ipv6EgressOnly = network.gatewaySubnets === 'ipv6-egress-only';
-      if (ipv6EgressOnly) {
-        // Private dual-stack subnets whose only route out is ::/0 through an egress-only internet
-        // gateway: no NAT gateway and no public IPv4 address to pay for, but IPv4 destinations are
-        // unreachable from them.
-        subnetConfiguration.push({
-          name: 'Ipv6EgressOnly',
-          subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
-          cidrMask: 24,
-        });
-      }
-      this.vpc = new ec2.Vpc(this, 'Vpc', {
+      const vpc = new ec2.Vpc(this, 'Vpc', {
         ipAddresses: ec2.IpAddresses.cidr('10.42.0.0/16'),
         maxAzs: network.maxAzs,
         natGateways: 0,
         ipProtocol: network.ipv6 ? ec2.IpProtocol.DUAL_STACK : ec2.IpProtocol.IPV4_ONLY,
-        subnetConfiguration,
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+        ],
         restrictDefaultSecurityGroup: true,
         flowLogs: {
           All: {
@@ -77,12 +65,12 @@ export class NetworkStack extends Stack {
           },
         },
       });
-      // By default the gateway lives in the public subnets with a public IPv4 address, because most
-      // cameras are reachable over IPv4 only; the security group below keeps it unreachable.
-      this.gatewaySubnets = {
-        subnetType: ipv6EgressOnly ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PUBLIC,
-      };
-      this.assignPublicIp = !ipv6EgressOnly;
+      if (network.ipv6) routeIpv6ThroughEgressOnlyGateway(this, vpc);
+      this.vpc = vpc;
+      // The gateway gets a public IPv4 address because most cameras, github.com (the install) and
+      // kvssink's default endpoints are IPv4-only; the security group below keeps it unreachable.
+      this.gatewaySubnets = { subnetType: ec2.SubnetType.PUBLIC };
+      this.assignPublicIp = true;
     }
 
     this.gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
@@ -91,5 +79,21 @@ export class NetworkStack extends Stack {
       allowAllOutbound: true,
       allowAllIpv6Outbound: network.mode === 'new' && network.ipv6,
     });
+  }
+}
+
+/**
+ * Sends the public subnets' IPv6 traffic (::/0) through an egress-only internet gateway instead of the
+ * internet gateway: IPv6 addresses are globally routable, so this makes "nothing connects in" a
+ * property of the routes as well as of the security group. IPv4 keeps the internet gateway.
+ */
+function routeIpv6ThroughEgressOnlyGateway(scope: Construct, vpc: ec2.Vpc): void {
+  const egressOnlyGateway = new ec2.CfnEgressOnlyInternetGateway(scope, 'EgressOnlyInternetGateway', {
+    vpcId: vpc.vpcId,
+  });
+  for (const subnet of vpc.publicSubnets as ec2.PublicSubnet[]) {
+    // The Vpc construct gives dual-stack public subnets a ::/0 route to the internet gateway; replace it.
+    subnet.node.tryRemoveChild('DefaultRoute6');
+    subnet.addIpv6DefaultEgressOnlyInternetRoute(egressOnlyGateway.ref);
   }
 }

@@ -52,7 +52,7 @@ describe('a valid config', () => {
       ],
       parameterPrefix: '/kvs-gateway/cameras',
       streamRemovalPolicy: 'retain',
-      network: { mode: 'new', ipv6: false, maxAzs: 2, gatewaySubnets: 'public' },
+      network: { mode: 'new', ipv6: false, maxAzs: 2 },
       ec2: { instanceType: 't4g.small', architecture: 'arm64', producerSdkTag: 'v3.5.0', rootVolumeGiB: 16 },
       fargate: { cpu: 512, memoryMiB: 1024, camerasPerTask: 4, architecture: 'arm64' },
       monitoring: { noFramesMinutes: 5, logRetentionDays: 30 },
@@ -253,9 +253,9 @@ describe('a bad config is rejected with the field and the fix', () => {
       ['network.ipv6: only applies with "mode": "new"'],
     ],
     [
-      'egress-only subnets without IPv6',
-      { ...withCameras(camera), network: { gatewaySubnets: 'ipv6-egress-only' } },
-      ['network.gatewaySubnets: "ipv6-egress-only" needs "ipv6": true'],
+      'one availability zone',
+      { ...withCameras(camera), network: { maxAzs: 1 } },
+      ['network.maxAzs: must be a whole number from 2 to 6, got 1'],
     ],
     [
       'a log retention CloudWatch does not offer',

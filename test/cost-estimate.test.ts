@@ -126,11 +126,16 @@ describe('an EC2 gateway: 2 cameras on a t3.small in public subnets', () => {
   });
 });
 
-describe('a Fargate gateway: 5 cameras, 2 per task, in IPv6 egress-only subnets', () => {
+describe("a Fargate gateway: 5 cameras, 2 per task, in an existing VPC's private subnets", () => {
   const config = configWith({
     cameras: ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, bitrateKbps: 1500, retentionHours: 48 })),
     fargate: { cpu: 1024, memoryMiB: 2048, camerasPerTask: 2, architecture: 'x86_64' },
-    network: { mode: 'new', ipv6: true, gatewaySubnets: 'ipv6-egress-only' },
+    network: {
+      mode: 'existing',
+      vpcId: 'vpc-0123456789abcdef0',
+      availabilityZones: ['eu-west-1a'],
+      subnetIds: ['subnet-0123456789abcdef0'],
+    },
     monitoring: { logRetentionDays: 14 },
   });
   const estimate = estimateMonthlyCost(config, usEast1, 'fargate');
@@ -146,10 +151,10 @@ describe('a Fargate gateway: 5 cameras, 2 per task, in IPv6 egress-only subnets'
     kvsStored: 5 * cameraStoredGb * 0.023, // 3.47
     alarms: (3 * 5 + 3) * 0.1, // 3 per camera + 1 per service: 1.80
     dashboard: 3,
-    logs: 0.35 * 0.5 + 0.35 * (14 / (730 / 24)) * 0.03, // (5 × 0.05 + 0.1 flow logs) GB, kept 14 days: 0.18
+    logs: 0.25 * 0.5 + 0.25 * (14 / (730 / 24)) * 0.03, // 5 × 0.05 GB, kept 14 days (no flow logs: the VPC is yours): 0.13
     keys: 2,
   };
-  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 156.07
+  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 156.02
 
   test('each line and the total; no public IPv4 address to pay for', () => {
     expect(line(estimate, 'Fargate vCPU (x86_64)')).toBeCloseTo(expected.vcpu, 6);
@@ -162,7 +167,7 @@ describe('a Fargate gateway: 5 cameras, 2 per task, in IPv6 egress-only subnets'
     expect(estimate.lines.map((l) => l.item)).not.toContain('Public IPv4 addresses');
     expect(estimate.lines).toHaveLength(9);
     expect(estimate.total).toBeCloseTo(total, 6);
-    expect(estimate.total).toBeCloseTo(156.07, 2);
+    expect(estimate.total).toBeCloseTo(156.02, 2);
   });
 
   test('every camera costs the same here, and the parts add up to the total', () => {

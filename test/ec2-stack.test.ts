@@ -336,7 +336,14 @@ describe('Ec2GatewayStack variants', () => {
   });
 
   test('a gateway in private subnets gets no public IP', () => {
-    const { ec2 } = synthesize({ network: { mode: 'new', ipv6: true, gatewaySubnets: 'ipv6-egress-only' } });
+    const { ec2 } = synthesize({
+      network: {
+        mode: 'existing',
+        vpcId: 'vpc-0123456789abcdef0',
+        availabilityZones: ['eu-west-1a'],
+        subnetIds: ['subnet-0123456789abcdef0'],
+      },
+    });
     expect((launchTemplateData(ec2).NetworkInterfaces as Json[])[0].AssociatePublicIpAddress).toBe(false);
   });
 

@@ -16,10 +16,7 @@ function readValidationReport(outdir: string): ValidationReport {
 describe('the whole gateway app under the security review', () => {
   test.each([
     ['the sample config', configWith()],
-    [
-      'IPv6 egress-only',
-      configWith({ network: { mode: 'new', ipv6: true, gatewaySubnets: 'ipv6-egress-only' } }),
-    ],
+    ['IPv6 dual stack', configWith({ network: { mode: 'new', ipv6: true } })],
     [
       'an existing VPC',
       configWith({

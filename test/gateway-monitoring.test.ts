@@ -7,6 +7,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { StreamStack } from '../lib/stream-stack';
 import { GatewayMonitoring, MonitoredGateway } from '../lib/gateway-monitoring';
 import { MonitoringConfig } from '../lib/config';
 import { buildGatewayApp, configWith } from './support/gateway-app';
@@ -27,17 +28,23 @@ function monitoredStack(
   config = configWith({ monitoring }),
   inSampleApp = false,
 ): { app: App; outdir: string; stack: Stack; monitoring: GatewayMonitoring } {
-  const sample = buildGatewayApp(config);
-  const app = inSampleApp ? sample.app : new App();
+  const sample = inSampleApp ? buildGatewayApp(config) : undefined;
+  const app = sample?.app ?? new App();
+  const cameraStreams =
+    sample?.streams.cameraStreams ??
+    new StreamStack(app, 'StreamStack', {
+      cameras: config.cameras,
+      removalPolicy: config.streamRemovalPolicy,
+    }).cameraStreams;
   const stack = new Stack(app, 'MonitoredGateway');
   const logGroup = new logs.LogGroup(stack, 'GatewayLogs', { retention: config.monitoring.logRetentionDays });
   const construct = new GatewayMonitoring(stack, 'Monitoring', {
-    cameraStreams: sample.streams.cameraStreams,
+    cameraStreams,
     monitoring: config.monitoring,
     gateway: makeGateway(stack),
     logGroups: [logGroup],
   });
-  return { app, outdir: sample.outdir, stack, monitoring: construct };
+  return { app, outdir: sample?.outdir ?? app.outdir, stack, monitoring: construct };
 }
 
 function realAutoScalingGroup(stack: Stack): MonitoredGateway {

@@ -43,29 +43,30 @@ describe('NetworkStack with a new VPC', () => {
 });
 
 describe('NetworkStack with IPv6', () => {
-  test('dual stack keeps the gateway in public subnets and adds no egress-only gateway by itself', () => {
-    const template = networkTemplate({ mode: 'new', ipv6: true });
+  const { network } = buildGatewayApp(configWith({ network: { mode: 'new', ipv6: true } }));
+  const template = Template.fromStack(network);
+
+  test('is dual stack with no NAT gateway', () => {
     template.resourceCountIs('AWS::EC2::VPCCidrBlock', 1);
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
-    template.hasResourceProperties('AWS::EC2::Subnet', { AssignIpv6AddressOnCreation: true });
+    template.resourcePropertiesCountIs('AWS::EC2::Subnet', { AssignIpv6AddressOnCreation: true }, 2);
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIpv6: '::/0' })]),
     });
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
 
-  test('ipv6-egress-only puts the gateway behind an egress-only internet gateway with no public IP', () => {
-    const { network } = buildGatewayApp(
-      configWith({ network: { mode: 'new', ipv6: true, gatewaySubnets: 'ipv6-egress-only' } }),
-    );
-    const template = Template.fromStack(network);
+  test('IPv6 leaves only through an egress-only internet gateway; IPv4 through the internet gateway', () => {
     template.resourceCountIs('AWS::EC2::EgressOnlyInternetGateway', 1);
-    template.resourceCountIs('AWS::EC2::NatGateway', 0);
-    template.hasResourceProperties('AWS::EC2::Route', {
-      DestinationIpv6CidrBlock: '::/0',
-      EgressOnlyInternetGatewayId: Match.anyValue(),
-    });
-    expect(network.assignPublicIp).toBe(false);
-    expect(network.vpc.selectSubnets(network.gatewaySubnets).subnetIds).toHaveLength(2);
+    const routes = Object.values(template.findResources('AWS::EC2::Route')).map((r) => r.Properties);
+    const ipv6Routes = routes.filter((r) => r.DestinationIpv6CidrBlock === '::/0');
+    expect(ipv6Routes).toHaveLength(2);
+    for (const route of ipv6Routes) {
+      expect(route.EgressOnlyInternetGatewayId).toBeDefined();
+      expect(route.GatewayId).toBeUndefined();
+    }
+    expect(routes.filter((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.GatewayId)).toHaveLength(2);
+    expect(network.assignPublicIp).toBe(true);
   });
 });
 

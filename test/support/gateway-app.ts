@@ -23,9 +23,15 @@ export interface SynthesizedGatewayApp extends GatewayStacks {
   readonly outdir: string;
 }
 
+const cloudAssemblyDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of cloudAssemblyDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** Builds the whole gateway app in a temporary cloud assembly folder (synth happens when asked). */
 export function buildGatewayApp(config: GatewayConfig = configWith()): SynthesizedGatewayApp {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-cdk-'));
+  cloudAssemblyDirs.push(outdir);
   const app = new App({ context: cdkJsonContext, outdir });
   return { app, outdir, ...createGatewayStacks(app, config) };
 }
