@@ -401,17 +401,6 @@ describe('FargateGatewayStack with other network and compute choices', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });
 
-  test('IPv6 egress-only: tasks in the private dual-stack subnets without a public IPv4', () => {
-    const template = fargateTemplate(
-      buildGatewayApp(
-        configWith({ network: { mode: 'new', ipv6: true, gatewaySubnets: 'ipv6-egress-only' } }),
-      ),
-    );
-    template.allResourcesProperties('AWS::ECS::Service', {
-      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED' } },
-    });
-  });
-
   test('x86_64 tasks when the config asks for them', () => {
     const template = fargateTemplate(
       buildGatewayApp(configWith({ fargate: { ...sampleConfigJson.fargate, architecture: 'x86_64' } })),
