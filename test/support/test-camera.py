@@ -3,7 +3,8 @@
 
 Serves H.264 or H.265 from a live test pattern, or loops a pre-encoded H.264 file without
 re-encoding (for the benchmark), with optional AAC or G.711 A-law audio and optional basic or
-digest authentication. Prints one JSON line on stdout once it listens:
+digest authentication (the password from the environment, TEST_CAMERA_PASSWORD, so that it never
+shows in ps: the tests check that no process's argv holds it). Prints one JSON line on stdout once it listens:
     {"event": "ready", "port": 8554, "url": "rtsp://127.0.0.1:8554/stream"}
 and then one line per RTSP client connection ({"event": "connect", "time": ...}) so tests can
 count a gateway's attempts. Stop it with SIGTERM, stall it with SIGSTOP/SIGCONT.
@@ -13,6 +14,7 @@ Run with Debian's /usr/bin/python3 (it has python3-gi); see test/support/test-ca
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -100,12 +102,12 @@ def main():
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--bitrate", type=int, default=300, help="kbit/s")
     parser.add_argument("--audio", choices=["none", "aac", "pcma"], default="none")
-    parser.add_argument("--user")
-    parser.add_argument("--password")
+    parser.add_argument("--user", help="require this user; the password comes from TEST_CAMERA_PASSWORD")
     parser.add_argument("--auth", choices=["basic", "digest"], default="basic")
     parser.add_argument("--file", help="loop this pre-encoded H.264 MKV instead of encoding live")
     args = parser.parse_args()
 
+    password = os.environ.get("TEST_CAMERA_PASSWORD", "")
     Gst.init(None)
     if args.file:
         recorded = RecordedVideo(args.file, args.fps)
@@ -137,9 +139,9 @@ def main():
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
         if args.auth == "digest":
             auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
-            auth.add_digest(args.user, args.password or "", token)
+            auth.add_digest(args.user, password, token)
         else:
-            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, password), token)
         server.set_auth(auth)
         permissions = GstRtspServer.RTSPPermissions()
         permissions.add_permission_for_role("camera-user", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
