@@ -208,12 +208,12 @@ video_seconds_since() {
   fi
 }
 
+# The health file holds "<epoch of the run's first frame> <epoch of the latest frame>".
 check_health() {
-  local now modified age until
+  local now first last age until
   now="$(date +%s)"
-  if [[ -f "$HEALTH_FILE" ]]; then
-    modified="$(stat -c %Y "$HEALTH_FILE")"
-    age=$((now - modified))
+  if [[ -f "$HEALTH_FILE" ]] && read -r first last <"$HEALTH_FILE" && [[ "$last" =~ ^[0-9]+$ ]]; then
+    age=$((now - last))
     if ((age <= HEALTH_MAX_AGE_SECONDS)); then
       echo "healthy: video flowed ${age}s ago ($CAMERA_NAME)"
       return 0
@@ -285,15 +285,18 @@ class Finished(Exception):
         self.code = code
 
 
+URL_SHAPE = "use rtsp://host[:port]/path, with user:password@ (each percent-encoded) before the host"
+
+
 def camera_endpoint(url):
     """Splits the URL into a location without credentials and the decoded user and password."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as error:
-        raise Finished(BAD_URL, f"the camera URL is malformed ({error}): use rtsp://user:password@host[:port]/path")
+        raise Finished(BAD_URL, f"the camera URL is malformed ({error}): {URL_SHAPE}")
     if parts.scheme.lower() not in ("rtsp", "rtsps", "rtspt") or not parts.hostname:
-        raise Finished(BAD_URL, "the camera URL must look like rtsp://user:password@host[:port]/path")
+        raise Finished(BAD_URL, f"the camera URL does not start with rtsp:// and a host: {URL_SHAPE}")
     user = urllib.parse.unquote(parts.username) if parts.username else None
     password = urllib.parse.unquote(parts.password) if parts.password is not None else None
     # Secrets short enough to occur by chance in ordinary text are left to the URL pattern alone.
@@ -469,6 +472,7 @@ class VideoFlow:
         self.health_file = health_file
         self.first = None  # wall-clock epoch of the first frame
         self.last = None  # monotonic time of the latest frame
+        self.last_epoch = None  # wall-clock epoch of the latest frame, for the health file
         self.written = 0.0
 
     def on_frame(self, _pad, _info):
@@ -477,6 +481,7 @@ class VideoFlow:
             self.first = time.time()
             log("video flowing")
         self.last = now
+        self.last_epoch = time.time()
         return Gst.PadProbeReturn.OK
 
     def write_health(self, force=False):
@@ -485,7 +490,7 @@ class VideoFlow:
         self.written = time.monotonic()
         temporary = f"{self.health_file}.{os.getpid()}"
         with open(temporary, "w") as out:
-            out.write(f"{int(self.first)} {int(time.time())}\n")
+            out.write(f"{int(self.first)} {int(self.last_epoch)}\n")
         os.replace(temporary, self.health_file)
 
 
@@ -528,7 +533,7 @@ def run(stopping):
         started = time.monotonic()
         outcome = None
         while outcome is None:
-            message = wait_for(bus, 1, stopping)
+            message = wait_for(bus, 0.25, stopping)
             flow.write_health()
             if stopping.is_set():
                 outcome = Finished(STOPPED, "stopped")

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { discoverMediaFile } from '../support/media-file';
-import { checkHealth, mkvFiles, RunCamera } from '../support/run-camera';
+import { checkHealth, fileGrowsPast, mkvFiles, RunCamera } from '../support/run-camera';
 import { TestCamera, TestCameraOptions } from '../support/test-camera';
 
 /**
@@ -46,17 +46,6 @@ function runCamera(name: string, env: Record<string, string>): { run: RunCamera;
   const run = new RunCamera(fullEnv);
   runs.push(run);
   return { run, folder, env: fullEnv };
-}
-
-/** Waits until the newest MKV file in `folder` holds more than `bytes`. */
-async function fileGrowsPast(folder: string, bytes: number, timeoutMs = 15000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const newest = mkvFiles(folder).pop();
-    if (newest && fs.statSync(newest).size > bytes) return newest;
-    if (Date.now() > deadline) throw new Error(`no MKV file in ${folder} grew past ${bytes} bytes`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 test('H.264 video from a camera with a special-character password lands in the file sink and keeps growing', async () => {

@@ -143,3 +143,14 @@ export function mkvFiles(folder: string): string[] {
     .sort()
     .map((name) => path.join(folder, name));
 }
+
+/** Waits until the newest MKV file in `folder` holds more than `bytes`; returns its path. */
+export async function fileGrowsPast(folder: string, bytes: number, timeoutMs = 15000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const newest = fs.existsSync(folder) ? mkvFiles(folder).pop() : undefined;
+    if (newest && fs.statSync(newest).size > bytes) return newest;
+    if (Date.now() > deadline) throw new Error(`no MKV file in ${folder} grew past ${bytes} bytes`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
