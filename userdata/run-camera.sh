@@ -352,7 +352,9 @@ def wait_for(bus, seconds, stopping):
     """Pops the next error/EOS message, or None after `seconds` or once a stop signal arrived."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not stopping.is_set():
-        message = bus.timed_pop_filtered(200 * Gst.MSECOND, Gst.MessageType.ERROR | Gst.MessageType.EOS)
+        # Python runs signal handlers between calls: slices of at most 1 s keep SIGTERM responsive.
+        left = min(1.0, deadline - time.monotonic())
+        message = bus.timed_pop_filtered(int(left * Gst.SECOND), Gst.MessageType.ERROR | Gst.MessageType.EOS)
         if message:
             return message
     return None
@@ -470,19 +472,33 @@ class VideoFlow:
 
     def __init__(self, health_file):
         self.health_file = health_file
+        self.pad = None
+        self.armed = False
         self.first = None  # wall-clock epoch of the first frame
         self.last = None  # monotonic time of the latest frame
         self.last_epoch = None  # wall-clock epoch of the latest frame, for the health file
         self.written = 0.0
 
+    def watch(self, pad):
+        self.pad = pad
+        pad.add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
+        self.armed = True
+
     def on_frame(self, _pad, _info):
-        now = time.monotonic()
-        if self.first is None:
-            self.first = time.time()
-            log("video flowing")
-        self.last = now
+        # Runs for one frame, then removes itself until rearm(): a Python call per frame (30/s) would
+        # cost more CPU than the whole depayloader, and a frame a second times a stall well enough.
+        self.last = time.monotonic()
         self.last_epoch = time.time()
-        return Gst.PadProbeReturn.OK
+        self.armed = False
+        if self.first is None:
+            self.first = self.last_epoch
+            self.write_health(force=True)
+            log("video flowing")
+        return Gst.PadProbeReturn.REMOVE
+
+    def rearm(self):
+        if not self.armed:
+            self.watch(self.pad)
 
     def write_health(self, force=False):
         if self.first is None or (not force and time.monotonic() - self.written < 2):
@@ -523,8 +539,7 @@ def run(stopping):
         f"{' to ' + file_path if file_path else ''}")
     log(f"pipeline: {description}")
     flow = VideoFlow(env["HEALTH_FILE"])
-    flow_pad = pipeline.get_by_name("videocaps").get_static_pad("src")
-    flow_pad.add_probe(Gst.PadProbeType.BUFFER, flow.on_frame)
+    flow.watch(pipeline.get_by_name("videocaps").get_static_pad("src"))
     bus = pipeline.get_bus()
     try:
         if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
@@ -533,7 +548,8 @@ def run(stopping):
         started = time.monotonic()
         outcome = None
         while outcome is None:
-            message = wait_for(bus, 0.25, stopping)
+            message = wait_for(bus, 1, stopping)
+            flow.rearm()
             flow.write_health()
             if stopping.is_set():
                 outcome = Finished(STOPPED, "stopped")

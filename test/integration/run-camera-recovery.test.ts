@@ -95,7 +95,11 @@ test('camera paused (SIGSTOP): the stall watchdog restarts the pipeline, video r
   const pausedAt = Date.now();
   const before = run.lines.length;
   cam.pause();
-  const stall = await run.waitForLine(/video stalled for \d+s \(camera silent or connection half-open\)/, 15000, before);
+  const stall = await run.waitForLine(
+    /video stalled for \d+s \(camera silent or connection half-open\)/,
+    15000,
+    before,
+  );
   // Detection: the stall timeout plus at most the 1 s check interval and one frame.
   expect(stall.at - pausedAt).toBeLessThan(6000);
   await sleep(1500);
@@ -118,7 +122,10 @@ test('wrong password: a clear message and a long backoff, counted at the camera'
     BACKOFF_MAX_SECONDS: '1',
   });
   await run.waitForLine(/the camera refused the user name or password/, 15000);
-  await run.waitForLine(/authentication failed \(1 in a row\): waiting [3-6]s before trying again so the camera does not lock the account; check the user and password in RTSP_URL/, 5000);
+  await run.waitForLine(
+    /authentication failed \(1 in a row\): waiting [3-6]s before trying again so the camera does not lock the account; check the user and password in RTSP_URL/,
+    5000,
+  );
   const firstAttempt = cam.connections[0];
   await sleep(10000);
 
@@ -128,7 +135,10 @@ test('wrong password: a clear message and a long backoff, counted at the camera'
   expect(attempts.length).toBeGreaterThanOrEqual(2);
   expect(attempts.length).toBeLessThanOrEqual(4);
   // Waiting out an auth backoff is reported healthy so a container restart does not retry at once.
-  expect(checkHealth(env)).toEqual({ code: 0, output: expect.stringMatching(/waiting out an authentication backoff/) });
+  expect(checkHealth(env)).toEqual({
+    code: 0,
+    output: expect.stringMatching(/waiting out an authentication backoff/),
+  });
   expect(run.log).not.toContain('not-the-password');
   expect(run.running).toBe(true);
 });
@@ -210,7 +220,9 @@ describe('camera URL from SSM (RTSP_URL_PARAMETER, through a stand-in for the AW
     const { run } = runCamera('ssm-transient', { ...store.env, CAMERA_NAME: 'front-door' });
 
     await run.waitForLine(/video flowing/, 30000);
-    expect(run.log).toMatch(/cannot read SSM parameter \/kvs-gateway\/cameras\/front-door yet, retrying in 2s: Could not connect/);
+    expect(run.log).toMatch(
+      /cannot read SSM parameter \/kvs-gateway\/cameras\/front-door yet, retrying in 2s: Could not connect/,
+    );
     const calls = fs.readFileSync(store.calls, 'utf8').trim().split('\n');
     expect(calls).toHaveLength(3);
     expect(calls[2]).toContain('--with-decryption');

@@ -35,7 +35,10 @@ async function camera(options: TestCameraOptions = {}): Promise<TestCamera> {
   return started;
 }
 
-function runCamera(name: string, env: Record<string, string>): { run: RunCamera; folder: string; env: Record<string, string> } {
+function runCamera(
+  name: string,
+  env: Record<string, string>,
+): { run: RunCamera; folder: string; env: Record<string, string> } {
   const folder = path.join(workDir, name);
   const fullEnv = {
     STREAM_NAME: name,
@@ -95,7 +98,9 @@ test('CODEC=h264 refuses an H.265 camera with a clear message and exit code 4, w
   const { run } = runCamera('wrong-codec', { RTSP_URL: cam.url(), CODEC: 'h264' });
 
   expect(await run.exited).toBe(4);
-  expect(run.log).toMatch(/CODEC=h264 but the camera sends video H265: set codec to auto or to what the camera sends/);
+  expect(run.log).toMatch(
+    /CODEC=h264 but the camera sends video H265: set codec to auto or to what the camera sends/,
+  );
   expect(cam.connections).toHaveLength(1);
 });
 
@@ -125,7 +130,9 @@ test('AUDIO=true with a camera without audio streams video only, with a warning'
   const { run, folder } = runCamera('mute-cam', { RTSP_URL: cam.url(), AUDIO: 'true' });
 
   await run.waitForLine(/video flowing/, 20000);
-  expect(run.log).toMatch(/warning: AUDIO=true but the camera sends no AAC or G\.711 audio \(video H264\): streaming video only/);
+  expect(run.log).toMatch(
+    /warning: AUDIO=true but the camera sends no AAC or G\.711 audio \(video H264\): streaming video only/,
+  );
   await fileGrowsPast(folder, 5000);
   expect(await run.stop()).toBe(0);
   const info = discoverMediaFile(mkvFiles(folder)[0]);
@@ -149,9 +156,9 @@ test('with KVS_CREDENTIAL_PATH, static AWS keys are kept out of the pipeline env
   await run.waitForLine(/video flowing/, 20000);
   const [pipelinePid] = run.pipelinePids();
   const environment = fs.readFileSync(`/proc/${pipelinePid}/environ`, 'utf8').split('\0');
-  expect(environment.some((entry) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/.test(entry))).toBe(
-    false,
-  );
+  expect(
+    environment.some((entry) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/.test(entry)),
+  ).toBe(false);
   // AWS_DEFAULT_REGION would override kvssink's aws-region: the script aligns it with AWS_REGION.
   expect(environment).toContain('AWS_DEFAULT_REGION=eu-west-1');
   expect(fs.readFileSync(`/proc/${pipelinePid}/cmdline`, 'utf8')).not.toContain('rtsp://');

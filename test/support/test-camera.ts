@@ -30,7 +30,7 @@ export class TestCamera {
 
   private constructor(
     private readonly options: TestCameraOptions,
-    private port: number,
+    private listeningPort: number,
   ) {}
 
   /** Starts a camera on a free 127.0.0.1 port and resolves once it listens. */
@@ -38,6 +38,10 @@ export class TestCamera {
     const camera = new TestCamera(options, 0);
     await camera.launch();
     return camera;
+  }
+
+  get port(): number {
+    return this.listeningPort;
   }
 
   get pid(): number | undefined {
@@ -48,11 +52,18 @@ export class TestCamera {
     return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
   }
 
+  /** The camera's URL without credentials. */
+  get address(): string {
+    return `rtsp://127.0.0.1:${this.listeningPort}/stream`;
+  }
+
   /** The camera's URL; `credentials` defaults to the camera's own, percent-encoded as the URL requires. */
   url(credentials?: { user: string; password: string }): string {
-    const login = credentials ?? (this.options.user ? { user: this.options.user, password: this.options.password ?? '' } : undefined);
+    const login =
+      credentials ??
+      (this.options.user ? { user: this.options.user, password: this.options.password ?? '' } : undefined);
     const userInfo = login ? `${encodeURIComponent(login.user)}:${encodeURIComponent(login.password)}@` : '';
-    return `rtsp://${userInfo}127.0.0.1:${this.port}/stream`;
+    return this.address.replace('rtsp://', `rtsp://${userInfo}`);
   }
 
   /** SIGSTOP: the TCP connection stays open and silent, like a hung camera or a half-open link. */
@@ -83,7 +94,7 @@ export class TestCamera {
 
   private launch(): Promise<void> {
     const o = this.options;
-    const args = [CAMERA_SCRIPT, '--port', String(this.port), '--codec', o.codec ?? 'h264'];
+    const args = [CAMERA_SCRIPT, '--port', String(this.listeningPort), '--codec', o.codec ?? 'h264'];
     args.push('--audio', o.audio ?? 'none', '--auth', o.auth ?? 'basic');
     args.push('--width', String(o.width ?? 320), '--height', String(o.height ?? 240));
     args.push('--fps', String(o.fps ?? 15), '--bitrate', String(o.bitrateKbps ?? 300));
@@ -95,7 +106,10 @@ export class TestCamera {
     });
     this.process = child;
     this.stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
+    child.stderr?.on(
+      'data',
+      (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)),
+    );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`test camera did not start: ${this.stderr}`)), 20000);
       child.once('exit', (code) => {
@@ -106,7 +120,7 @@ export class TestCamera {
         const event = JSON.parse(line) as { event: string; port?: number; time: number };
         if (event.event === 'connect') this.connections.push(event.time * 1000);
         if (event.event === 'ready') {
-          this.port = event.port!;
+          this.listeningPort = event.port!;
           clearTimeout(timer);
           resolve();
         }
