@@ -279,6 +279,20 @@ def log(message, failure=False):
     print(f"run-camera[{camera_name}]: {redact(message)}", file=sys.stderr, flush=True)
 
 
+def exit_if_stuck(seconds, code, what):
+    """A teardown or start that hangs (a wedged socket, a kvssink upload) must not freeze this camera
+    forever: after `seconds` the process exits and the supervisor starts afresh."""
+
+    def fire():
+        log(f"{what} took more than {seconds}s: exiting hard")
+        os._exit(code)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 class Finished(Exception):
     def __init__(self, code, reason):
         super().__init__(reason)
@@ -374,11 +388,13 @@ def probe(endpoint, stopping):
         return False  # declining every stream ends the session right after DESCRIBE
 
     source.connect("select-stream", offered)
+    stuck = exit_if_stuck(connect_timeout + 30, TRANSIENT, "the probe")
     try:
         pipeline.set_state(Gst.State.PLAYING)
         message = wait_for(pipeline.get_bus(), connect_timeout + 2, stopping)
     finally:
         pipeline.set_state(Gst.State.NULL)
+        stuck.cancel()
     if stopping.is_set():
         raise Finished(STOPPED, "stopped")
     if streams:
@@ -541,9 +557,15 @@ def run(stopping):
     flow = VideoFlow(env["HEALTH_FILE"])
     flow.watch(pipeline.get_by_name("videocaps").get_static_pad("src"))
     bus = pipeline.get_bus()
+    stop_timeout = int(env["KVS_STOP_TIMEOUT_SECONDS"]) + 15
     try:
-        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+        # kvssink reaches KVS (DescribeStream, endpoints) while it starts.
+        stuck = exit_if_stuck(connect_timeout + 60, TRANSIENT, "starting the pipeline")
+        started_ok = pipeline.set_state(Gst.State.PLAYING) != Gst.StateChangeReturn.FAILURE
+        stuck.cancel()
+        if not started_ok:
             message = bus.pop_filtered(Gst.MessageType.ERROR)
+            exit_if_stuck(stop_timeout, TRANSIENT, "stopping the pipeline")
             raise failure_for(*message.parse_error()) if message else Finished(TRANSIENT, "the pipeline did not start")
         started = time.monotonic()
         outcome = None
@@ -562,6 +584,7 @@ def run(stopping):
                 if silent > stall_timeout:
                     what = "no video frame" if flow.last is None else "video stalled"
                     outcome = Finished(STALL, f"{what} for {silent:.0f}s (camera silent or connection half-open): restarting the pipeline")
+        exit_if_stuck(stop_timeout, outcome.code, "stopping the pipeline")
         finish(pipeline, bus)
         flow.write_health(force=True)
         raise outcome
@@ -583,14 +606,12 @@ def main():
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    # A teardown that hangs (a wedged socket, a kvssink upload) must not freeze this camera forever.
-    hard_stop = int(env["KVS_STOP_TIMEOUT_SECONDS"]) + 15
     try:
         run(stopping)
     except Finished as finished:
-        threading.Timer(hard_stop, lambda: os._exit(finished.code)).start()
         if finished.code != STOPPED:
-            log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND) and quiet_failure)
+            log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND))
+        # os._exit: no interpreter teardown racing GStreamer's threads; the pipeline is already stopped.
         os._exit(finished.code)
 
 
@@ -658,6 +679,7 @@ supervise() {
     last_status="$status"
     pause "$delay"
   done
+  rm -f "$HEALTH_FILE.auth-backoff"
   log "stopped"
   exit 0
 }
