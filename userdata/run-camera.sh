@@ -34,6 +34,8 @@
 # Tuning (environment, defaults in brackets):
 #   KVS_STORAGE_SIZE_MB [128]        kvssink in-memory buffer that rides out network gaps to KVS
 #   KVS_STOP_TIMEOUT_SECONDS [20]    how long a stopping kvssink may spend uploading what it buffered
+#   KVS_LOG_LEVEL [WARN]             Producer SDK log level (log4cplus: ERROR, WARN, INFO; DEBUG logs
+#                                    request headers, the session token among them: never in production)
 #   CONNECT_TIMEOUT_SECONDS [10]     TCP connect/answer timeout for the probe and rtspsrc
 #   RTSP_LATENCY_MS [500]            rtspsrc jitter buffer (TCP delivers in order; small keeps RSS low)
 #   STALL_TIMEOUT_SECONDS [10]       no video frame for this long (or before the first) -> restart
@@ -98,6 +100,7 @@ apply_defaults() {
   whole_number AUTH_BACKOFF_MAX_SECONDS 3600
   whole_number HEALTHY_RUN_SECONDS 30
   whole_number HEALTH_MAX_AGE_SECONDS 30
+  export KVS_LOG_LEVEL="${KVS_LOG_LEVEL:-WARN}"
   export HEALTH_FILE="${HEALTH_FILE:-${TMPDIR:-/tmp}/kvs-gateway/${CAMERA_NAME}.health}"
   export AWS_CLI="${AWS_CLI:-aws}"
   export GATEWAY_PYTHON="${GATEWAY_PYTHON:-/usr/bin/python3}"
@@ -117,6 +120,10 @@ validate_inputs() {
   fi
   case "$CODEC" in auto | h264 | h265) ;; *) fail "$EXIT_CONFIG" "CODEC=\"$CODEC\": use auto, h264 or h265" ;; esac
   case "$AUDIO" in true | false) ;; *) fail "$EXIT_CONFIG" "AUDIO=\"$AUDIO\": use true or false" ;; esac
+  case "$KVS_LOG_LEVEL" in
+    FATAL | ERROR | WARN | INFO | DEBUG | TRACE) ;;
+    *) fail "$EXIT_CONFIG" "KVS_LOG_LEVEL=\"$KVS_LOG_LEVEL\": use ERROR, WARN, INFO or DEBUG" ;;
+  esac
   case "$GATEWAY_SINK" in
     kvssink)
       if [[ -z "${AWS_REGION:-}" ]]; then
@@ -464,6 +471,21 @@ def build_pipeline(video, audio):
     return "  ".join(parts)
 
 
+def kvs_log_config():
+    """Writes the Producer SDK's log4cplus config and returns its path. Without one the SDK logs at DEBUG
+    to stdout: every request's headers, the session token among them, and lines per frame."""
+    path = f"{env['HEALTH_FILE']}.log4cplus.properties"
+    with open(path, "w") as out:
+        out.write(
+            f"log4cplus.rootLogger={env['KVS_LOG_LEVEL']}, stderr\n"
+            "log4cplus.appender.stderr=log4cplus::ConsoleAppender\n"
+            "log4cplus.appender.stderr.logToStdErr=true\n"
+            "log4cplus.appender.stderr.layout=log4cplus::PatternLayout\n"
+            f"log4cplus.appender.stderr.layout.ConversionPattern=run-camera[{camera_name}]: kvssink %-5p %m%n\n"
+        )
+    return path
+
+
 def set_sink_properties(pipeline):
     """Sets the sink's user-given strings; returns the MKV path for the file sink."""
     stream_name = env["STREAM_NAME"]
@@ -471,6 +493,7 @@ def set_sink_properties(pipeline):
         kvssink = pipeline.get_by_name("sink")
         kvssink.set_property("stream-name", stream_name)
         kvssink.set_property("aws-region", env["AWS_REGION"])
+        kvssink.set_property("log-config", kvs_log_config())
         if env.get("KVS_CREDENTIAL_PATH"):
             kvssink.set_property("credential-path", env["KVS_CREDENTIAL_PATH"])
         return None
@@ -559,10 +582,7 @@ def run(stopping):
     bus = pipeline.get_bus()
     stop_timeout = int(env["KVS_STOP_TIMEOUT_SECONDS"]) + 15
     try:
-        # kvssink reaches KVS (DescribeStream, endpoints) while it starts.
-        stuck = exit_if_stuck(connect_timeout + 60, TRANSIENT, "starting the pipeline")
-        started_ok = pipeline.set_state(Gst.State.PLAYING) != Gst.StateChangeReturn.FAILURE
-        stuck.cancel()
+        started_ok = start(pipeline, stopping)
         if not started_ok:
             message = bus.pop_filtered(Gst.MessageType.ERROR)
             exit_if_stuck(stop_timeout, TRANSIENT, "stopping the pipeline")
@@ -590,6 +610,23 @@ def run(stopping):
         raise outcome
     finally:
         pipeline.set_state(Gst.State.NULL)
+
+
+def start(pipeline, stopping):
+    """Sets the pipeline PLAYING. kvssink calls KVS inside that state change (DescribeStream and endpoints;
+    seen here: up to 4 tries of about 40 s each while KVS is unreachable, then it fails), so it runs in a
+    thread and SIGTERM is still obeyed meanwhile."""
+    result = []
+    starter = threading.Thread(target=lambda: result.append(pipeline.set_state(Gst.State.PLAYING)), daemon=True)
+    stuck = exit_if_stuck(240, TRANSIENT, "starting the pipeline (kvssink reaching KVS)")
+    starter.start()
+    while starter.is_alive():
+        starter.join(0.5)
+        if stopping.is_set():
+            log("stopped while the pipeline was starting")
+            os._exit(STOPPED)  # nothing has been sent yet, so there is nothing to flush
+    stuck.cancel()
+    return result[0] != Gst.StateChangeReturn.FAILURE
 
 
 def finish(pipeline, bus):
