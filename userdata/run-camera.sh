@@ -271,6 +271,7 @@ quiet_failure = env.get("QUIET_FAILURE") == "1"
 stall_timeout = int(env["STALL_TIMEOUT_SECONDS"])
 connect_timeout = int(env["CONNECT_TIMEOUT_SECONDS"])
 secrets = []
+video_seen = threading.Event()
 
 
 def redact(text):
@@ -281,7 +282,8 @@ def redact(text):
 
 
 def log(message, failure=False):
-    if failure and quiet_failure:
+    """failure=True: a repeated failure, left out of the log in quiet mode unless video flowed this run."""
+    if failure and quiet_failure and not video_seen.is_set():
         return
     print(f"run-camera[{camera_name}]: {redact(message)}", file=sys.stderr, flush=True)
 
@@ -531,6 +533,7 @@ class VideoFlow:
         self.armed = False
         if self.first is None:
             self.first = self.last_epoch
+            video_seen.set()
             self.write_health(force=True)
             log("video flowing")
         return Gst.PadProbeReturn.REMOVE
@@ -710,7 +713,7 @@ supervise() {
     esac
     failures=$((failures + 1))
     delay="$(backoff_delay "$BACKOFF_INITIAL_SECONDS" "$failures" "$BACKOFF_MAX_SECONDS")"
-    if ((quiet == 0)); then
+    if ((quiet == 0 || seconds > 0)); then
       log "pipeline ended after $(($(date +%s) - started))s (${seconds}s of video); restarting in ${delay}s (attempt $((failures + 1)))"
     fi
     last_status="$status"

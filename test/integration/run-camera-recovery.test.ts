@@ -59,25 +59,53 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('camera stopped then restarted: the script retries and video resumes in a new file', async () => {
+test('camera stopped then restarted: growing retry delays, video resumes in a new file, backoff resets', async () => {
   const cam = await camera();
-  const { run, folder } = runCamera('outage', { RTSP_URL: cam.url() });
+  const { run, folder } = runCamera('outage', { RTSP_URL: cam.url(), HEALTHY_RUN_SECONDS: '3' });
   await run.waitForLine(/video flowing/, 20000);
   await fileGrowsPast(folder, 5000);
+  await sleep(2000); // a healthy run (HEALTHY_RUN_SECONDS=3) before the outage
 
   await cam.stop();
-  const ended = run.lines.length;
-  await run.waitForLine(/restarting in \d+s/, 15000, ended);
-  await sleep(3000);
+  const outage = run.lines.length;
+  await run.waitForLine(/restarting in \d+s \(attempt 4\)/, 20000, outage);
+  const delays = run.lines
+    .slice(outage)
+    .map((line) => /restarting in (\d+)s \(attempt (\d+)\)/.exec(line.text))
+    .filter((match) => match !== null)
+    .map((match) => Number(match![1]));
+  // 1 s, then 2 s and 4 s jittered to 50-100 %: the delay grows, capped by BACKOFF_MAX_SECONDS (4).
+  expect(delays.slice(0, 3)).toEqual([1, expect.any(Number), expect.any(Number)]);
+  expect(delays[1]).toBeGreaterThanOrEqual(1);
+  expect(delays[2]).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...delays)).toBeLessThanOrEqual(4);
   expect(run.running).toBe(true);
 
   await cam.restart();
   const back = run.lines.length;
   await run.waitForLine(/video flowing/, 20000, back);
-  await sleep(2000);
+  await sleep(4000);
   const files = mkvFiles(folder);
   expect(files.length).toBeGreaterThanOrEqual(2);
   expect(fs.statSync(files[files.length - 1]).size).toBeGreaterThan(5000);
+
+  // After 3 s of video the backoff starts again from the first delay.
+  await cam.stop();
+  const second = run.lines.length;
+  await run.waitForLine(/restarting in 1s \(attempt 2\)/, 15000, second);
+});
+
+test('a repeated failure is logged for the first attempts, then at most once a minute', async () => {
+  const cam = await camera();
+  const { run } = runCamera('wrong-path', {
+    RTSP_URL: cam.url().replace('/stream', '/no-such-stream'),
+    BACKOFF_MAX_SECONDS: '1',
+  });
+  await run.waitForLine(/the camera has no stream at this path: Not found/, 15000);
+  await sleep(9000);
+  // The camera counts every attempt; the log shows the first three.
+  expect(cam.connections.length).toBeGreaterThanOrEqual(6);
+  expect(run.lines.filter((line) => /no stream at this path/.test(line.text))).toHaveLength(3);
 });
 
 test('camera paused (SIGSTOP): the stall watchdog restarts the pipeline, video resumes after SIGCONT', async () => {

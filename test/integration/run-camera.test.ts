@@ -86,6 +86,8 @@ test('CODEC=auto detects an H.265 camera and passes H.265 through without transc
   const { run, folder } = runCamera('h265-cam', { RTSP_URL: cam.url(), CODEC: 'auto' });
 
   await run.waitForLine(/streaming H265/, 20000);
+  // Depayloader and parser only: nothing decodes or encodes.
+  expect((await run.waitForLine(/pipeline: /, 5000)).text).not.toMatch(/dec|enc|convert/);
   await run.waitForLine(/video flowing/, 20000);
   await fileGrowsPast(folder, 5000);
   expect(await run.stop()).toBe(0);
