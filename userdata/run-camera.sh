@@ -157,8 +157,11 @@ validate_inputs() {
 
 # Sleeps in the background so that SIGTERM ends the wait at once.
 pause() {
+  local sleeper
   sleep "$1" &
-  wait "$!" || true
+  sleeper=$!
+  wait "$sleeper" || true
+  kill "$sleeper" 2>/dev/null || true
 }
 
 # Reads the camera URL from SSM into CAMERA_URL. Retries anything but a missing parameter: throttling,
@@ -679,12 +682,13 @@ on_stop_signal() {
 }
 
 supervise() {
-  local failures=0 auth_failures=0 status started seconds delay quiet last_status=""
+  local failures=0 auth_failures=0 status started seconds delay quiet last_logged=0
   while [[ -z "$stopping" ]]; do
     started="$(date +%s)"
-    # A failure that repeats the previous one is logged for the first 3 attempts, then once a minute.
+    # After 3 failures in a row, failures are logged once a minute: a camera that is down for a day
+    # would otherwise write some 20,000 lines.
     quiet=0
-    if ((failures >= 3)) && [[ -n "$last_status" ]] && ((started - last_logged < 60)); then quiet=1; fi
+    if ((failures >= 3 && started - last_logged < 60)); then quiet=1; fi
     if ((quiet == 0)); then last_logged="$started"; fi
     status=0
     run_pipeline_once "$quiet" || status=$?
@@ -707,7 +711,6 @@ supervise() {
         rm -f "$HEALTH_FILE.auth-backoff"
         # The user may have fixed the password in SSM meanwhile.
         if [[ -n "${RTSP_URL_PARAMETER:-}" && -z "$stopping" ]]; then read_url_parameter; fi
-        last_status="$status"
         continue
         ;;
     esac
@@ -716,7 +719,6 @@ supervise() {
     if ((quiet == 0 || seconds > 0)); then
       log "pipeline ended after $(($(date +%s) - started))s (${seconds}s of video); restarting in ${delay}s (attempt $((failures + 1)))"
     fi
-    last_status="$status"
     pause "$delay"
   done
   rm -f "$HEALTH_FILE.auth-backoff"
@@ -738,5 +740,4 @@ main() {
   supervise
 }
 
-last_logged=0
 main "$@"
