@@ -23,7 +23,13 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  await Promise.all(runs.splice(0).map((run) => run.stop()));
+  const finished = runs.splice(0);
+  await Promise.all(finished.map((run) => run.stop()));
+  // Whatever a test did, no line any run logged may hold the camera password, plain or percent-encoded.
+  for (const run of finished) {
+    expect(run.log).not.toContain(PASSWORD);
+    expect(run.log).not.toContain(encodeURIComponent(PASSWORD));
+  }
   await Promise.all(cameras.splice(0).map((camera) => camera.stop()));
 });
 

@@ -31,6 +31,7 @@ export class RunCamera {
   readonly exited: Promise<number | null>;
   private readonly process: ChildProcess;
   private readonly waiters: (() => void)[] = [];
+  private closed = false;
 
   /** Starts the script with the given environment on top of this process's (minus camera variables). */
   constructor(readonly env: Record<string, string>) {
@@ -47,8 +48,10 @@ export class RunCamera {
         for (const wake of this.waiters.splice(0)) wake();
       });
     }
+    // 'close', not 'exit': it comes after the output streams end, so every log line has arrived.
     this.exited = new Promise((resolve) =>
-      this.process.once('exit', (code) => {
+      this.process.once('close', (code) => {
+        this.closed = true;
         for (const wake of this.waiters.splice(0)) wake();
         resolve(code);
       }),
@@ -73,7 +76,7 @@ export class RunCamera {
     for (;;) {
       const found = this.lines.slice(from).find((line) => pattern.test(line.text));
       if (found) return found;
-      if (!this.running) throw new Error(`run-camera.sh exited before logging ${pattern}:\n${this.log}`);
+      if (this.closed) throw new Error(`run-camera.sh exited before logging ${pattern}:\n${this.log}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${this.log}`);
       await new Promise<void>((resolve) => {
