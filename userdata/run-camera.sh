@@ -511,22 +511,17 @@ def set_sink_properties(pipeline):
     return path
 
 
-class VideoFlow:
-    """Times video frames at the parser's output and keeps the health file fresh while they flow."""
+class TrackFlow:
+    """Times one track's frames where they enter the sink (after the caps filter)."""
 
-    def __init__(self, health_file):
-        self.health_file = health_file
-        self.pad = None
+    def __init__(self, name, pad):
+        self.name = name
+        self.pad = pad
         self.armed = False
         self.first = None  # wall-clock epoch of the first frame
-        self.last = None  # monotonic time of the latest frame
-        self.last_epoch = None  # wall-clock epoch of the latest frame, for the health file
-        self.written = 0.0
-
-    def watch(self, pad):
-        self.pad = pad
-        pad.add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
-        self.armed = True
+        self.last = None  # monotonic time of the latest frame seen
+        self.last_epoch = None  # wall-clock epoch of the same frame
+        self.rearm()
 
     def on_frame(self, _pad, _info):
         # Runs for one frame, then removes itself until rearm(): a Python call per frame (30/s) would
@@ -536,22 +531,52 @@ class VideoFlow:
         self.armed = False
         if self.first is None:
             self.first = self.last_epoch
-            video_seen.set()
-            self.write_health(force=True)
-            log("video flowing")
+            log(f"{self.name} flowing")
         return Gst.PadProbeReturn.REMOVE
 
     def rearm(self):
         if not self.armed:
-            self.watch(self.pad)
+            self.armed = True
+            self.pad.add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
 
-    def write_health(self, force=False):
-        if self.first is None or (not force and time.monotonic() - self.written < 2):
+
+class MediaFlow:
+    """Watches every track sent to the sink: the health file is fresh only while all of them flow, and a
+    track silent for the stall timeout stalls the pipeline (the sink waits for all its tracks, so a lost
+    audio track stops the video upload too)."""
+
+    def __init__(self, health_file, tracks):
+        self.health_file = health_file
+        self.tracks = tracks
+        self.written = 0.0
+
+    def check(self, started):
+        """Re-arms the probes, refreshes the health file; returns the stall message, or None."""
+        for track in self.tracks:
+            track.rearm()
+        if all(track.first is not None for track in self.tracks):
+            if not video_seen.is_set():
+                video_seen.set()
+                self.write_health()
+            elif time.monotonic() - self.written >= 2:
+                self.write_health()
+        now = time.monotonic()
+        for track in self.tracks:
+            silent = now - (track.last or started)
+            if silent > stall_timeout:
+                what = f"no {track.name} frame" if track.last is None else f"{track.name} stalled"
+                return f"{what} for {silent:.0f}s (camera silent or connection half-open): restarting the pipeline"
+        return None
+
+    def write_health(self):
+        if not video_seen.is_set():
             return
         self.written = time.monotonic()
+        first = min(track.first for track in self.tracks)
+        last = min(track.last_epoch for track in self.tracks)
         temporary = f"{self.health_file}.{os.getpid()}"
         with open(temporary, "w") as out:
-            out.write(f"{int(self.first)} {int(self.last_epoch)}\n")
+            out.write(f"{int(first)} {int(last)}\n")
         os.replace(temporary, self.health_file)
 
 
@@ -583,8 +608,10 @@ def run(stopping):
     log(f"camera offers {offered}; streaming {video[1]}{' + ' + audio[1] + ' audio' if audio else ''}"
         f"{' to ' + file_path if file_path else ''}")
     log(f"pipeline: {description}")
-    flow = VideoFlow(env["HEALTH_FILE"])
-    flow.watch(pipeline.get_by_name("videocaps").get_static_pad("src"))
+    tracks = [TrackFlow("video", pipeline.get_by_name("videocaps").get_static_pad("src"))]
+    if audio:
+        tracks.append(TrackFlow("audio", pipeline.get_by_name("audiocaps").get_static_pad("src")))
+    flow = MediaFlow(env["HEALTH_FILE"], tracks)
     bus = pipeline.get_bus()
     stop_timeout = int(env["KVS_STOP_TIMEOUT_SECONDS"]) + 15
     try:
@@ -597,22 +624,18 @@ def run(stopping):
         outcome = None
         while outcome is None:
             message = wait_for(bus, 1, stopping)
-            flow.rearm()
-            flow.write_health()
+            stalled = flow.check(started)
             if stopping.is_set():
                 outcome = Finished(STOPPED, "stopped")
             elif message is not None and message.type == Gst.MessageType.ERROR:
                 outcome = failure_for(*message.parse_error())
             elif message is not None:
                 outcome = Finished(TRANSIENT, "the camera ended the stream")
-            else:
-                silent = time.monotonic() - (flow.last or started)
-                if silent > stall_timeout:
-                    what = "no video frame" if flow.last is None else "video stalled"
-                    outcome = Finished(STALL, f"{what} for {silent:.0f}s (camera silent or connection half-open): restarting the pipeline")
+            elif stalled:
+                outcome = Finished(STALL, stalled)
         exit_if_stuck(stop_timeout, outcome.code, "stopping the pipeline")
         finish(pipeline, bus)
-        flow.write_health(force=True)
+        flow.write_health()
         raise outcome
     finally:
         pipeline.set_state(Gst.State.NULL)
@@ -636,12 +659,21 @@ def start(pipeline, stopping):
 
 
 def finish(pipeline, bus):
-    """Ends the stream at the sink's inputs so the MKV file is closed and kvssink sends what it holds."""
-    for name in ("videocaps", "audiocaps"):
-        caps_filter = pipeline.get_by_name(name)
-        if caps_filter:
-            caps_filter.get_static_pad("src").push_event(Gst.Event.new_eos())
-    bus.timed_pop_filtered(3 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    """Ends the stream at the sink's inputs so the MKV file is closed and kvssink sends what it holds.
+    From a thread: when a track is stuck the sink holds its stream lock and the EOS push blocks until
+    the NULL state change that follows releases it."""
+
+    def push_eos():
+        for name in ("videocaps", "audiocaps"):
+            caps_filter = pipeline.get_by_name(name)
+            if caps_filter:
+                caps_filter.get_static_pad("src").push_event(Gst.Event.new_eos())
+
+    pusher = threading.Thread(target=push_eos, daemon=True)
+    pusher.start()
+    pusher.join(3)
+    if not pusher.is_alive():
+        bus.timed_pop_filtered(3 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
 
 
 def main():

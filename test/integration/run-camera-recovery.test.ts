@@ -123,7 +123,7 @@ test('camera paused (SIGSTOP): the stall watchdog restarts the pipeline, video r
     HEALTH_MAX_AGE_SECONDS: '3',
   });
   await run.waitForLine(/video flowing/, 20000);
-  await sleep(1000);
+  await sleep(2000);
   expect(checkHealth(env).code).toBe(0);
 
   const before = run.lines.length;
@@ -141,7 +141,7 @@ test('camera paused (SIGSTOP): the stall watchdog restarts the pipeline, video r
 
   cam.resume();
   await run.waitForLine(/video flowing/, 20000, run.lines.indexOf(stall));
-  await sleep(500);
+  await sleep(2000);
   expect(checkHealth(env).code).toBe(0);
 });
 

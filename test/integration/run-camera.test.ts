@@ -133,6 +133,21 @@ test('AUDIO=true adds the camera AAC track; G.711 A-law passes through too', asy
   expect(discoverMediaFile(mkvFiles(alaw.folder)[0]).audio).toMatch(/A-Law/i);
 });
 
+test('tracks not asked for (audio with AUDIO=false, an ONVIF-style metadata track) are not set up', async () => {
+  const cam = await camera({ audio: 'aac', metadata: true });
+  const { run, folder } = runCamera('onvif-cam', { RTSP_URL: cam.url(), AUDIO: 'false' });
+
+  await run.waitForLine(/video flowing/, 20000);
+  expect(run.log).toMatch(
+    /camera offers video H264, audio MPEG4-GENERIC, application X-GST; streaming H264 to /,
+  );
+  await fileGrowsPast(folder, 10000);
+  expect(await run.stop()).toBe(0);
+  const info = discoverMediaFile(mkvFiles(folder)[0]);
+  expect(info.video).toMatch(/^H\.264/);
+  expect(info.audio).toBeUndefined();
+});
+
 test('AUDIO=true with a camera without audio streams video only, with a warning', async () => {
   const cam = await camera({ audio: 'none' });
   const { run, folder } = runCamera('mute-cam', { RTSP_URL: cam.url(), AUDIO: 'true' });

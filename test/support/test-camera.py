@@ -102,6 +102,9 @@ def main():
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--bitrate", type=int, default=300, help="kbit/s")
     parser.add_argument("--audio", choices=["none", "aac", "pcma"], default="none")
+    parser.add_argument(
+        "--metadata", action="store_true", help="add an application track, as ONVIF cameras send metadata"
+    )
     parser.add_argument("--user", help="require this user; the password comes from TEST_CAMERA_PASSWORD")
     parser.add_argument("--auth", choices=["basic", "digest"], default="basic")
     parser.add_argument("--file", help="loop this pre-encoded H.264 MKV instead of encoding live")
@@ -119,7 +122,11 @@ def main():
     else:
         recorded = None
         video = live_video(args)
-    launch = f"( {video} {audio(args) if args.audio != 'none' else ''} )"
+    metadata = (
+        "videotestsrc is-live=true pattern=black ! video/x-raw,width=16,height=16,framerate=5/1 ! "
+        f"rtpgstpay name=pay{2 if args.audio != 'none' else 1} pt=107"
+    )
+    launch = f"( {video} {audio(args) if args.audio != 'none' else ''} {metadata if args.metadata else ''} )"
 
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)

@@ -10,6 +10,8 @@ export interface TestCameraOptions {
   readonly user?: string;
   readonly password?: string;
   readonly auth?: 'basic' | 'digest';
+  /** Adds an application (metadata) track to the SDP, as ONVIF cameras do. */
+  readonly metadata?: boolean;
   readonly width?: number;
   readonly height?: number;
   readonly fps?: number;
@@ -100,6 +102,7 @@ export class TestCamera {
     args.push('--fps', String(o.fps ?? 15), '--bitrate', String(o.bitrateKbps ?? 300));
     if (o.user !== undefined) args.push('--user', o.user);
     if (o.file) args.push('--file', o.file);
+    if (o.metadata) args.push('--metadata');
     const child = spawn(SYSTEM_PYTHON, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TEST_CAMERA_PASSWORD: o.password ?? '' },
