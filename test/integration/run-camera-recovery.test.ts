@@ -1,0 +1,289 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkHealth, fileGrowsPast, mkvFiles, RunCamera } from '../support/run-camera';
+import { TestCamera, TestCameraOptions } from '../support/test-camera';
+
+/**
+ * How the real userdata/run-camera.sh recovers, or refuses to, against the project's RTSP test camera:
+ * outages, silent stalls, wrong passwords, unreachable hosts, permanent errors and the SSM read.
+ */
+
+jest.setTimeout(60000);
+
+const PASSWORD = 'p@ss:w/rd%41';
+const AWS_CLI_STAND_IN = path.join(__dirname, '..', 'support', 'aws-cli-stand-in.sh');
+const cameras: TestCamera[] = [];
+const runs: RunCamera[] = [];
+let workDir: string;
+
+beforeAll(() => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-camera-recovery-'));
+});
+
+afterEach(async () => {
+  const finished = runs.splice(0);
+  await Promise.all(finished.map((run) => run.stop()));
+  // Whatever a test did, no line any run logged may hold the camera password, plain or percent-encoded.
+  for (const run of finished) {
+    expect(run.log).not.toContain(PASSWORD);
+    expect(run.log).not.toContain(encodeURIComponent(PASSWORD));
+  }
+  await Promise.all(cameras.splice(0).map((camera) => camera.stop()));
+});
+
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+async function camera(options: TestCameraOptions = {}): Promise<TestCamera> {
+  const started = await TestCamera.start(options);
+  cameras.push(started);
+  return started;
+}
+
+function runCamera(name: string, env: Record<string, string>) {
+  const folder = path.join(workDir, name);
+  const fullEnv = {
+    STREAM_NAME: name,
+    GATEWAY_SINK: `file:${folder}`,
+    HEALTH_FILE: path.join(folder, 'health'),
+    ...env,
+  };
+  const run = new RunCamera(fullEnv);
+  runs.push(run);
+  return { run, folder, env: fullEnv };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A 127.0.0.1 port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('camera stopped then restarted: growing retry delays, video resumes in a new file, backoff resets', async () => {
+  const cam = await camera();
+  const { run, folder } = runCamera('outage', { RTSP_URL: cam.url(), HEALTHY_RUN_SECONDS: '3' });
+  await run.waitForLine(/video flowing/, 20000);
+  await fileGrowsPast(folder, 5000);
+  await sleep(2000); // a healthy run (HEALTHY_RUN_SECONDS=3) before the outage
+
+  await cam.stop();
+  const outage = run.lines.length;
+  await run.waitForLine(/restarting in \d+s \(attempt 4\)/, 20000, outage);
+  const delays = run.lines
+    .slice(outage)
+    .map((line) => /restarting in (\d+)s \(attempt (\d+)\)/.exec(line.text))
+    .filter((match) => match !== null)
+    .map((match) => Number(match![1]));
+  // 1 s, then 2 s and 4 s jittered to 50-100 %: the delay grows, capped by BACKOFF_MAX_SECONDS (4).
+  expect(delays.slice(0, 3)).toEqual([1, expect.any(Number), expect.any(Number)]);
+  expect(delays[1]).toBeGreaterThanOrEqual(1);
+  expect(delays[2]).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...delays)).toBeLessThanOrEqual(4);
+  expect(run.running).toBe(true);
+
+  await cam.restart();
+  const back = run.lines.length;
+  await run.waitForLine(/video flowing/, 20000, back);
+  await sleep(4000);
+  const files = mkvFiles(folder);
+  expect(files.length).toBeGreaterThanOrEqual(2);
+  expect(fs.statSync(files[files.length - 1]).size).toBeGreaterThan(5000);
+
+  // After 3 s of video the backoff starts again from the first delay.
+  await cam.stop();
+  const second = run.lines.length;
+  await run.waitForLine(/restarting in 1s \(attempt 2\)/, 15000, second);
+});
+
+test('a repeated failure is logged for the first attempts, then at most once a minute', async () => {
+  const cam = await camera();
+  const { run } = runCamera('wrong-path', {
+    RTSP_URL: cam.url().replace('/stream', '/no-such-stream'),
+    BACKOFF_MAX_SECONDS: '1',
+  });
+  await run.waitForLine(/the camera has no stream at this path: Not found/, 15000);
+  await sleep(9000);
+  // The camera counts every attempt; the log shows the first three.
+  expect(cam.connections.length).toBeGreaterThanOrEqual(6);
+  expect(run.lines.filter((line) => /no stream at this path/.test(line.text))).toHaveLength(3);
+});
+
+test('camera paused (SIGSTOP): the stall watchdog restarts the pipeline, video resumes after SIGCONT', async () => {
+  const cam = await camera();
+  const { run, env } = runCamera('stall', {
+    RTSP_URL: cam.url(),
+    GATEWAY_SINK: 'fake',
+    STALL_TIMEOUT_SECONDS: '3',
+    HEALTH_MAX_AGE_SECONDS: '3',
+  });
+  await run.waitForLine(/video flowing/, 20000);
+  await sleep(2000);
+  expect(checkHealth(env).code).toBe(0);
+
+  const before = run.lines.length;
+  cam.pause();
+  const stall = await run.waitForLine(
+    /video stalled for \d+s \(camera silent or connection half-open\)/,
+    15000,
+    before,
+  );
+  // How fast the stall is detected is measured by the benchmark (npm run bench), not asserted here.
+  await sleep(1500);
+  const health = checkHealth(env);
+  expect(health.code).toBe(1);
+  expect(health.output).toMatch(/^unhealthy: no video for \d+s/);
+
+  cam.resume();
+  await run.waitForLine(/video flowing/, 20000, run.lines.indexOf(stall));
+  await sleep(2000);
+  expect(checkHealth(env).code).toBe(0);
+});
+
+test('wrong password: a clear message and a long backoff, counted at the camera', async () => {
+  const cam = await camera({ user: 'admin', password: PASSWORD });
+  const { run, env } = runCamera('wrong-password', {
+    RTSP_URL: cam.url({ user: 'admin', password: 'not-the-password' }),
+    AUTH_BACKOFF_INITIAL_SECONDS: '6',
+    AUTH_BACKOFF_MAX_SECONDS: '6',
+    BACKOFF_MAX_SECONDS: '1',
+  });
+  await run.waitForLine(/the camera refused the user name or password/, 15000);
+  await run.waitForLine(
+    /authentication failed \(1 in a row\): waiting [3-6]s before trying again so the camera does not lock the account; check the user and password in RTSP_URL/,
+    5000,
+  );
+  const firstAttempt = cam.connections[0];
+  await sleep(10000);
+
+  // With 3-6 s between attempts (6 s, jittered), 10 s hold at most 4 logins; an ordinary 1 s retry
+  // would have made about 10.
+  const attempts = cam.connections.filter((at) => at >= firstAttempt && at <= firstAttempt + 10000);
+  expect(attempts.length).toBeGreaterThanOrEqual(2);
+  expect(attempts.length).toBeLessThanOrEqual(4);
+  // Waiting out an auth backoff is reported healthy so a container restart does not retry at once.
+  expect(checkHealth(env)).toEqual({
+    code: 0,
+    output: expect.stringMatching(/waiting out an authentication backoff/),
+  });
+  expect(run.log).not.toContain('not-the-password');
+  expect(run.running).toBe(true);
+});
+
+test('unreachable camera: refused and unroutable hosts are retried with a clear message, never exit', async () => {
+  const refused = runCamera('refused', {
+    RTSP_URL: `rtsp://admin:secret-pw@127.0.0.1:${await closedPort()}/stream`,
+    BACKOFF_MAX_SECONDS: '1',
+  });
+  // 192.0.2.1 is TEST-NET-1: never routed, so the connect fails or times out (CONNECT_TIMEOUT_SECONDS).
+  const unroutable = runCamera('unroutable', {
+    RTSP_URL: 'rtsp://admin:secret-pw@192.0.2.1:554/stream',
+    CONNECT_TIMEOUT_SECONDS: '2',
+    BACKOFF_MAX_SECONDS: '1',
+  });
+  for (const { run, env } of [refused, unroutable]) {
+    await run.waitForLine(/cannot connect to the camera|the camera did not answer DESCRIBE within/, 15000);
+    await run.waitForLine(/restarting in \d+s \(attempt 3\)/, 20000);
+    expect(run.running).toBe(true);
+    expect(checkHealth(env)).toEqual({ code: 1, output: expect.stringMatching(/^unhealthy: no video yet/) });
+    expect(run.log).not.toContain('secret-pw');
+  }
+});
+
+test('permanent errors exit at once with a clear message and no retry loop', async () => {
+  const noStream = new RunCamera({ RTSP_URL: 'rtsp://192.0.2.10/stream', GATEWAY_SINK: 'fake' });
+  const badUrl = runCamera('bad-url', { RTSP_URL: 'http://admin:secret-pw@192.0.2.10/stream' });
+  const badSink = runCamera('bad-sink', { RTSP_URL: 'rtsp://192.0.2.10/stream', GATEWAY_SINK: 'kinesis' });
+  runs.push(noStream);
+
+  expect(await noStream.exited).toBe(2);
+  expect(noStream.log).toMatch(/error: STREAM_NAME is not set: give the KVS stream this camera writes to/);
+  expect(await badUrl.run.exited).toBe(2);
+  expect(badUrl.run.log).toMatch(
+    /the camera URL does not start with rtsp:\/\/ and a host: use rtsp:\/\/host\[:port\]\/path, with user:password@ \(each percent-encoded\) before the host/,
+  );
+  expect(badUrl.run.log).not.toMatch(/restarting|secret-pw/);
+  expect(await badSink.run.exited).toBe(2);
+  expect(badSink.run.log).toMatch(/GATEWAY_SINK="kinesis": use kvssink, file:<folder> or fake/);
+});
+
+test('kvssink missing from GST_PLUGIN_PATH: exit 5 naming the element and the path', async () => {
+  const cam = await camera();
+  const { run } = runCamera('no-kvssink', {
+    RTSP_URL: cam.url(),
+    GATEWAY_SINK: 'kvssink',
+    AWS_REGION: 'eu-west-1',
+    GST_PLUGIN_PATH: path.join(workDir, 'no-plugins-here'),
+  });
+  expect(await run.exited).toBe(5);
+  expect(run.log).toMatch(/no element "kvssink".*GST_PLUGIN_PATH=.*no-plugins-here.*does it hold kvssink/);
+});
+
+describe('camera URL from SSM (RTSP_URL_PARAMETER, through a stand-in for the AWS CLI)', () => {
+  const parameter = '/kvs-gateway/cameras/front-door';
+
+  function ssm(name: string, value: string | undefined, failures = 0) {
+    const dir = path.join(workDir, `${name}-ssm`);
+    fs.mkdirSync(path.join(dir, path.dirname(parameter)), { recursive: true });
+    if (value !== undefined) fs.writeFileSync(path.join(dir, parameter), value);
+    fs.writeFileSync(path.join(dir, 'failures'), String(failures));
+    return {
+      file: path.join(dir, parameter),
+      calls: path.join(dir, 'calls'),
+      env: {
+        RTSP_URL_PARAMETER: parameter,
+        AWS_REGION: 'eu-west-1',
+        AWS_CLI: AWS_CLI_STAND_IN,
+        STAND_IN_SSM_DIR: dir,
+        STAND_IN_SSM_FAILURES: path.join(dir, 'failures'),
+        STAND_IN_SSM_CALLS: path.join(dir, 'calls'),
+      },
+    };
+  }
+
+  test('transient failures are retried, then video flows; the read asks for decryption', async () => {
+    const cam = await camera({ user: 'admin', password: PASSWORD });
+    const store = ssm('transient', cam.url(), 2);
+    const { run } = runCamera('ssm-transient', { ...store.env, CAMERA_NAME: 'front-door' });
+
+    await run.waitForLine(/video flowing/, 30000);
+    expect(run.log).toMatch(
+      /cannot read SSM parameter \/kvs-gateway\/cameras\/front-door yet, retrying in 2s: Could not connect/,
+    );
+    const calls = fs.readFileSync(store.calls, 'utf8').trim().split('\n');
+    expect(calls).toHaveLength(3);
+    expect(calls[2]).toContain('--with-decryption');
+    expect(calls[2]).toContain('--region eu-west-1');
+    expect(run.log).not.toContain(PASSWORD);
+  });
+
+  test('a missing parameter is permanent: exit 3 naming it and the command that creates it', async () => {
+    const store = ssm('missing', undefined);
+    const { run } = runCamera('ssm-missing', { ...store.env, CAMERA_NAME: 'front-door' });
+
+    expect(await run.exited).toBe(3);
+    expect(run.log).toContain(
+      'SSM parameter /kvs-gateway/cameras/front-door does not exist in eu-west-1: store the camera URL with `npx kvs-gateway cameras add front-door`',
+    );
+  });
+
+  test('after an auth failure the parameter is read again, so a corrected password is picked up', async () => {
+    const cam = await camera({ user: 'admin', password: PASSWORD });
+    const store = ssm('corrected', cam.url({ user: 'admin', password: 'old-password' }));
+    const { run } = runCamera('ssm-corrected', {
+      ...store.env,
+      CAMERA_NAME: 'front-door',
+      AUTH_BACKOFF_INITIAL_SECONDS: '3',
+    });
+
+    await run.waitForLine(/authentication failed \(1 in a row\)/, 15000);
+    fs.writeFileSync(store.file, cam.url()); // what `kvs-gateway cameras add` does
+    await run.waitForLine(/video flowing/, 20000);
+    expect(fs.readFileSync(store.calls, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+});
