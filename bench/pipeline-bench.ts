@@ -13,8 +13,10 @@ import { TestCamera } from '../test/support/test-camera';
  * re-encoding, so no encoder is measured.
  *   per-process CPU  = (utime + stime) from /proc/<pid>/stat over wall time, % of one core
  *   peak RSS         = VmHWM from /proc/<pid>/status (the run script counts its shell and its pipeline)
- *   received         = bytes_received of the pipelines' TCP connections to the camera (ss -ti): shows that
- *                      each pipeline really kept up with the feed
+ *   received         = bytes_received of each pipeline's TCP connections to the camera (ss -tip): shows
+ *                      that each pipeline really kept up with the feed
+ * For each camera count the seed pipelines and the run scripts run side by side (N of each at once), so the
+ * machine's other load (it is shared) falls on both alike.
  * The seed pipeline gets the caps kvssink would negotiate (stream-format=avc,alignment=au), so its parser
  * does the same conversion to AVC as under the real kvssink.
  */
@@ -43,10 +45,18 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime, stime
 }
 
-/** Bytes received so far over all TCP connections to the camera's port (the pipelines' RTSP sessions). */
-function bytesFromCamera(port: number): number {
-  const report = execFileSync('ss', ['-tinH', 'dst', `127.0.0.1:${port}`], { encoding: 'utf8' });
-  return [...report.matchAll(/bytes_received:(\d+)/g)].reduce((total, match) => total + Number(match[1]), 0);
+/** Bytes received so far per process over its TCP connections to the camera's port (its RTSP sessions). */
+function bytesFromCameraByPid(port: number): Map<number, number> {
+  const report = execFileSync('ss', ['-tinpH', 'dst', `127.0.0.1:${port}`], { encoding: 'utf8' });
+  const bytes = new Map<number, number>();
+  let pid: number | undefined;
+  for (const line of report.split('\n')) {
+    const owner = /pid=(\d+)/.exec(line);
+    if (owner) pid = Number(owner[1]);
+    const received = /bytes_received:(\d+)/.exec(line);
+    if (received && pid !== undefined) bytes.set(pid, (bytes.get(pid) ?? 0) + Number(received[1]));
+  }
+  return bytes;
 }
 
 function peakRssKb(pid: number): number {
@@ -117,28 +127,39 @@ interface LoadFigures {
   survivors: number;
 }
 
-async function measure(streams: StreamUnderTest[], cameraPort: number): Promise<LoadFigures> {
+/** Measures groups of streams side by side, in the same window, so the machine's other load hits both alike. */
+async function measure(
+  groups: Record<string, StreamUnderTest[]>,
+  cameraPort: number,
+): Promise<Record<string, LoadFigures>> {
   await sleep(WARM_UP_MS);
-  const pids = streams.flatMap((stream) => stream.pids());
-  const before = new Map(pids.map((pid) => [pid, cpuTicks(pid)]));
-  const bytesBefore = bytesFromCamera(cameraPort);
+  const pidsOf = (streams: StreamUnderTest[]) => streams.flatMap((stream) => stream.pids());
+  const allPids = Object.values(groups).flatMap(pidsOf);
+  const ticksBefore = new Map(allPids.map((pid) => [pid, cpuTicks(pid)]));
+  const bytesBefore = bytesFromCameraByPid(cameraPort);
   const started = Date.now();
   await sleep(MEASURE_MS);
   const seconds = (Date.now() - started) / 1000;
-  const readBytes = bytesFromCamera(cameraPort) - bytesBefore;
-  let ticks = 0;
-  let rssKb = 0;
-  for (const pid of pids) {
-    ticks += cpuTicks(pid) - before.get(pid)!;
-    rssKb += peakRssKb(pid);
+  const bytesAfter = bytesFromCameraByPid(cameraPort);
+  const figures: Record<string, LoadFigures> = {};
+  for (const [kind, streams] of Object.entries(groups)) {
+    let ticks = 0;
+    let rssKb = 0;
+    let readBytes = 0;
+    for (const pid of pidsOf(streams)) {
+      ticks += cpuTicks(pid) - ticksBefore.get(pid)!;
+      rssKb += peakRssKb(pid);
+      readBytes += (bytesAfter.get(pid) ?? 0) - (bytesBefore.get(pid) ?? 0);
+    }
+    const n = streams.length;
+    figures[kind] = {
+      cpuPercentPerStream: (ticks / CLOCK_TICKS / seconds / n) * 100,
+      peakRssMbPerStream: rssKb / 1024 / n,
+      receivedMbitPerStream: (readBytes * 8) / 1e6 / seconds / n,
+      survivors: streams.filter((stream) => stream.alive()).length,
+    };
   }
-  const n = streams.length;
-  return {
-    cpuPercentPerStream: (ticks / CLOCK_TICKS / seconds / n) * 100,
-    peakRssMbPerStream: rssKb / 1024 / n,
-    receivedMbitPerStream: (readBytes * 8) / 1e6 / seconds / n,
-    survivors: streams.filter((stream) => stream.alive()).length,
-  };
+  return figures;
 }
 
 function loadAverage(): string {
@@ -151,19 +172,20 @@ function loadAverage(): string {
 async function loadTable(camera: TestCamera, dir: string): Promise<string[]> {
   const rows: string[] = [];
   for (const count of CAMERA_COUNTS) {
-    const figures: Record<string, LoadFigures> = {};
-    for (const kind of ['seed', 'run-camera.sh'] as const) {
-      const streams = Array.from({ length: count }, (_, i) =>
-        kind === 'seed'
-          ? startSeed(camera.address)
-          : startRunScript(camera.address, `bench-${i}`, dir).stream,
-      );
-      try {
-        figures[kind] = await measure(streams, camera.port);
-      } finally {
-        await Promise.all(streams.map((stream) => stream.stop()));
-      }
-      const f = figures[kind];
+    const groups = {
+      seed: Array.from({ length: count }, () => startSeed(camera.address)),
+      'run-camera.sh': Array.from(
+        { length: count },
+        (_, i) => startRunScript(camera.address, `bench-${i}`, dir).stream,
+      ),
+    };
+    let figures: Record<string, LoadFigures>;
+    try {
+      figures = await measure(groups, camera.port);
+    } finally {
+      await Promise.all(Object.values(groups).flatMap((streams) => streams.map((stream) => stream.stop())));
+    }
+    for (const [kind, f] of Object.entries(figures)) {
       console.log(
         `  ${count} camera(s), ${kind}: ${f.cpuPercentPerStream.toFixed(1)} % CPU, ${f.peakRssMbPerStream.toFixed(1)} MB peak RSS, ` +
           `${f.receivedMbitPerStream.toFixed(2)} Mbit/s in, per stream; ${f.survivors}/${count} alive; load ${loadAverage()}`,
@@ -245,7 +267,9 @@ async function main(): Promise<void> {
   );
   const camera = await TestCamera.start({ file: FEED, fps: 30 });
   try {
-    console.log(`load: ${WARM_UP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured per row`);
+    console.log(
+      `load: N seed pipelines and N run scripts side by side; ${WARM_UP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured`,
+    );
     const rows = await loadTable(camera, dir);
     console.log('recovery (run-camera.sh defaults: STALL_TIMEOUT_SECONDS=10, BACKOFF_MAX_SECONDS=4)...');
     const resume = await resumeSeconds(camera, dir, 3);

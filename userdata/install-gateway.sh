@@ -24,6 +24,7 @@ readonly APT_GET=(apt-get -q -y -o DPkg::Lock::Timeout=600)
 readonly RUNTIME_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  python3-gi gir1.2-gstreamer-1.0
   ca-certificates curl jq
 )
 readonly BUILD_PACKAGES=(

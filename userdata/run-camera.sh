@@ -12,7 +12,8 @@
 # The pipeline is run by a small Python/GObject program embedded below (run_pipeline_once) rather than
 # gst-launch-1.0: the camera password reaches rtspsrc as a property, never through argv (which every user
 # of the box can read with ps); errors are classified from GStreamer's error codes, not from text; and
-# the health file is written from a probe on the video pad, so it stays fresh only while video flows.
+# the health file is written from probes where each track enters the sink, so it stays fresh only while
+# video (and audio, when sent) flows.
 # Needs Debian/Ubuntu packages python3-gi and gir1.2-gstreamer-1.0 next to GStreamer.
 #
 # Inputs (environment):

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { cameraList } from '../../lib/camera-list';
@@ -18,19 +17,8 @@ const SETTINGS = {
   KVS_INSTANCE_ID: 'i-0123456789abcdef0',
 };
 
-/**
- * The install script's steps that need no package, compiler or systemd: writing the gateway's
- * scripts, units and settings under a root. Until the runtime's run-camera.sh is merged into
- * userdata/, a copy of the folder stands in for it with a placeholder file so the copy step runs.
- */
-function installSource(): { dir: string; cleanUp: () => void } {
-  if (fs.existsSync(path.join(USERDATA, 'run-camera.sh'))) return { dir: USERDATA, cleanUp: () => {} };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-userdata-'));
-  fs.cpSync(USERDATA, dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'run-camera.sh'), '#!/usr/bin/env bash\nexit 0\n', { mode: 0o755 });
-  return { dir, cleanUp: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
+/** The install script's steps that need no package, compiler or systemd: writing the gateway's
+ * scripts, units and settings under a root. */
 async function installFiles(source: string, root: string, env: Record<string, string> = SETTINGS) {
   try {
     const { stderr } = await execFileAsync(
@@ -47,24 +35,25 @@ async function installFiles(source: string, root: string, env: Record<string, st
 
 describe('install-gateway.sh --files-only (the steps that run without packages or systemd)', () => {
   let sandbox: ReconcilerSandbox;
-  let source: { dir: string; cleanUp: () => void };
 
   beforeEach(() => {
     sandbox = new ReconcilerSandbox();
-    source = installSource();
   });
 
   afterEach(() => {
     sandbox.remove();
-    source.cleanUp();
   });
 
   test('writes the scripts, the units and the settings where the units expect them', async () => {
-    const result = await installFiles(source.dir, sandbox.root);
+    const result = await installFiles(USERDATA, sandbox.root);
     expect(result.code).toBe(0);
     const mode = (relative: string) => fs.statSync(path.join(sandbox.root, relative)).mode & 0o777;
     for (const script of ['run-camera.sh', 'reconcile-cameras.sh', 'refresh-kvs-credentials.sh']) {
       expect(mode(`opt/kvs-gateway/bin/${script}`)).toBe(0o755);
+      // The units run the project's files as they are, not a copy of their logic.
+      expect(fs.readFileSync(path.join(sandbox.root, `opt/kvs-gateway/bin/${script}`))).toEqual(
+        fs.readFileSync(path.join(USERDATA, script)),
+      );
     }
     for (const unit of [
       'kvs-camera@.service',
@@ -102,7 +91,7 @@ describe('install-gateway.sh --files-only (the steps that run without packages o
   });
 
   test('every path a unit names is one the install writes (or systemd or the reconciler creates)', async () => {
-    await installFiles(source.dir, sandbox.root);
+    await installFiles(USERDATA, sandbox.root);
     const unitsDir = path.join(sandbox.root, 'etc/systemd/system');
     for (const unit of fs.readdirSync(unitsDir).filter((name) => /\.(service|timer)$/.test(name))) {
       const text = fs.readFileSync(path.join(unitsDir, unit), 'utf8');
@@ -120,7 +109,7 @@ describe('install-gateway.sh --files-only (the steps that run without packages o
   });
 
   test("the installed reconciler brings up the stack's cameras under the same root", async () => {
-    await installFiles(source.dir, sandbox.root);
+    await installFiles(USERDATA, sandbox.root);
     const config = configWith();
     sandbox.setCameraList(cameraList(config));
     sandbox.setParameterVersions(
@@ -150,7 +139,7 @@ describe('install-gateway.sh --files-only (the steps that run without packages o
   ])('refuses a bad %s and writes nothing', async (name, value, message) => {
     const env: Record<string, string> = { ...SETTINGS, [name]: value };
     if (value === '') delete env[name];
-    const result = await installFiles(source.dir, sandbox.root, env);
+    const result = await installFiles(USERDATA, sandbox.root, env);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(sandbox.snapshot()).toEqual({});
