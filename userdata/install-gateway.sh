@@ -15,22 +15,14 @@ set -Eeuo pipefail
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SOURCE_DIR
 readonly GATEWAY_USER=kvs-gateway
-readonly PRODUCER_SDK_REPOSITORY=https://github.com/awslabs/amazon-kinesis-video-streams-producer-sdk-cpp.git
 readonly INSTALL_PREFIX=/opt/kvs-gateway
 readonly PLUGIN_DIR="$INSTALL_PREFIX/lib/gstreamer-1.0"
 readonly CREDENTIAL_PATH=/run/kvs-gateway/credentials
 readonly APT_GET=(apt-get -q -y -o DPkg::Lock::Timeout=600)
 
-readonly RUNTIME_PACKAGES=(
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  python3-gi gir1.2-gstreamer-1.0
-  ca-certificates curl jq
-)
-readonly BUILD_PACKAGES=(
-  build-essential cmake git pkg-config libssl-dev libcurl4-openssl-dev liblog4cplus-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-)
+# What the run script, the refresher and GStreamer need at run time; the container image installs the same list.
+mapfile -t RUNTIME_PACKAGES <"$SOURCE_DIR/gateway-runtime-packages"
+readonly RUNTIME_PACKAGES
 readonly UNITS=(
   kvs-camera@.service kvs-credentials.service kvs-credentials.timer
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
@@ -77,32 +69,14 @@ read_instance_id() {
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   "${APT_GET[@]}" update
-  "${APT_GET[@]}" install --no-install-recommends "${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}"
+  "${APT_GET[@]}" install --no-install-recommends "${RUNTIME_PACKAGES[@]}"
 }
 
 # Builds only the GStreamer plugin against the system's libraries (no dependency builds), with a
 # run path that finds the SDK's own libraries where they are installed.
+# One recipe for both gateways (with its own build packages): the container image's build stage runs it too.
 build_kvssink() {
-  local work
-  work="$(mktemp -d /var/tmp/kvs-producer-sdk.XXXXXX)"
-  git clone --quiet --depth 1 --branch "$KVS_PRODUCER_SDK_TAG" "$PRODUCER_SDK_REPOSITORY" "$work/src"
-  cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-    -DBUILD_GSTREAMER_PLUGIN=ON -DBUILD_DEPENDENCIES=OFF \
-    -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH="$INSTALL_PREFIX/lib"
-  cmake --build "$work/build" --target gstkvssink --parallel "$(nproc)"
-
-  install -d -m 0755 "$INSTALL_PREFIX/lib" "$PLUGIN_DIR"
-  install -m 0644 "$work/build/libgstkvssink.so" "$PLUGIN_DIR/"
-  find "$work/build" -name 'lib*.so*' ! -name 'libgstkvssink.so' \( -type f -o -type l \) \
-    -exec cp -P --preserve=mode -t "$INSTALL_PREFIX/lib/" {} +
-  rm -rf "$work"
-
-  if ldd "$PLUGIN_DIR/libgstkvssink.so" | grep 'not found' >&2; then
-    log "kvssink is missing libraries"
-    return 1
-  fi
-  GST_PLUGIN_PATH="$PLUGIN_DIR" gst-inspect-1.0 kvssink >/dev/null
-  log "kvssink $KVS_PRODUCER_SDK_TAG installed in $PLUGIN_DIR"
+  bash "$SOURCE_DIR/build-kvssink.sh" --tag "$KVS_PRODUCER_SDK_TAG" --prefix "$INSTALL_PREFIX"
 }
 
 create_gateway_user() {

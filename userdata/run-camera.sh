@@ -55,7 +55,7 @@
 # passed for HEALTH_MAX_AGE_SECONDS. Exception: while the script deliberately waits out an authentication
 # backoff it reports healthy (and says so), because replacing the container would retry the password at
 # once and lock the camera account; the no-frames alarm still fires. Fargate health check:
-#   ["CMD", "/usr/local/bin/run-camera.sh", "--check-health"]  (interval 30, retries 3, startPeriod 60)
+#   ["CMD", "/opt/kvs-gateway/bin/run-camera.sh", "--check-health"]  (interval 30, retries 3, startPeriod 60)
 #
 # Exit codes (the script restarts the pipeline itself; a non-zero exit means a person must act):
 #   0  stopped by SIGTERM/SIGINT (the pipeline gets EOS first so the sink flushes)
