@@ -1,27 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  ArnFormat,
-  Aws,
-  CfnElement,
-  CfnOutput,
-  Duration,
-  Lazy,
-  RemovalPolicy,
-  Stack,
-  StackProps,
-  Validations,
-} from 'aws-cdk-lib';
+import { Aws, CfnElement, CfnOutput, Duration, Lazy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { cameraList } from './camera-list';
 import { CpuArchitecture, cameraUrlParameterName, GatewayConfig } from './config';
+import { createGatewayLogGroup } from './gateway-log-group';
 import { GatewayMonitoring } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
 import { StreamStack } from './stream-stack';
@@ -83,7 +72,10 @@ export class Ec2GatewayStack extends Stack {
         cameraListBytes > STANDARD_PARAMETER_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
     });
 
-    this.logGroup = this.createLogGroup(config.monitoring.logRetentionDays);
+    this.logGroup = createGatewayLogGroup(this, {
+      keyDescription: 'Encrypts the KVS EC2 gateway logs',
+      retentionDays: config.monitoring.logRetentionDays,
+    });
     const role = this.createRole(config, streams, cameraListParameterName);
 
     const gatewayFiles = new s3assets.Asset(this, 'GatewayFiles', { path: USERDATA_DIR });
@@ -187,38 +179,6 @@ export class Ec2GatewayStack extends Stack {
       description: 'The camera list the gateway reconciles every 30 s',
       value: this.cameraListParameter.parameterName,
     });
-  }
-
-  private createLogGroup(retentionDays: number): logs.LogGroup {
-    const logKey = new kms.Key(this, 'LogKey', {
-      description: 'Encrypts the KVS EC2 gateway logs',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: retentionDays as logs.RetentionDays,
-      encryptionKey: logKey,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // CloudWatch Logs uses the key for this stack's log groups only.
-    logKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': this.formatArn({
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: '*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
-      }),
-    );
-    return logGroup;
   }
 
   private createRole(config: GatewayConfig, streams: StreamStack, cameraListParameterName: string): iam.Role {

@@ -1,13 +1,13 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, IgnoreMode, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, IgnoreMode, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { cameraUrlParameterName, FargateConfig, MonitoringConfig } from './config';
+import { createGatewayLogGroup } from './gateway-log-group';
 import { GatewayMonitoring } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
 import { CameraStream, StreamStack } from './stream-stack';
@@ -82,7 +82,10 @@ export class FargateGatewayStack extends Stack {
     });
 
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
-    this.logGroup = this.createLogGroup(props.monitoring.logRetentionDays);
+    this.logGroup = createGatewayLogGroup(this, {
+      keyDescription: 'Encrypts the KVS gateway container logs',
+      retentionDays: props.monitoring.logRetentionDays,
+    });
 
     const image = ecs.ContainerImage.fromAsset(CONTAINER_BUILD_CONTEXT, {
       file: DOCKERFILE,
@@ -110,34 +113,6 @@ export class FargateGatewayStack extends Stack {
       gateway: { kind: 'fargate', services: this.services, desiredCountPerService: TASKS_PER_SHARD },
       logGroups: [this.logGroup],
     });
-  }
-
-  private createLogGroup(retentionDays: number): logs.LogGroup {
-    const logKey = new kms.Key(this, 'LogKey', {
-      description: 'Encrypts the KVS gateway container logs',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-      pendingWindow: Duration.days(7),
-    });
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: retentionDays as logs.RetentionDays,
-      encryptionKey: logKey,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // CloudWatch Logs encrypts with the key on its own behalf, only for this account's log groups.
-    logKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
-          },
-        },
-      }),
-    );
-    return logGroup;
   }
 
   private createShardService(
