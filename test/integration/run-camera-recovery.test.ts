@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkHealth, fileGrowsPast, mkvFiles, RunCamera } from '../support/run-camera';
-import { TestCamera, TestCameraOptions } from '../support/test-camera';
+import { useRunCameraFixture } from '../support/run-camera-fixture';
 
 /**
  * How the real userdata/run-camera.sh recovers, or refuses to, against the project's RTSP test camera:
@@ -14,45 +13,7 @@ jest.setTimeout(60000);
 
 const PASSWORD = 'p@ss:w/rd%41';
 const AWS_CLI_STAND_IN = path.join(__dirname, '..', 'support', 'aws-cli-stand-in.sh');
-const cameras: TestCamera[] = [];
-const runs: RunCamera[] = [];
-let workDir: string;
-
-beforeAll(() => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-camera-recovery-'));
-});
-
-afterEach(async () => {
-  const finished = runs.splice(0);
-  await Promise.all(finished.map((run) => run.stop()));
-  // Whatever a test did, no line any run logged may hold the camera password, plain or percent-encoded.
-  for (const run of finished) {
-    expect(run.log).not.toContain(PASSWORD);
-    expect(run.log).not.toContain(encodeURIComponent(PASSWORD));
-  }
-  await Promise.all(cameras.splice(0).map((camera) => camera.stop()));
-});
-
-afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
-
-async function camera(options: TestCameraOptions = {}): Promise<TestCamera> {
-  const started = await TestCamera.start(options);
-  cameras.push(started);
-  return started;
-}
-
-function runCamera(name: string, env: Record<string, string>) {
-  const folder = path.join(workDir, name);
-  const fullEnv = {
-    STREAM_NAME: name,
-    GATEWAY_SINK: `file:${folder}`,
-    HEALTH_FILE: path.join(folder, 'health'),
-    ...env,
-  };
-  const run = new RunCamera(fullEnv);
-  runs.push(run);
-  return { run, folder, env: fullEnv };
-}
+const { camera, runCamera, track, workDir } = useRunCameraFixture(PASSWORD);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -199,7 +160,7 @@ test('permanent errors exit at once with a clear message and no retry loop', asy
   const noStream = new RunCamera({ RTSP_URL: 'rtsp://192.0.2.10/stream', GATEWAY_SINK: 'fake' });
   const badUrl = runCamera('bad-url', { RTSP_URL: 'http://admin:secret-pw@192.0.2.10/stream' });
   const badSink = runCamera('bad-sink', { RTSP_URL: 'rtsp://192.0.2.10/stream', GATEWAY_SINK: 'kinesis' });
-  runs.push(noStream);
+  track(noStream);
 
   expect(await noStream.exited).toBe(2);
   expect(noStream.log).toMatch(/error: STREAM_NAME is not set: give the KVS stream this camera writes to/);
@@ -218,7 +179,7 @@ test('kvssink missing from GST_PLUGIN_PATH: exit 5 naming the element and the pa
     RTSP_URL: cam.url(),
     GATEWAY_SINK: 'kvssink',
     AWS_REGION: 'eu-west-1',
-    GST_PLUGIN_PATH: path.join(workDir, 'no-plugins-here'),
+    GST_PLUGIN_PATH: path.join(workDir(), 'no-plugins-here'),
   });
   expect(await run.exited).toBe(5);
   expect(run.log).toMatch(/no element "kvssink".*GST_PLUGIN_PATH=.*no-plugins-here.*does it hold kvssink/);
@@ -228,7 +189,7 @@ describe('camera URL from SSM (RTSP_URL_PARAMETER, through a stand-in for the AW
   const parameter = '/kvs-gateway/cameras/front-door';
 
   function ssm(name: string, value: string | undefined, failures = 0) {
-    const dir = path.join(workDir, `${name}-ssm`);
+    const dir = path.join(workDir(), `${name}-ssm`);
     fs.mkdirSync(path.join(dir, path.dirname(parameter)), { recursive: true });
     if (value !== undefined) fs.writeFileSync(path.join(dir, parameter), value);
     fs.writeFileSync(path.join(dir, 'failures'), String(failures));

@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { discoverMediaFile } from '../support/media-file';
-import { checkHealth, fileGrowsPast, mkvFiles, RunCamera } from '../support/run-camera';
-import { TestCamera, TestCameraOptions } from '../support/test-camera';
+import { checkHealth, fileGrowsPast, mkvFiles } from '../support/run-camera';
+import { useRunCameraFixture } from '../support/run-camera-fixture';
 
 /**
  * The real userdata/run-camera.sh against the project's RTSP test camera on 127.0.0.1, with the file sink
@@ -14,48 +13,7 @@ import { TestCamera, TestCameraOptions } from '../support/test-camera';
 jest.setTimeout(60000);
 
 const PASSWORD = 'p@ss:w/rd%41';
-const cameras: TestCamera[] = [];
-const runs: RunCamera[] = [];
-let workDir: string;
-
-beforeAll(() => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-camera-'));
-});
-
-afterEach(async () => {
-  const finished = runs.splice(0);
-  await Promise.all(finished.map((run) => run.stop()));
-  // Whatever a test did, no line any run logged may hold the camera password, plain or percent-encoded.
-  for (const run of finished) {
-    expect(run.log).not.toContain(PASSWORD);
-    expect(run.log).not.toContain(encodeURIComponent(PASSWORD));
-  }
-  await Promise.all(cameras.splice(0).map((camera) => camera.stop()));
-});
-
-afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
-
-async function camera(options: TestCameraOptions = {}): Promise<TestCamera> {
-  const started = await TestCamera.start(options);
-  cameras.push(started);
-  return started;
-}
-
-function runCamera(
-  name: string,
-  env: Record<string, string>,
-): { run: RunCamera; folder: string; env: Record<string, string> } {
-  const folder = path.join(workDir, name);
-  const fullEnv = {
-    STREAM_NAME: name,
-    GATEWAY_SINK: `file:${folder}`,
-    HEALTH_FILE: path.join(folder, 'health'),
-    ...env,
-  };
-  const run = new RunCamera(fullEnv);
-  runs.push(run);
-  return { run, folder, env: fullEnv };
-}
+const { camera, runCamera, workDir } = useRunCameraFixture(PASSWORD);
 
 test('H.264 video from a camera with a special-character password lands in the file sink and keeps growing', async () => {
   const cam = await camera({ user: 'admin', password: PASSWORD });
@@ -169,7 +127,7 @@ test('with KVS_CREDENTIAL_PATH, static AWS keys are kept out of the pipeline env
     RTSP_URL: cam.url(),
     GATEWAY_SINK: 'fake',
     AWS_REGION: 'eu-west-1',
-    KVS_CREDENTIAL_PATH: path.join(workDir, 'credential'),
+    KVS_CREDENTIAL_PATH: path.join(workDir(), 'credential'),
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     AWS_SESSION_TOKEN: 'stand-in-session-token',
