@@ -18,6 +18,7 @@ readonly TEST_PACKAGES=(
   gir1.2-gst-rtsp-server-1.0
   python3-gi
   shellcheck
+  flake8
   chromium
   procps
   systemd

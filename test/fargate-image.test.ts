@@ -100,7 +100,12 @@ describe('the Fargate image (container/Dockerfile)', () => {
       stage: 'runtime',
       from: undefined,
       mode: '0755',
-      sources: ['userdata/run-camera.sh', 'userdata/refresh-kvs-credentials.sh', 'container/entrypoint.sh'],
+      sources: [
+        'userdata/run-camera.sh',
+        'userdata/camera-pipeline.py',
+        'userdata/refresh-kvs-credentials.sh',
+        'container/entrypoint.sh',
+      ],
       destination: '/opt/kvs-gateway/bin/',
     });
   });

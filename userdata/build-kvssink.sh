@@ -14,6 +14,10 @@
 # (kvssink-tag) and the Debian packages that own the system libraries kvssink links to
 # (kvssink-runtime-packages: what a host or image without the build packages must install).
 # Idempotent: when kvssink from the same tag is already installed under the prefix it does nothing.
+#
+# Test only: KVS_TEST_WITHOUT_KVSSINK=1 builds nothing and installs an empty plugin folder and empty
+# package list, for the whole-system tests on machines that cannot reach github.com (no deployment sets
+# it: the gateway then has no kvssink and its cameras need a stand-in sink, GATEWAY_SINK=file:...).
 set -Eeuo pipefail
 
 readonly DEFAULT_REPOSITORY=https://github.com/awslabs/amazon-kinesis-video-streams-producer-sdk-cpp.git
@@ -128,8 +132,20 @@ clean_up() {
   if [[ -n "$WORK_DIR" ]]; then rm -rf "$WORK_DIR"; fi
 }
 
+# The test-only switch above: the folders and files a real build leaves, with no plugin in them.
+install_nothing_for_tests() {
+  log "TEST ONLY (KVS_TEST_WITHOUT_KVSSINK=1): not building kvssink; cameras need a stand-in sink"
+  install -d -m 0755 "$PREFIX/lib/gstreamer-1.0" "$(state_dir)"
+  : >"$(state_dir)/kvssink-runtime-packages"
+  printf 'none (KVS_TEST_WITHOUT_KVSSINK)\n' >"$(state_dir)/kvssink-tag"
+}
+
 main() {
   parse_arguments "$@"
+  if [[ "${KVS_TEST_WITHOUT_KVSSINK:-}" == 1 ]]; then
+    install_nothing_for_tests
+    return 0
+  fi
   if already_installed; then
     log "kvssink $TAG is already installed in $(plugin_file): nothing to do"
     return 0

@@ -27,7 +27,7 @@ readonly UNITS=(
   kvs-camera@.service kvs-credentials.service kvs-credentials.timer
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
 )
-readonly GATEWAY_SCRIPTS=(run-camera.sh reconcile-cameras.sh refresh-kvs-credentials.sh)
+readonly GATEWAY_SCRIPTS=(run-camera.sh camera-pipeline.py reconcile-cameras.sh refresh-kvs-credentials.sh)
 
 ROOT=""
 

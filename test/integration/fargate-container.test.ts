@@ -62,6 +62,7 @@ describe('a camera container of the Fargate task, run without Docker', () => {
     for (const script of [
       'container/entrypoint.sh',
       'userdata/run-camera.sh',
+      'userdata/camera-pipeline.py',
       'userdata/refresh-kvs-credentials.sh',
     ]) {
       fs.copyFileSync(path.join(projectRoot, script), path.join(bin, path.basename(script)));

@@ -48,7 +48,12 @@ describe('install-gateway.sh --files-only (the steps that run without packages o
     const result = await installFiles(USERDATA, sandbox.root);
     expect(result.code).toBe(0);
     const mode = (relative: string) => fs.statSync(path.join(sandbox.root, relative)).mode & 0o777;
-    for (const script of ['run-camera.sh', 'reconcile-cameras.sh', 'refresh-kvs-credentials.sh']) {
+    for (const script of [
+      'run-camera.sh',
+      'camera-pipeline.py',
+      'reconcile-cameras.sh',
+      'refresh-kvs-credentials.sh',
+    ]) {
       expect(mode(`opt/kvs-gateway/bin/${script}`)).toBe(0o755);
       // The units run the project's files as they are, not a copy of their logic.
       expect(fs.readFileSync(path.join(sandbox.root, `opt/kvs-gateway/bin/${script}`))).toEqual(

@@ -21,7 +21,12 @@ describe('the systemd units under userdata/', () => {
     try {
       const bin = path.join(dir, 'bin');
       fs.mkdirSync(bin);
-      for (const script of ['run-camera.sh', 'reconcile-cameras.sh', 'refresh-kvs-credentials.sh']) {
+      for (const script of [
+        'run-camera.sh',
+        'camera-pipeline.py',
+        'reconcile-cameras.sh',
+        'refresh-kvs-credentials.sh',
+      ]) {
         fs.writeFileSync(path.join(bin, script), '#!/bin/sh\n', { mode: 0o755 });
       }
       const units = fs.readdirSync(USERDATA).filter((name) => /^kvs-.*\.(service|timer)$/.test(name));
