@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cameraNameLengthProblem, normalizedCameraName } from './camera-names';
+import { defaultParameterPrefix, defaultStreamName, SITE_PATTERN } from './site-names';
 
 /**
  * The gateway config: one file drives the streams, the compute stacks and the camera CLI.
@@ -16,7 +18,7 @@ export type StreamRemovalPolicy = 'retain' | 'destroy';
 export interface CameraConfig {
   /** Letters, digits, `_`, `.`, `-`: names the systemd unit, the container and the SSM parameter. */
   readonly name: string;
-  /** The KVS stream name; defaults to the camera name. */
+  /** The KVS stream name; defaults to the camera name (with a site: `<site>-<camera name>`). */
   readonly streamName: string;
   /** 0 keeps no video; otherwise hours of video KVS keeps (1..87600). */
   readonly retentionHours: number;
@@ -24,6 +26,11 @@ export interface CameraConfig {
   readonly audio: boolean;
   /** The camera's average bitrate, used for cost estimates only. */
   readonly bitrateKbps: number;
+  /**
+   * The group of cameras that run together: one EC2 instance or one Fargate task per shard. Set by the
+   * user, never computed from the other cameras, so adding or removing a camera moves no other camera.
+   */
+  readonly shard: number;
 }
 
 export type NetworkConfig =
@@ -49,11 +56,14 @@ export interface Ec2Config {
   /** The Producer SDK release the install script builds kvssink from. */
   readonly producerSdkTag: string;
   readonly rootVolumeGiB: number;
+  /** The most cameras one shard (one instance) may hold on the EC2 gateway. */
+  readonly camerasPerInstance: number;
 }
 
 export interface FargateConfig {
   readonly cpu: number;
   readonly memoryMiB: number;
+  /** The most cameras one shard (one task) may hold on the Fargate gateway. */
   readonly camerasPerTask: number;
   readonly architecture: CpuArchitecture;
 }
@@ -67,6 +77,8 @@ export interface MonitoringConfig {
 }
 
 export interface GatewayConfig {
+  /** Names this deployment apart from others in the account and region (see lib/site-names.ts). */
+  readonly site?: string;
   readonly cameras: readonly CameraConfig[];
   /** SSM path under which each camera's RTSP URL is a SecureString named after the camera. */
   readonly parameterPrefix: string;
@@ -90,6 +102,13 @@ export class GatewayConfigError extends Error {
 export const KVS_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,256}$/;
 export const MAX_RETENTION_HOURS = 87600;
 export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
+/** The most cameras one config deploys: the largest fleet the tests synthesize and check against the limits. */
+export const MAX_CAMERAS = 1000;
+/** Shard numbers; each shard is a nested stack, and a stack holds at most 500 resources. */
+export const MAX_SHARD = 400;
+export const MAX_CAMERAS_PER_INSTANCE = 50;
+/** ECS runs at most 10 containers per task: the credential refresher and up to 9 cameras. */
+export const MAX_CAMERAS_PER_TASK = 9;
 
 /** Returns why `value` cannot name a KVS stream (and so a camera), or undefined when it can. */
 export function kvsStreamNameProblem(value: unknown): string | undefined {
@@ -314,9 +333,10 @@ function findUrlsWithCredentials(value: unknown, field: string): string[] {
   return [];
 }
 
-const CAMERA_KEYS = ['name', 'streamName', 'retentionHours', 'codec', 'audio', 'bitrateKbps'];
+const CAMERA_KEYS = ['name', 'streamName', 'retentionHours', 'codec', 'audio', 'bitrateKbps', 'shard'];
 const TOP_LEVEL_KEYS = [
   '$schema',
+  'site',
   'cameras',
   'parameterPrefix',
   'streamRemovalPolicy',
@@ -326,15 +346,26 @@ const TOP_LEVEL_KEYS = [
   'monitoring',
 ];
 
-function readCamera(reader: ConfigReader, value: unknown, field: string): CameraConfig | undefined {
+function readCamera(
+  reader: ConfigReader,
+  value: unknown,
+  field: string,
+  site: string | undefined,
+): CameraConfig | undefined {
   const camera = reader.object(value, field, CAMERA_KEYS);
   if (!camera) return undefined;
-  const name = reader.requiredString(camera, 'name', `${field}.name`, kvsStreamNameProblem);
+  const name = reader.requiredString(
+    camera,
+    'name',
+    `${field}.name`,
+    (v) => kvsStreamNameProblem(v) ?? cameraNameLengthProblem(site, v),
+  );
+  // The name's length check (alarm names hold the site and more) keeps "<site>-<name>" within KVS's 256.
   const streamName = reader.string<string>(
     camera,
     'streamName',
     `${field}.streamName`,
-    name,
+    name === undefined ? undefined : defaultStreamName(site, name),
     kvsStreamNameProblem,
   );
   const retentionHours = camera.retentionHours;
@@ -366,6 +397,7 @@ function readCamera(reader: ConfigReader, value: unknown, field: string): Camera
     100000,
     ' kbit/s',
   );
+  const shard = reader.integer(camera, 'shard', `${field}.shard`, 1, 1, MAX_SHARD);
   if (name === undefined || streamName === undefined) return undefined;
   return {
     name,
@@ -374,6 +406,7 @@ function readCamera(reader: ConfigReader, value: unknown, field: string): Camera
     codec,
     audio,
     bitrateKbps,
+    shard,
   };
 }
 
@@ -444,6 +477,7 @@ function readEc2(reader: ConfigReader, root: JsonObject): Ec2Config {
     'amiId',
     'producerSdkTag',
     'rootVolumeGiB',
+    'camerasPerInstance',
   ]);
   const architecture = reader.choice<CpuArchitecture>(
     ec2,
@@ -492,6 +526,14 @@ function readEc2(reader: ConfigReader, root: JsonObject): Ec2Config {
     ...(amiId ? { amiId } : {}),
     producerSdkTag,
     rootVolumeGiB: reader.integer(ec2, 'rootVolumeGiB', 'ec2.rootVolumeGiB', 16, 8, 1024, ' GiB'),
+    camerasPerInstance: reader.integer(
+      ec2,
+      'camerasPerInstance',
+      'ec2.camerasPerInstance',
+      10,
+      1,
+      MAX_CAMERAS_PER_INSTANCE,
+    ),
   };
 }
 
@@ -517,7 +559,14 @@ function readFargate(reader: ConfigReader, root: JsonObject): FargateConfig {
   return {
     cpu,
     memoryMiB,
-    camerasPerTask: reader.integer(fargate, 'camerasPerTask', 'fargate.camerasPerTask', 4, 1, 10),
+    camerasPerTask: reader.integer(
+      fargate,
+      'camerasPerTask',
+      'fargate.camerasPerTask',
+      4,
+      1,
+      MAX_CAMERAS_PER_TASK,
+    ),
     architecture: reader.choice<CpuArchitecture>(
       fargate,
       'architecture',
@@ -578,24 +627,37 @@ export function validateGatewayConfig(raw: unknown, source = 'gateway config'): 
   if (!root) throw new GatewayConfigError(source, reader.problems);
   reader.problems.push(...findUrlsWithCredentials(root, ''));
 
+  const site = reader.string<string>(root, 'site', 'site', undefined, (v) =>
+    SITE_PATTERN.test(v)
+      ? undefined
+      : `${JSON.stringify(v)}: use 1 to 32 letters, digits or "-", starting with a letter (it begins every stack name)`,
+  );
+
   const cameras: CameraConfig[] = [];
   if (!Array.isArray(root.cameras) || root.cameras.length === 0) {
     reader.problems.push('cameras: must list at least one camera, e.g. [{ "name": "front-door" }]');
+  } else if (root.cameras.length > MAX_CAMERAS) {
+    reader.problems.push(
+      `cameras: lists ${root.cameras.length} cameras; one config deploys at most ${MAX_CAMERAS}: split them over several configs, each with its own "site"`,
+    );
   } else {
-    const readCameras = root.cameras.map((value, i) => readCamera(reader, value, `cameras[${i}]`));
+    const readCameras = root.cameras.map((value, i) => readCamera(reader, value, `cameras[${i}]`, site));
     reportDuplicates(reader, readCameras, 'name');
     reportDuplicates(reader, readCameras, 'streamName');
+    reportLookAlikeNames(reader, readCameras);
     for (const camera of readCameras) if (camera) cameras.push(camera);
   }
 
+  const fallbackPrefix = defaultParameterPrefix(site);
   const parameterPrefix =
-    reader.string<string>(root, 'parameterPrefix', 'parameterPrefix', '/kvs-gateway/cameras', (v) =>
+    reader.string<string>(root, 'parameterPrefix', 'parameterPrefix', fallbackPrefix, (v) =>
       /^(\/[a-zA-Z0-9_.-]+)+$/.test(v) && v.length <= 900
         ? undefined
         : `${JSON.stringify(v)}: use an SSM path like "/kvs-gateway/cameras" (starts with "/", no trailing "/", letters, digits, "_", "." or "-")`,
-    ) ?? '/kvs-gateway/cameras';
+    ) ?? fallbackPrefix;
 
   const config: GatewayConfig = {
+    ...(site ? { site } : {}),
     cameras,
     parameterPrefix,
     streamRemovalPolicy: reader.choice<StreamRemovalPolicy>(
@@ -628,6 +690,21 @@ function reportDuplicates(
     else
       reader.problems.push(
         `cameras[${i}].${key}: "${camera[key]}" is already used by cameras[${first}]; names must be unique`,
+      );
+  });
+}
+
+/** Names that differ only in case or in "-", "_" and "." (see `normalizedCameraName`). */
+function reportLookAlikeNames(reader: ConfigReader, cameras: readonly (CameraConfig | undefined)[]): void {
+  const firstIndex = new Map<string, number>();
+  cameras.forEach((camera, i) => {
+    if (!camera) return;
+    const key = normalizedCameraName(camera.name);
+    const first = firstIndex.get(key);
+    if (first === undefined) firstIndex.set(key, i);
+    else if (cameras[first]?.name !== camera.name)
+      reader.problems.push(
+        `cameras[${i}].name: "${camera.name}" differs from cameras[${first}].name "${cameras[first]?.name}" only in case or in "-", "_" or ".": the names become containers, units, alarms and logs where that difference is lost or easy to misread; rename one`,
       );
   });
 }
