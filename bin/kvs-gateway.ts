@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { processIo, runKvsGatewayCli } from '../lib/cli/kvs-gateway-cli';
 
 runKvsGatewayCli(process.argv.slice(2), processIo()).then(

@@ -18,6 +18,7 @@ export {
   SHARD_TAG,
   ubuntuImageParameter,
   USERDATA_DIR,
+  USERDATA_SCRIPTS,
 } from './ec2-gateway-shard';
 
 export interface Ec2GatewayStackProps extends StackProps {

@@ -179,8 +179,12 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
     expect(text).toContain(`KVS_STACK_NAME='<{"Ref":"AWS::StackName"}>'`);
     expect(text).toContain("KVS_PRODUCER_SDK_TAG='v3.5.0'");
     expect(text).toContain("KVS_CAMERA_LIST_PARAMETER='/kvs-gateway/ec2-gateway/shard-1/camera-list'");
-    expect(text).toContain(fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8'));
-    expect(text).toContain('aws cloudformation signal-resource');
+    // The signed requests (curl --aws-sigv4) first: the bootstrap needs no AWS CLI to signal.
+    const library = fs.readFileSync(path.join(USERDATA_DIR, 'aws-request.sh'), 'utf8');
+    const bootstrap = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
+    expect(text).toContain(`${library}\n${bootstrap}`);
+    expect(bootstrap).toContain('cloudformation_signal_resource "$KVS_STACK_NAME" "$KVS_SIGNAL_RESOURCE"');
+    expect(text).not.toMatch(/\baws (cloudformation|s3|ssm) /);
     expect(statementFor(shard, 'cloudformation:SignalResource').Resource).toEqual({ Ref: 'AWS::StackId' });
     const logGroup = /KVS_LOG_GROUP='<(.*?)>'/.exec(text)![1];
     expect(parentValueOf(JSON.parse(logGroup), ec2)).toEqual({
@@ -196,7 +200,7 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
     const text = userDataText(shard);
     for (const camera of config.cameras) expect(text).not.toContain(camera.name);
     expect(text).not.toMatch(/rtsp:\/\//);
-    expect(text).not.toMatch(/AKIA|ASIA|aws_secret_access_key/i);
+    expect(text).not.toMatch(/\b(AKIA|ASIA)[A-Z0-9]{16}\b|aws_secret_access_key\s*=/i);
   });
 
   test("writes every camera of the shard, and no URL, to the shard's camera-list parameter", () => {

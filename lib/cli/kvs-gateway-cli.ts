@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -83,7 +84,7 @@ Commands:
   view <name>           print a live HLS playback URL for a camera (--open: a player page)
   cost                  estimate the gateway's monthly cost from the config (no AWS call)
 
-Run "kvs-gateway <command> --help" for a command's options.
+Run "kvs-gateway <command> --help" for a command's options; "kvs-gateway --version" for the version.
 
 ${COMMON_HELP}`;
 
@@ -230,6 +231,10 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
   const complain = (text: string) => io.stderr(`${text}\n`);
   const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';
   const [first, second] = argv;
+  if (first === '--version' || first === '-V') {
+    say(`kvs-gateway ${projectVersion()} (Node.js ${process.version})`);
+    return 0;
+  }
   if (first === undefined || isHelp(first)) {
     (first === undefined ? complain : say)(MAIN_HELP);
     return first === undefined ? 2 : 0;
@@ -276,6 +281,16 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     }
     throw error;
   }
+}
+
+/** The version in the project's package.json, found from this file whether it runs compiled or not. */
+function projectVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file))
+      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
 }
 
 function parseCommand(spec: CommandSpec, args: string[]): ParsedCommand {
