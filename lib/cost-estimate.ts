@@ -195,7 +195,7 @@ export function estimateMonthlyCost(
   const alarms = ALARM_METRICS_PER_CAMERA * config.cameras.length + ALARMS_PER_SHARD * shards;
   add(
     'CloudWatch alarms',
-    `(${config.cameras.length} cameras × ${ALARM_METRICS_PER_CAMERA} + ${shards} shards) alarm metrics × ${dollars(alarmPrice)}`,
+    `(${config.cameras.length} cameras × ${ALARM_METRICS_PER_CAMERA} + ${shards} shard(s)) alarm metrics × ${dollars(alarmPrice)}`,
     alarms * alarmPrice,
   );
   const dashboard = price('dashboardPerMonth');

@@ -90,7 +90,7 @@ describe('kvs-gateway cost on the sample config', () => {
     ]);
     expect(row(printed, 'CloudWatch alarms')).toEqual([
       'CloudWatch alarms',
-      '(3 cameras × 3 + 2 shards) alarm metrics × $0.10',
+      '(3 cameras × 3 + 2 shard(s)) alarm metrics × $0.10',
       '1.10',
     ]);
     expect(row(printed, 'Total')[1]).toBe(ec2Total.toFixed(2));
