@@ -93,9 +93,9 @@ describe('a valid config', () => {
 
   test('each camera keeps the shard it names, 1 when it names none', () => {
     const config = validateGatewayConfig(
-      withCameras({ name: 'a', shard: 3 }, { name: 'b' }, { name: 'c', shard: 400 }),
+      withCameras({ name: 'a', shard: 3 }, { name: 'b' }, { name: 'c', shard: 250 }),
     );
-    expect(config.cameras.map((c) => c.shard)).toEqual([3, 1, 400]);
+    expect(config.cameras.map((c) => c.shard)).toEqual([3, 1, 250]);
   });
 
   test('x86_64 defaults to an x86 instance type', () => {
@@ -256,9 +256,9 @@ describe('a bad config is rejected with the field and the fix', () => {
       'a shard that is not a positive whole number',
       withCameras({ name: 'a', shard: 0 }, { name: 'b', shard: 1.5 }, { name: 'c', shard: 'east' }),
       [
-        'cameras[0].shard: must be a whole number from 1 to 400, got 0',
-        'cameras[1].shard: must be a whole number from 1 to 400, got 1.5',
-        'cameras[2].shard: must be a whole number from 1 to 400, got "east"',
+        'cameras[0].shard: must be a whole number from 1 to 250, got 0',
+        'cameras[1].shard: must be a whole number from 1 to 250, got 1.5',
+        'cameras[2].shard: must be a whole number from 1 to 250, got "east"',
       ],
     ],
     [
