@@ -203,7 +203,7 @@ export class ShardAlarms extends Construct {
       }),
       uploadFailing: uploadTrouble.createAlarm(scope, 'UploadFailing', {
         alarmName: name('upload-failing'),
-        alarmDescription: `In 3 of the last 5 minutes, kvssink failed to open a PutMedia connection to KVS stream "${stream.streamName}" (camera "${camera}", shard ${props.shard}), or its fragments took more than ${latencyThreshold.toSeconds()} s to arrive. Connection errors: check the gateway's IAM role, the stream's KMS key and its route to the KVS endpoint. Slow fragments: the upload falls behind the camera (bandwidth or CPU), video reaches KVS late and kvssink's buffer fills. The dashboard row of the camera shows which.`,
+        alarmDescription: `Camera "${camera}" (stream "${stream.streamName}", shard ${props.shard}): in 3 of the last 5 minutes kvssink could not open a PutMedia connection, or fragments took over ${latencyThreshold.toSeconds()} s to arrive. Connection errors: check the gateway's IAM role, the stream's KMS key and the route to KVS. Slow fragments: the upload falls behind (bandwidth or CPU). The camera's dashboard row shows which.`,
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         // A single failed reconnect or slow minute is normal (kvssink retries); most minutes are not.
@@ -306,8 +306,15 @@ export class GatewayMonitoring extends Construct {
       ...shards.map((shard) => shardAlarmName(namePrefix, shard.id, gatewayAlarmKind)),
       ...cameraStreams.map((stream) => cameraAlarmName(namePrefix, stream.camera.name, 'no-frames')),
     ];
-    const alarmsScope = new Construct(this, 'Alarms');
-    const alarms = alarmNames.map((name) => cloudwatch.Alarm.fromAlarmName(alarmsScope, name, name));
+    const stack = Stack.of(this);
+    const alarmArns = alarmNames.map((name) =>
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
     const shownCameras = cameraStreams.length <= MAX_CAMERA_ROWS ? cameraStreams : [];
     const header: cloudwatch.IWidget[] = [
       new cloudwatch.TextWidget({
@@ -324,14 +331,8 @@ export class GatewayMonitoring extends Construct {
         width: 8,
         height: 6,
       }),
-      ...chunks(alarms, MAX_ALARMS_PER_WIDGET).map(
-        (widgetAlarms, i) =>
-          new cloudwatch.AlarmStatusWidget({
-            title: i === 0 ? 'Alarms' : `Alarms (${i + 1})`,
-            alarms: widgetAlarms,
-            width: 16,
-            height: 6,
-          }),
+      ...chunks(alarmArns, MAX_ALARMS_PER_WIDGET).map(
+        (arns, i) => new AlarmStatusByArnWidget(i === 0 ? 'Alarms' : `Alarms (${i + 1})`, arns, 16, 6),
       ),
     ];
     const rows = [
@@ -379,6 +380,34 @@ export class GatewayMonitoring extends Construct {
       logGroups: [...logGroups],
     });
     return lastErrors;
+  }
+}
+
+/**
+ * CloudWatch's alarm status widget for alarms known by ARN: what `AlarmStatusWidget` renders, without
+ * an imported alarm construct for each of the gateway's 1,000 cameras.
+ */
+class AlarmStatusByArnWidget extends cloudwatch.ConcreteWidget {
+  constructor(
+    private readonly title: string,
+    private readonly alarmArns: readonly string[],
+    width: number,
+    height: number,
+  ) {
+    super(width, height);
+  }
+
+  toJson() {
+    return [
+      {
+        type: 'alarm',
+        width: this.width,
+        height: this.height,
+        x: this.x,
+        y: this.y,
+        properties: { title: this.title, alarms: this.alarmArns },
+      },
+    ];
   }
 }
 
