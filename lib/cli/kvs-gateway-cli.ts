@@ -170,9 +170,8 @@ ${COMMON_HELP}`,
 
 Checks the Node.js version, that the config is valid (camera and stream names valid and unique), the
 AWS region, that AWS accepts your credentials (sts:GetCallerIdentity), that every camera in the
-config has its URL parameter (a SecureString holding an
-rtsp:// URL), and whether each camera's stream exists. Prints each check as it is done; exits
-non-zero when any check fails.
+config has its URL parameter (a SecureString holding an rtsp:// URL), and whether each camera's
+stream exists. Prints each check as it is done; exits non-zero when any check fails.
 
 ${COMMON_HELP}`,
     options: {},
