@@ -22,6 +22,7 @@ readonly TEST_PACKAGES=(
   chromium
   procps
   systemd
+  python3-botocore
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -9,7 +9,7 @@ import {
   startAwsStandIn,
   startSilentEndpoint,
   type AwsStandIn,
-} from '../support/aws-stand-ins';
+} from '../support/cli-aws-stand-ins';
 import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
 
 /**

@@ -1,241 +1,192 @@
-import * as http from 'node:http';
-import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { SYSTEM_PYTHON } from './test-camera';
 
 /**
- * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
- * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
- * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
- *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
- *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
- *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
- * Every request must be SigV4-signed with the known access key.
+ * Starts the project's AWS stand-ins (test/support/aws-stand-ins/*.py): small servers speaking the real
+ * protocols (IMDSv2, S3 GetObject, SSM JSON 1.1, CloudFormation SignalResource) that check SigV4
+ * signatures with botocore. Tests read and write their state folder, never their insides.
  */
 
-export const KNOWN_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
-export const ACCOUNT = '111122223333';
+export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation';
+
+const STAND_INS_DIR = path.join(__dirname, 'aws-stand-ins');
+
+/** The instance role's keys the IMDS stand-in hands out and the others accept (made up, never real). */
+export const STAND_IN_CREDENTIALS = {
+  AccessKeyId: 'ASIASTANDINKEY000001',
+  SecretAccessKey: 'standInSecret/Key+0123456789abcdefghijklmn',
+  Token: 'StandInSessionToken/Qm9ndXMgdG9rZW4=+0123456789abcdefghijklmnopqrstuvwxyz',
+};
 
 export interface StoredParameter {
-  readonly Name: string;
+  readonly Type: 'String' | 'SecureString';
   readonly Value: string;
-  readonly Type: string;
   readonly Version: number;
 }
 
-export interface StandInStream {
-  readonly retentionHours: number;
-  readonly mediaType: string;
+/** The state folder the stand-ins share: what AWS "holds" (parameters, objects) and what they recorded. */
+export class AwsStandInState {
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.write('credentials.json', STAND_IN_CREDENTIALS);
+  }
+
+  setParameters(parameters: Record<string, StoredParameter>): void {
+    this.write('ssm-parameters.json', parameters);
+  }
+
+  parameters(): Record<string, StoredParameter> {
+    return this.read('ssm-parameters.json') ?? {};
+  }
+
+  /** Sets one parameter, its version one more than before (as PutParameter with overwrite does). */
+  putParameter(name: string, value: string, type: StoredParameter['Type'] = 'SecureString'): void {
+    const parameters = this.parameters();
+    const Version = (parameters[name]?.Version ?? 0) + 1;
+    this.setParameters({ ...parameters, [name]: { Type: type, Value: value, Version } });
+  }
+
+  /** The next `calls` SSM calls fail with ThrottlingException, a transient error the callers retry. */
+  throttleSsm(calls: number): void {
+    this.write('ssm-throttle.json', { remaining: calls });
+  }
+
+  deleteParameter(name: string): void {
+    const parameters = this.parameters();
+    delete parameters[name];
+    this.setParameters(parameters);
+  }
+
+  setInstance(instance: { instanceId: string; roleName: string; region: string }): void {
+    this.write('instance.json', instance);
+  }
+
+  putObject(bucket: string, key: string, body: Buffer): void {
+    const file = path.join(this.dir, 's3', bucket, key);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, body);
+  }
+
+  /** The lines a stand-in appended to one of its records (signals.jsonl, ssm-calls.jsonl, ...). */
+  records<T = Record<string, unknown>>(name: string): T[] {
+    const file = path.join(this.dir, name);
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as T);
+  }
+
+  /** kvssink's credential file line for the stand-in keys, valid for 6 hours. */
+  credentialFileLine(): string {
+    const expiration = new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const c = STAND_IN_CREDENTIALS;
+    return `CREDENTIALS ${c.AccessKeyId} ${expiration} ${c.SecretAccessKey} ${c.Token}\n`;
+  }
+
+  private write(name: string, value: unknown): void {
+    const temporary = path.join(this.dir, `.${name}.${process.pid}`);
+    fs.writeFileSync(temporary, JSON.stringify(value));
+    fs.renameSync(temporary, path.join(this.dir, name));
+  }
+
+  private read<T>(name: string): T | undefined {
+    const file = path.join(this.dir, name);
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : undefined;
+  }
 }
 
-export interface AwsStandIn {
-  readonly endpoint: string;
-  /** SSM parameters by name. */
-  readonly parameters: Map<string, StoredParameter>;
-  /** KVS streams by name: none until the test "deploys". */
-  readonly streams: Map<string, StandInStream>;
-  /** Price List products (JSON documents) by service code. */
-  readonly products: Map<string, string[]>;
-  /** Every request seen, as `<service> <operation>`. */
-  readonly requests: string[];
-  close(): Promise<void>;
+export interface AwsStandInOptions {
+  readonly address?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Run inside this network namespace (`ip netns exec`), e.g. IMDS on 169.254.169.254 in a box's namespace. */
+  readonly netns?: string;
 }
 
-type Reply = (status: number, body: string, headers?: Record<string, string>) => void;
+export class AwsStandIn {
+  private stderr = '';
 
-export async function startAwsStandIn(): Promise<AwsStandIn> {
-  const parameters = new Map<string, StoredParameter>();
-  const streams = new Map<string, StandInStream>();
-  const products = new Map<string, string[]>();
-  const requests: string[] = [];
+  private constructor(
+    readonly service: AwsStandInService,
+    private readonly process: ChildProcess,
+    readonly address: string,
+    readonly port: number,
+  ) {
+    process.stderr?.on(
+      'data',
+      (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)),
+    );
+  }
 
-  const server = http.createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      const reply: Reply = (status, body, headers = {}) => {
-        response.writeHead(status, headers);
-        response.end(body);
-      };
-      const authorization = String(request.headers.authorization ?? '');
-      const accessKey = /Credential=([^/]+)\//.exec(authorization)?.[1];
-      const target = String(request.headers['x-amz-target'] ?? '');
-      if (target.startsWith('AmazonSSM.')) {
-        requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
-        if (accessKey !== KNOWN_ACCESS_KEY)
-          return jsonError(reply, 400, 'UnrecognizedClientException', 'bad key');
-        return ssm(target.slice('AmazonSSM.'.length), JSON.parse(text || '{}'), parameters, reply);
-      }
-      if (target.startsWith('AWSPriceListService.')) {
-        requests.push(`pricing ${target.slice('AWSPriceListService.'.length)}`);
-        if (accessKey !== KNOWN_ACCESS_KEY)
-          return jsonError(reply, 400, 'UnrecognizedClientException', 'bad key');
-        const input = JSON.parse(text || '{}') as GetProductsInput;
-        const list = (products.get(String(input.ServiceCode)) ?? []).filter((product) =>
-          matches(product, input),
-        );
-        return reply(200, JSON.stringify({ FormatVersion: 'aws_v1', PriceList: list }), JSON_1_1);
-      }
-      if (/Action=GetCallerIdentity/.test(text)) {
-        requests.push('sts GetCallerIdentity');
-        return sts(accessKey, reply);
-      }
-      const operation = request.url?.replace(/^\//, '').split('?')[0] ?? '';
-      requests.push(`kinesisvideo ${operation}`);
-      if (accessKey !== KNOWN_ACCESS_KEY)
-        return restError(reply, 403, 'UnrecognizedClientException', 'bad key');
-      return kinesisVideo(operation, JSON.parse(text || '{}'), streams, endpoint, reply);
+  static start(
+    service: AwsStandInService,
+    state: AwsStandInState,
+    options: AwsStandInOptions = {},
+  ): Promise<AwsStandIn> {
+    const address = options.address ?? '127.0.0.1';
+    const command = [SYSTEM_PYTHON, path.join(STAND_INS_DIR, `${service}.py`)];
+    command.push('--address', address, '--port', String(options.port ?? 0), '--state', state.dir);
+    const argv = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command;
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${service} stand-in did not start: ${stderr}`)),
+        20000,
+      );
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${service} stand-in exited with ${code}: ${stderr}`));
+      });
+      readline.createInterface({ input: child.stdout! }).once('line', (line) => {
+        clearTimeout(timer);
+        const standIn = new AwsStandIn(service, child, address, (JSON.parse(line) as { port: number }).port);
+        standIn.stderr = stderr;
+        resolve(standIn);
+      });
     });
+  }
+
+  get url(): string {
+    return `http://${this.address}:${this.port}`;
+  }
+
+  /** What the server logged (one line per request), for a failing test's message. */
+  get log(): string {
+    return this.stderr;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export interface SsmStandIn {
+  readonly standIn: AwsStandIn;
+  readonly state: AwsStandInState;
+}
+
+/** One SSM stand-in for a test file (started before its tests, stopped after them). */
+export function useSsmStandIn(): SsmStandIn {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-ssm-'));
+  const shared = { state: new AwsStandInState(dir) } as { standIn: AwsStandIn; state: AwsStandInState };
+  beforeAll(async () => {
+    shared.standIn = await AwsStandIn.start('ssm', shared.state);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    endpoint,
-    parameters,
-    streams,
-    products,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
-
-interface GetProductsInput {
-  readonly ServiceCode?: string;
-  readonly Filters?: readonly { Type: string; Field: string; Value: string }[];
-}
-
-/** GetProducts' filters on a product's attributes (productFamily included): TERM_MATCH and CONTAINS. */
-function matches(document: string, input: GetProductsInput): boolean {
-  const product = (
-    JSON.parse(document) as { product: { productFamily?: string; attributes: Record<string, string> } }
-  ).product;
-  const attributes: Record<string, string | undefined> = {
-    ...product.attributes,
-    productFamily: product.productFamily,
-  };
-  return (input.Filters ?? []).every((filter) => {
-    const value = attributes[filter.Field];
-    if (filter.Type === 'TERM_MATCH' || filter.Type === 'EQUALS') return value === filter.Value;
-    if (filter.Type === 'CONTAINS') return value !== undefined && value.includes(filter.Value);
-    return false;
+  afterAll(async () => {
+    await shared.standIn?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
-}
-
-function jsonError(reply: Reply, status: number, type: string, message: string): void {
-  reply(status, JSON.stringify({ __type: type, message }), JSON_1_1);
-}
-
-function restError(reply: Reply, status: number, type: string, message: string): void {
-  reply(status, JSON.stringify({ message }), {
-    'Content-Type': 'application/json',
-    'x-amzn-ErrorType': type,
-  });
-}
-
-function ssm(
-  operation: string,
-  input: Record<string, unknown>,
-  parameters: Map<string, StoredParameter>,
-  reply: Reply,
-): void {
-  const name = String(input.Name ?? '');
-  if (operation === 'PutParameter') {
-    const existing = parameters.get(name);
-    if (existing && input.Overwrite !== true) {
-      return jsonError(reply, 400, 'ParameterAlreadyExists', 'The parameter already exists.');
-    }
-    const Version = (existing?.Version ?? 0) + 1;
-    parameters.set(name, { Name: name, Value: String(input.Value), Type: String(input.Type), Version });
-    return reply(200, JSON.stringify({ Version, Tier: 'Standard' }), JSON_1_1);
-  }
-  if (operation === 'GetParametersByPath') {
-    const prefix = `${String(input.Path)}/`;
-    const found = [...parameters.values()].filter((parameter) => parameter.Name.startsWith(prefix));
-    return reply(200, JSON.stringify({ Parameters: found }), JSON_1_1);
-  }
-  if (operation === 'DeleteParameter') {
-    if (!parameters.delete(name)) return jsonError(reply, 400, 'ParameterNotFound', 'not found');
-    return reply(200, '{}', JSON_1_1);
-  }
-  return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`);
-}
-
-function sts(accessKey: string | undefined, reply: Reply): void {
-  const xml = { 'Content-Type': 'text/xml' };
-  if (accessKey !== KNOWN_ACCESS_KEY) {
-    return reply(
-      403,
-      '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
-        '<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message>' +
-        '</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>',
-      xml,
-    );
-  }
-  reply(
-    200,
-    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
-      `<Arn>arn:aws:iam::${ACCOUNT}:user/newcomer</Arn><UserId>AIDAEXAMPLE</UserId><Account>${ACCOUNT}</Account>` +
-      '</GetCallerIdentityResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000001</RequestId>' +
-      '</ResponseMetadata></GetCallerIdentityResponse>',
-    xml,
-  );
-}
-
-function kinesisVideo(
-  operation: string,
-  input: Record<string, unknown>,
-  streams: Map<string, StandInStream>,
-  endpoint: string,
-  reply: Reply,
-): void {
-  const name = String(input.StreamName ?? '');
-  const stream = streams.get(name);
-  if (!stream)
-    return restError(reply, 404, 'ResourceNotFoundException', `The stream ${name} does not exist.`);
-  const json = { 'Content-Type': 'application/json' };
-  if (operation === 'describeStream') {
-    return reply(
-      200,
-      JSON.stringify({
-        StreamInfo: {
-          StreamName: name,
-          StreamARN: `arn:aws:kinesisvideo:us-east-1:${ACCOUNT}:stream/${name}/1700000000000`,
-          Status: 'ACTIVE',
-          DataRetentionInHours: stream.retentionHours,
-          MediaType: stream.mediaType,
-        },
-      }),
-      json,
-    );
-  }
-  if (operation === 'getDataEndpoint') return reply(200, JSON.stringify({ DataEndpoint: endpoint }), json);
-  if (operation === 'getHLSStreamingSessionURL') {
-    return reply(
-      200,
-      JSON.stringify({
-        HLSStreamingSessionURL: `${endpoint}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=StandInToken-${name}`,
-      }),
-      json,
-    );
-  }
-  return restError(reply, 400, 'InvalidArgumentException', `the stand-in has no ${operation}`);
-}
-
-/** An endpoint that accepts connections and never answers: the fault every AWS call must survive. */
-export async function startSilentEndpoint(): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.resume();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
+  return shared;
 }
