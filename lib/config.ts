@@ -1,110 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
+import { parseConfigText } from './config-text';
+import { fieldName, generalSentence, problemSentences, show } from './config-problems';
 
 /**
  * The gateway config: one file drives the streams, the compute stacks and the camera CLI.
- * `validateGatewayConfig` turns untrusted JSON into a `GatewayConfig` with every default applied,
- * or throws a `GatewayConfigError` that lists every problem at once, each naming its field.
+ *
+ * `GATEWAY_CONFIG_SCHEMA` is the single source of the rules: `validateGatewayConfig` parses with
+ * it (every default applied, or a `GatewayConfigError` listing every problem at once, each naming
+ * its field and the fix), the types below are inferred from it, and `gateway.config.schema.json`
+ * (the JSON Schema editors use for completion and checks) is generated from it
+ * (`npm run config-schema`; a test fails when the committed file differs).
  */
 
 export const DEFAULT_CONFIG_FILE = 'gateway.config.json';
-
-export type CameraCodec = 'auto' | 'h264' | 'h265';
-export type CpuArchitecture = 'x86_64' | 'arm64';
-export type StreamRemovalPolicy = 'retain' | 'destroy';
-
-export interface CameraConfig {
-  /** Letters, digits, `_`, `.`, `-`: names the systemd unit, the container and the SSM parameter. */
-  readonly name: string;
-  /** The KVS stream name; defaults to the camera name. */
-  readonly streamName: string;
-  /** 0 keeps no video; otherwise hours of video KVS keeps (1..87600). */
-  readonly retentionHours: number;
-  readonly codec: CameraCodec;
-  readonly audio: boolean;
-  /** The camera's average bitrate, used for cost estimates only. */
-  readonly bitrateKbps: number;
-}
-
-export type NetworkConfig =
-  | {
-      readonly mode: 'new';
-      readonly ipv6: boolean;
-      readonly maxAzs: number;
-    }
-  | {
-      readonly mode: 'existing';
-      readonly vpcId: string;
-      readonly availabilityZones: readonly string[];
-      readonly subnetIds: readonly string[];
-      /** Public subnets get a public IP per task; private ones need a route to AWS (NAT, endpoints, VPN). */
-      readonly subnetsArePublic: boolean;
-    };
-
-export interface Ec2Config {
-  readonly instanceType: string;
-  readonly architecture: CpuArchitecture;
-  /** Pins the image; when absent, Canonical's current Ubuntu 24.04 AMI is resolved at deploy time. */
-  readonly amiId?: string;
-  /** The Producer SDK release the install script builds kvssink from. */
-  readonly producerSdkTag: string;
-  readonly rootVolumeGiB: number;
-}
-
-export interface FargateConfig {
-  readonly cpu: number;
-  readonly memoryMiB: number;
-  readonly camerasPerTask: number;
-  readonly architecture: CpuArchitecture;
-}
-
-export interface MonitoringConfig {
-  /** Where alarms are emailed; no subscription when absent. */
-  readonly alarmEmail?: string;
-  /** Minutes with no frame arriving before a camera's alarm fires. */
-  readonly noFramesMinutes: number;
-  readonly logRetentionDays: number;
-}
-
-export interface GatewayConfig {
-  readonly cameras: readonly CameraConfig[];
-  /** SSM path under which each camera's RTSP URL is a SecureString named after the camera. */
-  readonly parameterPrefix: string;
-  readonly streamRemovalPolicy: StreamRemovalPolicy;
-  readonly network: NetworkConfig;
-  readonly ec2: Ec2Config;
-  readonly fargate: FargateConfig;
-  readonly monitoring: MonitoringConfig;
-}
-
-export class GatewayConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`${source} has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'GatewayConfigError';
-  }
-}
+export const CONFIG_SCHEMA_FILE = 'gateway.config.schema.json';
 
 export const KVS_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,256}$/;
 export const MAX_RETENTION_HOURS = 87600;
 export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
-
-/** Returns why `value` cannot name a KVS stream (and so a camera), or undefined when it can. */
-export function kvsStreamNameProblem(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length === 0) return 'must be a non-empty string';
-  if (value.length > 256) return `is ${value.length} characters: KVS stream names have at most 256`;
-  if (!KVS_STREAM_NAME_PATTERN.test(value)) {
-    return `${JSON.stringify(value)}: use letters, digits, "_", "." or "-" (KVS stream names)`;
-  }
-  return undefined;
-}
-
-/** The SSM parameter that holds a camera's RTSP URL (written by `kvs-gateway cameras add`). */
-export function cameraUrlParameterName(parameterPrefix: string, cameraName: string): string {
-  return `${parameterPrefix}/${cameraName}`;
-}
 
 /** Graviton types: `a1`, or a family whose attributes after the generation contain `g` (t4g, c7gn, x2gd). */
 export function isGravitonInstanceType(instanceType: string): boolean {
@@ -124,6 +39,7 @@ const FARGATE_MEMORY_BY_CPU: Record<number, readonly number[]> = {
   8192: range(16384, 61440, 4096),
   16384: range(32768, 122880, 8192),
 };
+const FARGATE_CPUS = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
 
 function range(from: number, to: number, step: number): number[] {
   const values: number[] = [];
@@ -133,506 +49,407 @@ function range(from: number, to: number, step: number): number[] {
 
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+] as const;
 
-type JsonObject = Record<string, unknown>;
+// ---- Field kinds: each carries its own sentence for a wrong value ----
 
-/** Collects problems with their field paths while reading one level of the config at a time. */
-class ConfigReader {
-  readonly problems: string[] = [];
+function wholeNumber(min: number, max: number, unit = '') {
+  const sentence = (issue: { input?: unknown }) =>
+    `must be a whole number from ${min} to ${max}${unit}, got ${show(issue.input)}`;
+  return z.int({ error: sentence }).min(min, { error: sentence }).max(max, { error: sentence });
+}
 
-  object(value: unknown, field: string, allowedKeys: readonly string[]): JsonObject | undefined {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      this.problems.push(`${field || 'config'}: must be an object`);
-      return undefined;
+/** A string matching `pattern`; `problem` says what the value is not, with an example. */
+function text(pattern: RegExp, problem: (value: string) => string) {
+  return z.string().regex(pattern, { error: (issue) => problem(issue.input as string) });
+}
+
+function choice<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, {
+    error: (issue) => `${show(issue.input)} is not one of ${values.map((v) => `"${v}"`).join(', ')}`,
+  });
+}
+
+function nonEmptyList<T extends z.ZodType>(item: T) {
+  const sentence = 'must be a non-empty list of strings';
+  return z.array(item, { error: sentence }).min(1, { error: sentence });
+}
+
+/** Checks that run even when other fields of the same object are wrong: every problem at once. */
+const ALWAYS = { when: () => true };
+
+/** The object a check receives, or undefined when the value is not one (its type problem is reported). */
+function fieldsOf(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+const kvsName = z
+  .string()
+  .min(1, { error: 'must be a non-empty string', abort: true })
+  .max(256, {
+    error: (issue) => `is ${(issue.input as string).length} characters: KVS stream names have at most 256`,
+    abort: true,
+  })
+  .regex(KVS_STREAM_NAME_PATTERN, {
+    error: (issue) => `${show(issue.input)}: use letters, digits, "_", "." or "-" (KVS stream names)`,
+  });
+
+/** Returns why `value` cannot name a KVS stream (and so a camera), or undefined when it can. */
+export function kvsStreamNameProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0) return 'must be a non-empty string';
+  const result = kvsName.safeParse(value);
+  return result.success ? undefined : result.error.issues[0].message;
+}
+
+/** The SSM parameter that holds a camera's RTSP URL (written by `kvs-gateway cameras add`). */
+export function cameraUrlParameterName(parameterPrefix: string, cameraName: string): string {
+  return `${parameterPrefix}/${cameraName}`;
+}
+
+// ---- The sections of the config ----
+
+const retentionSentence = (issue: { input?: unknown }) =>
+  `must be 0 (keep no video) or a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${show(issue.input)}`;
+
+const CAMERA_SCHEMA = z
+  .strictObject({
+    name: kvsName.describe(
+      'Letters, digits, "_", "." or "-": names the systemd unit, the container and the SSM parameter of the camera.',
+    ),
+    streamName: kvsName.optional().describe('The KVS stream name; defaults to the camera name.'),
+    retentionHours: z
+      .int({ error: retentionSentence })
+      .min(0, { error: retentionSentence })
+      .max(MAX_RETENTION_HOURS, { error: retentionSentence })
+      .default(24)
+      .describe(`Hours of video KVS keeps (1 to ${MAX_RETENTION_HOURS}); 0 keeps no video (no playback).`),
+    codec: choice(['auto', 'h264', 'h265'])
+      .default('auto')
+      .describe('The video codec the camera sends; "auto" takes what the camera offers.'),
+    audio: z.boolean().default(false).describe("Also send the camera's audio track (AAC, A-law or mu-law)."),
+    bitrateKbps: wholeNumber(64, 100000, ' kbit/s')
+      .default(2000)
+      .describe("The camera's average bitrate (kbit/s), used for cost estimates only."),
+  })
+  .transform(({ name, streamName, ...camera }) => ({ name, streamName: streamName ?? name, ...camera }));
+
+const CAMERAS_REQUIRED = 'must list at least one camera, e.g. [{ "name": "front-door" }]';
+
+const CAMERAS_SCHEMA = z
+  .array(CAMERA_SCHEMA, { error: CAMERAS_REQUIRED })
+  .min(1, { error: CAMERAS_REQUIRED })
+  .superRefine((cameras, ctx) => {
+    // Read from the input as given, so that a camera with an unrelated problem still counts.
+    if (!Array.isArray(cameras)) return;
+    const named = (cameras as unknown[]).map((camera) => {
+      const fields = fieldsOf(camera);
+      const name =
+        fields && kvsStreamNameProblem(fields.name) === undefined ? String(fields.name) : undefined;
+      const streamName =
+        fields?.streamName === undefined
+          ? name
+          : kvsStreamNameProblem(fields.streamName) === undefined
+            ? String(fields.streamName)
+            : undefined;
+      return { name, streamName };
+    });
+    for (const key of ['name', 'streamName'] as const) {
+      const firstIndex = new Map<string, number>();
+      named.forEach((camera, i) => {
+        const value = camera[key];
+        if (value === undefined) return;
+        const first = firstIndex.get(value);
+        if (first === undefined) firstIndex.set(value, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, key],
+            message: `"${value}" is already used by cameras[${first}]; names must be unique`,
+          });
+      });
     }
-    for (const key of Object.keys(value)) {
-      if (!allowedKeys.includes(key)) {
-        const hint = closest(key, allowedKeys);
-        this.problems.push(
-          `${field === '' ? '' : `${field}.`}${key}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowedKeys.join(', ')}`,
+  }, ALWAYS)
+  .describe('The cameras: one KVS stream and one gateway pipeline each.');
+
+const NEW_VPC_KEYS = ['ipv6', 'maxAzs'] as const;
+const EXISTING_VPC_KEYS = ['vpcId', 'availabilityZones', 'subnetIds', 'subnetsArePublic'] as const;
+const EXISTING_VPC_REQUIRED = ['vpcId', 'availabilityZones', 'subnetIds'] as const;
+
+export type NetworkConfig =
+  | {
+      readonly mode: 'new';
+      readonly ipv6: boolean;
+      readonly maxAzs: number;
+    }
+  | {
+      readonly mode: 'existing';
+      readonly vpcId: string;
+      readonly availabilityZones: readonly string[];
+      readonly subnetIds: readonly string[];
+      /** Public subnets get a public IP per task; private ones need a route to AWS (NAT, endpoints, VPN). */
+      readonly subnetsArePublic: boolean;
+    };
+
+const NETWORK_SCHEMA = z
+  .strictObject({
+    mode: choice(['new', 'existing'])
+      .default('new')
+      .describe(
+        '"new": the stacks make a VPC with public subnets and no NAT gateway; "existing": use yours.',
+      ),
+    ipv6: z.boolean().optional().meta({ default: false, description: 'Dual-stack subnets ("mode": "new").' }),
+    maxAzs: wholeNumber(2, 6)
+      .optional()
+      .meta({ default: 2, description: 'Availability zones of the new VPC ("mode": "new").' }),
+    vpcId: text(/^vpc-[0-9a-f]{8,17}$/, (v) => `${show(v)} is not a VPC id (vpc-0123456789abcdef0)`)
+      .optional()
+      .describe('Your VPC ("mode": "existing").'),
+    availabilityZones: nonEmptyList(
+      text(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, (v) => `${show(v)} is not an availability zone (eu-west-1a)`),
+    )
+      .optional()
+      .describe('The zone of each subnet, in the same order ("mode": "existing").'),
+    subnetIds: nonEmptyList(
+      text(/^subnet-[0-9a-f]{8,17}$/, (v) => `${show(v)} is not a subnet id (subnet-0123456789abcdef0)`),
+    )
+      .optional()
+      .describe('The subnets the gateway runs in ("mode": "existing").'),
+    subnetsArePublic: z.boolean().optional().meta({
+      default: false,
+      description:
+        'Public subnets get a public IP per instance or task; private ones need a route to AWS (NAT, endpoints, VPN).',
+    }),
+  })
+  .superRefine((network, ctx) => {
+    const fields = fieldsOf(network);
+    if (!fields) return;
+    const problem = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+    if (fields.mode === 'new') {
+      for (const key of EXISTING_VPC_KEYS) {
+        if (fields[key] !== undefined) problem(key, 'only applies with "mode": "existing"');
+      }
+    } else if (fields.mode === 'existing') {
+      for (const key of NEW_VPC_KEYS) {
+        if (fields[key] !== undefined) problem(key, 'only applies with "mode": "new"');
+      }
+      if (fields.vpcId === undefined) problem('vpcId', 'is required');
+      for (const key of ['subnetIds', 'availabilityZones']) {
+        if (fields[key] === undefined) problem(key, 'must be a non-empty list of strings');
+      }
+      const { subnetIds, availabilityZones } = fields;
+      if (
+        Array.isArray(subnetIds) &&
+        Array.isArray(availabilityZones) &&
+        subnetIds.length > 0 &&
+        availabilityZones.length > 0 &&
+        subnetIds.length !== availabilityZones.length
+      ) {
+        problem(
+          'subnetIds',
+          `lists ${subnetIds.length} subnet(s) but network.availabilityZones lists ${availabilityZones.length}: give one zone per subnet, in the same order`,
         );
       }
     }
-    return value as JsonObject;
-  }
+  }, ALWAYS)
+  // The same mode rules for editors (the check above is what synth runs).
+  .meta({
+    if: { properties: { mode: { const: 'existing' } }, required: ['mode'] },
+    then: {
+      required: [...EXISTING_VPC_REQUIRED],
+      properties: Object.fromEntries(NEW_VPC_KEYS.map((key) => [key, false])),
+    },
+    else: { properties: Object.fromEntries(EXISTING_VPC_KEYS.map((key) => [key, false])) },
+  })
+  .transform((network): NetworkConfig =>
+    network.mode === 'new'
+      ? { mode: 'new', ipv6: network.ipv6 ?? false, maxAzs: network.maxAzs ?? 2 }
+      : {
+          mode: 'existing',
+          vpcId: network.vpcId!,
+          availabilityZones: network.availabilityZones!,
+          subnetIds: network.subnetIds!,
+          subnetsArePublic: network.subnetsArePublic ?? false,
+        },
+  );
 
-  optionalObject(parent: JsonObject, key: string, field: string, allowedKeys: readonly string[]): JsonObject {
-    if (parent[key] === undefined) return {};
-    return this.object(parent[key], field, allowedKeys) ?? {};
-  }
+const ARCHITECTURE = choice(['x86_64', 'arm64']);
 
-  string<T extends string>(
-    parent: JsonObject,
-    key: string,
-    field: string,
-    fallback: T | undefined,
-    check?: (value: string) => string | undefined,
-  ): T | undefined {
-    const value = parent[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'string') {
-      this.problems.push(`${field}: must be a string, got ${JSON.stringify(value)}`);
-      return fallback;
-    }
-    const problem = check?.(value);
-    if (problem) {
-      this.problems.push(`${field}: ${problem}`);
-      return fallback;
-    }
-    return value as T;
-  }
+const EC2_SCHEMA = z
+  .strictObject({
+    instanceType: text(
+      /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+      (v) => `${show(v)} is not an instance type (t4g.small)`,
+    )
+      .optional()
+      .describe('The instance type; default: t4g.small for arm64, t3.small for x86_64.'),
+    architecture: ARCHITECTURE.default('arm64').describe('Must match the instance type (Graviton is arm64).'),
+    amiId: text(/^ami-[0-9a-f]{8,17}$/, (v) => `${show(v)} is not an AMI id (ami-0123456789abcdef0)`)
+      .optional()
+      .describe(
+        "Pins the image; when absent, Canonical's current Ubuntu 24.04 AMI is resolved at deploy time.",
+      ),
+    producerSdkTag: text(
+      /^v\d+\.\d+\.\d+$/,
+      (v) => `${show(v)} is not a release tag (${DEFAULT_PRODUCER_SDK_TAG})`,
+    )
+      .default(DEFAULT_PRODUCER_SDK_TAG)
+      .describe('The Producer SDK release the install script builds kvssink from.'),
+    rootVolumeGiB: wholeNumber(8, 1024, ' GiB').default(16).describe('Size of the root volume (GiB).'),
+  })
+  .superRefine((ec2, ctx) => {
+    const { instanceType, architecture } = ec2;
+    if (typeof instanceType !== 'string' || !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) return;
+    const graviton = isGravitonInstanceType(instanceType);
+    const message =
+      architecture === 'arm64' && !graviton
+        ? `"${instanceType}" is not a Graviton type but ec2.architecture is "arm64": choose a Graviton type (t4g.small, c7g.large) or set "architecture": "x86_64"`
+        : architecture === 'x86_64' && graviton
+          ? `"${instanceType}" is a Graviton (arm64) type but ec2.architecture is "x86_64": set "architecture": "arm64" or choose an x86 type (t3.small)`
+          : undefined;
+    if (message) ctx.addIssue({ code: 'custom', path: ['instanceType'], message });
+  }, ALWAYS)
+  .transform(({ instanceType, ...ec2 }) => ({
+    instanceType: instanceType ?? (ec2.architecture === 'arm64' ? 't4g.small' : 't3.small'),
+    ...ec2,
+  }));
 
-  requiredString(
-    parent: JsonObject,
-    key: string,
-    field: string,
-    check: (value: string) => string | undefined,
-  ): string | undefined {
-    if (parent[key] === undefined) {
-      this.problems.push(`${field}: is required`);
-      return undefined;
-    }
-    return this.string<string>(parent, key, field, undefined, check);
-  }
-
-  choice<T extends string>(
-    parent: JsonObject,
-    key: string,
-    field: string,
-    choices: readonly T[],
-    fallback: T,
-  ): T {
-    return (
-      this.string<T>(parent, key, field, fallback, (value) =>
-        (choices as readonly string[]).includes(value)
-          ? undefined
-          : `${JSON.stringify(value)} is not one of ${choices.map((c) => `"${c}"`).join(', ')}`,
-      ) ?? fallback
-    );
-  }
-
-  integer(
-    parent: JsonObject,
-    key: string,
-    field: string,
-    fallback: number,
-    min: number,
-    max: number,
-    unit = '',
-  ): number {
-    const value = parent[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.problems.push(
-        `${field}: must be a whole number from ${min} to ${max}${unit}, got ${JSON.stringify(value)}`,
-      );
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(parent: JsonObject, key: string, field: string, fallback: boolean): boolean {
-    const value = parent[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      this.problems.push(`${field}: must be true or false, got ${JSON.stringify(value)}`);
-      return fallback;
-    }
-    return value;
-  }
-
-  stringList(
-    parent: JsonObject,
-    key: string,
-    field: string,
-    check: (value: string) => string | undefined,
-  ): string[] {
-    const value = parent[key];
-    if (!Array.isArray(value) || value.length === 0) {
-      this.problems.push(`${field}: must be a non-empty list of strings`);
-      return [];
-    }
-    return value.flatMap((item, i) => {
-      const problem = typeof item === 'string' ? check(item) : 'must be a string';
-      if (problem) {
-        this.problems.push(`${field}[${i}]: ${problem}`);
-        return [];
-      }
-      return [item as string];
+const FARGATE_SCHEMA = z
+  .strictObject({
+    cpu: z
+      .literal(FARGATE_CPUS, {
+        error: (issue) => `${show(issue.input)} is not a Fargate size; use one of ${FARGATE_CPUS.join(', ')}`,
+      })
+      .default(512)
+      .describe('CPU units per task (1024 = 1 vCPU).'),
+    memoryMiB: wholeNumber(512, 122880, ' MiB')
+      .default(1024)
+      .describe('Memory per task (MiB); each CPU size allows a range.'),
+    camerasPerTask: wholeNumber(1, 10).default(4).describe('Cameras each task runs.'),
+    architecture: ARCHITECTURE.default('arm64'),
+  })
+  .superRefine((fargate, ctx) => {
+    const allowed = FARGATE_MEMORY_BY_CPU[fargate.cpu];
+    if (!allowed || typeof fargate.memoryMiB !== 'number' || allowed.includes(fargate.memoryMiB)) return;
+    const step = allowed.length > 1 ? allowed[1] - allowed[0] : 0;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['memoryMiB'],
+      message: `${fargate.memoryMiB} does not go with fargate.cpu ${fargate.cpu}; use ${allowed[0]} to ${allowed[allowed.length - 1]} in steps of ${step}`,
     });
-  }
-}
+  }, ALWAYS);
 
-/** The allowed key nearest to a typo, when it is near enough to be a useful hint. */
-function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of allowed) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (distance <= Math.max(2, Math.floor(name.length / 3)) && (!best || distance < best.distance)) {
-      best = { name, distance };
-    }
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length];
-}
+const MONITORING_SCHEMA = z.strictObject({
+  alarmEmail: text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, (v) => `${show(v)} is not an email address`)
+    .optional()
+    .describe('Where alarms are emailed; no subscription when absent.'),
+  noFramesMinutes: wholeNumber(1, 1440, ' minutes')
+    .default(5)
+    .describe("Minutes with no frame arriving before a camera's alarm fires."),
+  logRetentionDays: z
+    .literal(LOG_RETENTION_DAYS, {
+      error: (issue) =>
+        `CloudWatch Logs keeps logs for one of ${LOG_RETENTION_DAYS.join(', ')} days, not ${show(issue.input)}`,
+    })
+    .default(30)
+    .describe('Days CloudWatch Logs keeps the gateway logs.'),
+});
 
 const URL_WITH_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^/\s"@]*:[^/\s"]*@/i;
 
-/** Finds strings anywhere in the config that look like URLs with a user and password in them. */
-function findUrlsWithCredentials(value: unknown, field: string): string[] {
-  if (typeof value === 'string') {
-    return URL_WITH_CREDENTIALS.test(value)
-      ? [
-          `${field}: holds a URL with a user and password; credentials never go in the config: ` +
-            'store the camera URL with "npx kvs-gateway cameras add <name> --url rtsp://host/path --user <user>"',
-        ]
-      : [];
-  }
-  if (Array.isArray(value))
-    return value.flatMap((item, i) => findUrlsWithCredentials(item, `${field}[${i}]`));
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([key, item]) =>
-      findUrlsWithCredentials(item, field === '' ? key : `${field}.${key}`),
-    );
-  }
-  return [];
+/**
+ * Fields anywhere in the config, known or not, holding a URL with a user and password in it. It
+ * reads the document as given: the schema's parsed value has dropped the unknown keys.
+ */
+function credentialProblems(raw: unknown): string[] {
+  return fieldsWithCredentials(raw, []).map(
+    (path) =>
+      `${fieldName(path)}: holds a URL with a user and password; credentials never go in the config: ` +
+      'store the camera URL with "npx kvs-gateway cameras add <name> --url rtsp://host/path --user <user>"',
+  );
 }
 
-const CAMERA_KEYS = ['name', 'streamName', 'retentionHours', 'codec', 'audio', 'bitrateKbps'];
-const TOP_LEVEL_KEYS = [
-  '$schema',
-  'cameras',
-  'parameterPrefix',
-  'streamRemovalPolicy',
-  'network',
-  'ec2',
-  'fargate',
-  'monitoring',
-];
-
-function readCamera(reader: ConfigReader, value: unknown, field: string): CameraConfig | undefined {
-  const camera = reader.object(value, field, CAMERA_KEYS);
-  if (!camera) return undefined;
-  const name = reader.requiredString(camera, 'name', `${field}.name`, kvsStreamNameProblem);
-  const streamName = reader.string<string>(
-    camera,
-    'streamName',
-    `${field}.streamName`,
-    name,
-    kvsStreamNameProblem,
-  );
-  const retentionHours = camera.retentionHours;
-  if (
-    retentionHours !== undefined &&
-    (typeof retentionHours !== 'number' ||
-      !Number.isInteger(retentionHours) ||
-      retentionHours < 0 ||
-      retentionHours > MAX_RETENTION_HOURS)
-  ) {
-    reader.problems.push(
-      `${field}.retentionHours: must be 0 (keep no video) or a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${JSON.stringify(retentionHours)}`,
-    );
-  }
-  const codec = reader.choice<CameraCodec>(
-    camera,
-    'codec',
-    `${field}.codec`,
-    ['auto', 'h264', 'h265'],
-    'auto',
-  );
-  const audio = reader.boolean(camera, 'audio', `${field}.audio`, false);
-  const bitrateKbps = reader.integer(
-    camera,
-    'bitrateKbps',
-    `${field}.bitrateKbps`,
-    2000,
-    64,
-    100000,
-    ' kbit/s',
-  );
-  if (name === undefined || streamName === undefined) return undefined;
-  return {
-    name,
-    streamName,
-    retentionHours: typeof retentionHours === 'number' ? retentionHours : 24,
-    codec,
-    audio,
-    bitrateKbps,
-  };
+function fieldsWithCredentials(value: unknown, path: PropertyKey[]): PropertyKey[][] {
+  if (typeof value === 'string') return URL_WITH_CREDENTIALS.test(value) ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => fieldsWithCredentials(item, [...path, i]));
+  const fields = fieldsOf(value);
+  return fields
+    ? Object.entries(fields).flatMap(([key, item]) => fieldsWithCredentials(item, [...path, key]))
+    : [];
 }
 
-function readNetwork(reader: ConfigReader, root: JsonObject): NetworkConfig {
-  const network = reader.optionalObject(root, 'network', 'network', [
-    'mode',
-    'ipv6',
-    'maxAzs',
-    'vpcId',
-    'availabilityZones',
-    'subnetIds',
-    'subnetsArePublic',
-  ]);
-  const mode = reader.choice(network, 'mode', 'network.mode', ['new', 'existing'], 'new');
-  if (mode === 'new') {
-    for (const key of ['vpcId', 'availabilityZones', 'subnetIds', 'subnetsArePublic']) {
-      if (network[key] !== undefined) {
-        reader.problems.push(`network.${key}: only applies with "mode": "existing"`);
-      }
-    }
-    return {
-      mode,
-      ipv6: reader.boolean(network, 'ipv6', 'network.ipv6', false),
-      maxAzs: reader.integer(network, 'maxAzs', 'network.maxAzs', 2, 2, 6),
-    };
-  }
-  for (const key of ['ipv6', 'maxAzs']) {
-    if (network[key] !== undefined) reader.problems.push(`network.${key}: only applies with "mode": "new"`);
-  }
-  const vpcId =
-    reader.requiredString(network, 'vpcId', 'network.vpcId', (v) =>
-      /^vpc-[0-9a-f]{8,17}$/.test(v)
-        ? undefined
-        : `${JSON.stringify(v)} is not a VPC id (vpc-0123456789abcdef0)`,
-    ) ?? '';
-  const subnetIds = reader.stringList(network, 'subnetIds', 'network.subnetIds', (v) =>
-    /^subnet-[0-9a-f]{8,17}$/.test(v)
-      ? undefined
-      : `${JSON.stringify(v)} is not a subnet id (subnet-0123456789abcdef0)`,
-  );
-  const availabilityZones = reader.stringList(
-    network,
-    'availabilityZones',
-    'network.availabilityZones',
-    (v) =>
-      /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(v)
-        ? undefined
-        : `${JSON.stringify(v)} is not an availability zone (eu-west-1a)`,
-  );
-  if (subnetIds.length > 0 && availabilityZones.length > 0 && subnetIds.length !== availabilityZones.length) {
-    reader.problems.push(
-      `network.subnetIds: lists ${subnetIds.length} subnet(s) but network.availabilityZones lists ${availabilityZones.length}: give one zone per subnet, in the same order`,
-    );
-  }
-  return {
-    mode,
-    vpcId,
-    subnetIds,
-    availabilityZones,
-    subnetsArePublic: reader.boolean(network, 'subnetsArePublic', 'network.subnetsArePublic', false),
-  };
-}
-
-function readEc2(reader: ConfigReader, root: JsonObject): Ec2Config {
-  const ec2 = reader.optionalObject(root, 'ec2', 'ec2', [
-    'instanceType',
-    'architecture',
-    'amiId',
-    'producerSdkTag',
-    'rootVolumeGiB',
-  ]);
-  const architecture = reader.choice<CpuArchitecture>(
-    ec2,
-    'architecture',
-    'ec2.architecture',
-    ['x86_64', 'arm64'],
-    'arm64',
-  );
-  const instanceType =
-    reader.string<string>(
-      ec2,
-      'instanceType',
-      'ec2.instanceType',
-      architecture === 'arm64' ? 't4g.small' : 't3.small',
+export const GATEWAY_CONFIG_SCHEMA = z
+  .strictObject({
+    $schema: z
+      .string()
+      .optional()
+      .describe('The JSON Schema of this file, for your editor: "./gateway.config.schema.json".'),
+    cameras: CAMERAS_SCHEMA,
+    parameterPrefix: text(
+      /^(\/[a-zA-Z0-9_.-]+)+$/,
       (v) =>
-        /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v)
-          ? undefined
-          : `${JSON.stringify(v)} is not an instance type (t4g.small)`,
-    ) ?? 't4g.small';
-  if (ec2.instanceType !== undefined && typeof ec2.instanceType === 'string') {
-    const graviton = isGravitonInstanceType(instanceType);
-    if (architecture === 'arm64' && !graviton) {
-      reader.problems.push(
-        `ec2.instanceType: "${instanceType}" is not a Graviton type but ec2.architecture is "arm64": choose a Graviton type (t4g.small, c7g.large) or set "architecture": "x86_64"`,
-      );
-    } else if (architecture === 'x86_64' && graviton) {
-      reader.problems.push(
-        `ec2.instanceType: "${instanceType}" is a Graviton (arm64) type but ec2.architecture is "x86_64": set "architecture": "arm64" or choose an x86 type (t3.small)`,
-      );
-    }
-  }
-  const amiId = reader.string<string>(ec2, 'amiId', 'ec2.amiId', undefined, (v) =>
-    /^ami-[0-9a-f]{8,17}$/.test(v)
-      ? undefined
-      : `${JSON.stringify(v)} is not an AMI id (ami-0123456789abcdef0)`,
-  );
-  const producerSdkTag =
-    reader.string<string>(ec2, 'producerSdkTag', 'ec2.producerSdkTag', DEFAULT_PRODUCER_SDK_TAG, (v) =>
-      /^v\d+\.\d+\.\d+$/.test(v)
-        ? undefined
-        : `${JSON.stringify(v)} is not a release tag (${DEFAULT_PRODUCER_SDK_TAG})`,
-    ) ?? DEFAULT_PRODUCER_SDK_TAG;
-  return {
-    instanceType,
-    architecture,
-    ...(amiId ? { amiId } : {}),
-    producerSdkTag,
-    rootVolumeGiB: reader.integer(ec2, 'rootVolumeGiB', 'ec2.rootVolumeGiB', 16, 8, 1024, ' GiB'),
-  };
+        `${show(v)}: use an SSM path like "/kvs-gateway/cameras" (starts with "/", no trailing "/", letters, digits, "_", "." or "-")`,
+    )
+      .max(900, { error: 'must be at most 900 characters (SSM parameter names have at most 1011)' })
+      .default('/kvs-gateway/cameras')
+      .describe("SSM path under which each camera's RTSP URL is a SecureString named after the camera."),
+    streamRemovalPolicy: choice(['retain', 'destroy'])
+      .default('retain')
+      .describe('What happens to the streams (and their video) when the stack is deleted.'),
+    network: NETWORK_SCHEMA.prefault({}),
+    ec2: EC2_SCHEMA.prefault({}).describe('The EC2 gateway (Ec2GatewayStack).'),
+    fargate: FARGATE_SCHEMA.prefault({}).describe('The Fargate gateway (FargateGatewayStack).'),
+    monitoring: MONITORING_SCHEMA.prefault({}).describe('Alarms, dashboard and logs.'),
+  })
+  .transform(({ $schema: _schema, ...config }) => config)
+  .meta({
+    title: 'KVS Cloud Gateway config',
+    description: 'The config of a KVS Cloud Gateway (docs/config.md).',
+  });
+
+export type GatewayConfig = z.output<typeof GATEWAY_CONFIG_SCHEMA>;
+export type CameraConfig = GatewayConfig['cameras'][number];
+export type Ec2Config = GatewayConfig['ec2'];
+export type FargateConfig = GatewayConfig['fargate'];
+export type MonitoringConfig = GatewayConfig['monitoring'];
+export type CameraCodec = CameraConfig['codec'];
+export type CpuArchitecture = Ec2Config['architecture'];
+export type StreamRemovalPolicy = GatewayConfig['streamRemovalPolicy'];
+
+/** The JSON Schema of the config file (draft-07, which every common editor reads). */
+export function gatewayConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(GATEWAY_CONFIG_SCHEMA, { io: 'input', target: 'draft-07' });
 }
 
-function readFargate(reader: ConfigReader, root: JsonObject): FargateConfig {
-  const fargate = reader.optionalObject(root, 'fargate', 'fargate', [
-    'cpu',
-    'memoryMiB',
-    'camerasPerTask',
-    'architecture',
-  ]);
-  const cpu = reader.integer(fargate, 'cpu', 'fargate.cpu', 512, 256, 16384);
-  const memoryMiB = reader.integer(fargate, 'memoryMiB', 'fargate.memoryMiB', 1024, 512, 122880, ' MiB');
-  const allowedMemory = FARGATE_MEMORY_BY_CPU[cpu];
-  if (!allowedMemory) {
-    reader.problems.push(
-      `fargate.cpu: ${cpu} is not a Fargate size; use one of ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')}`,
-    );
-  } else if (!allowedMemory.includes(memoryMiB)) {
-    reader.problems.push(
-      `fargate.memoryMiB: ${memoryMiB} does not go with fargate.cpu ${cpu}; use ${allowedMemory[0]} to ${allowedMemory[allowedMemory.length - 1]} in steps of ${allowedMemory.length > 1 ? allowedMemory[1] - allowedMemory[0] : 0}`,
-    );
+export class GatewayConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${source} has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'GatewayConfigError';
   }
-  return {
-    cpu,
-    memoryMiB,
-    camerasPerTask: reader.integer(fargate, 'camerasPerTask', 'fargate.camerasPerTask', 4, 1, 10),
-    architecture: reader.choice<CpuArchitecture>(
-      fargate,
-      'architecture',
-      'fargate.architecture',
-      ['x86_64', 'arm64'],
-      'arm64',
-    ),
-  };
 }
 
-function readMonitoring(reader: ConfigReader, root: JsonObject): MonitoringConfig {
-  const monitoring = reader.optionalObject(root, 'monitoring', 'monitoring', [
-    'alarmEmail',
-    'noFramesMinutes',
-    'logRetentionDays',
-  ]);
-  const alarmEmail = reader.string<string>(
-    monitoring,
-    'alarmEmail',
-    'monitoring.alarmEmail',
-    undefined,
-    (v) =>
-      /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? undefined : `${JSON.stringify(v)} is not an email address`,
-  );
-  const logRetentionDays = reader.integer(
-    monitoring,
-    'logRetentionDays',
-    'monitoring.logRetentionDays',
-    30,
-    1,
-    3653,
-    ' days',
-  );
-  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
-    reader.problems.push(
-      `monitoring.logRetentionDays: CloudWatch Logs keeps logs for one of ${LOG_RETENTION_DAYS.join(', ')} days, not ${logRetentionDays}`,
-    );
-  }
-  return {
-    ...(alarmEmail ? { alarmEmail } : {}),
-    noFramesMinutes: reader.integer(
-      monitoring,
-      'noFramesMinutes',
-      'monitoring.noFramesMinutes',
-      5,
-      1,
-      1440,
-      ' minutes',
-    ),
-    logRetentionDays,
-  };
+/** Every problem of a parsed config document, or its config with every default applied. */
+function checkConfig(raw: unknown): { config?: GatewayConfig; problems: string[] } {
+  const result = GATEWAY_CONFIG_SCHEMA.safeParse(raw, { reportInput: true, error: generalSentence });
+  const problems = [
+    ...(result.success ? [] : problemSentences(result.error.issues, GATEWAY_CONFIG_SCHEMA)),
+    ...credentialProblems(raw),
+  ];
+  return result.success && problems.length === 0 ? { config: result.data, problems } : { problems };
 }
 
 /** Validates untrusted JSON; throws a GatewayConfigError that lists every problem found. */
 export function validateGatewayConfig(raw: unknown, source = 'gateway config'): GatewayConfig {
-  const reader = new ConfigReader();
-  const root = reader.object(raw, '', TOP_LEVEL_KEYS);
-  if (!root) throw new GatewayConfigError(source, reader.problems);
-  reader.problems.push(...findUrlsWithCredentials(root, ''));
-
-  const cameras: CameraConfig[] = [];
-  if (!Array.isArray(root.cameras) || root.cameras.length === 0) {
-    reader.problems.push('cameras: must list at least one camera, e.g. [{ "name": "front-door" }]');
-  } else {
-    const readCameras = root.cameras.map((value, i) => readCamera(reader, value, `cameras[${i}]`));
-    reportDuplicates(reader, readCameras, 'name');
-    reportDuplicates(reader, readCameras, 'streamName');
-    for (const camera of readCameras) if (camera) cameras.push(camera);
-  }
-
-  const parameterPrefix =
-    reader.string<string>(root, 'parameterPrefix', 'parameterPrefix', '/kvs-gateway/cameras', (v) =>
-      /^(\/[a-zA-Z0-9_.-]+)+$/.test(v) && v.length <= 900
-        ? undefined
-        : `${JSON.stringify(v)}: use an SSM path like "/kvs-gateway/cameras" (starts with "/", no trailing "/", letters, digits, "_", "." or "-")`,
-    ) ?? '/kvs-gateway/cameras';
-
-  const config: GatewayConfig = {
-    cameras,
-    parameterPrefix,
-    streamRemovalPolicy: reader.choice<StreamRemovalPolicy>(
-      root,
-      'streamRemovalPolicy',
-      'streamRemovalPolicy',
-      ['retain', 'destroy'],
-      'retain',
-    ),
-    network: readNetwork(reader, root),
-    ec2: readEc2(reader, root),
-    fargate: readFargate(reader, root),
-    monitoring: readMonitoring(reader, root),
-  };
-  if (reader.problems.length > 0) throw new GatewayConfigError(source, reader.problems);
+  const { config, problems } = checkConfig(raw);
+  if (!config) throw new GatewayConfigError(source, problems);
   return config;
 }
 
-function reportDuplicates(
-  reader: ConfigReader,
-  cameras: readonly (CameraConfig | undefined)[],
-  key: 'name' | 'streamName',
-): void {
-  const firstIndex = new Map<string, number>();
-  cameras.forEach((camera, i) => {
-    if (!camera) return;
-    const value = camera[key];
-    const first = firstIndex.get(value);
-    if (first === undefined) firstIndex.set(value, i);
-    else
-      reader.problems.push(
-        `cameras[${i}].${key}: "${camera[key]}" is already used by cameras[${first}]; names must be unique`,
-      );
-  });
-}
-
-/** Reads and validates a config file; errors name the file and every problem in it. */
+/** Reads and validates a config file (JSON with comments); errors name the file and every problem in it. */
 export function loadGatewayConfig(file: string): GatewayConfig {
   const source = path.relative(process.cwd(), file) || file;
   let text: string;
@@ -641,11 +458,11 @@ export function loadGatewayConfig(file: string): GatewayConfig {
   } catch (error) {
     throw new GatewayConfigError(source, [`cannot be read: ${(error as Error).message}`]);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new GatewayConfigError(source, [`is not valid JSON: ${(error as Error).message}`]);
+  const parsed = parseConfigText(text);
+  if (parsed.value === undefined) throw new GatewayConfigError(source, parsed.problems);
+  const { config, problems } = checkConfig(parsed.value);
+  if (!config || parsed.problems.length > 0) {
+    throw new GatewayConfigError(source, [...parsed.problems, ...problems]);
   }
-  return validateGatewayConfig(raw, source);
+  return config;
 }

@@ -18,9 +18,12 @@ import { StreamStack } from './stream-stack';
 /** What runs on the instance: the install script, units, reconciler, refresher and run script. */
 export const USERDATA_DIR = path.join(__dirname, '..', 'userdata');
 
+/** The user-data's scripts, in order, after the deployment's settings. */
+export const USERDATA_SCRIPTS = ['aws-request.sh', 'bootstrap.sh'];
+
 /**
  * How long CloudFormation waits for the install's signal. Measured: the plugin builds in about a
- * minute on 2 cores; the packages, the AWS CLI and Fluent Bit take a few more; the rest is margin for
+ * minute on 2 cores; the packages and Fluent Bit take a few more; the rest is margin for
  * slow mirrors and for apt waiting on Ubuntu's first-boot unattended upgrades.
  */
 export const INSTALL_TIMEOUT = Duration.minutes(25);
@@ -139,7 +142,8 @@ export class Ec2GatewayStack extends Stack {
         KVS_CAMERA_LIST_PARAMETER: cameraListParameterName,
         KVS_LOG_GROUP: this.logGroup.logGroupName,
       }),
-      fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8'),
+      // The signed AWS requests come before the bootstrap: it uses them before anything is downloaded.
+      ...USERDATA_SCRIPTS.map((script) => fs.readFileSync(path.join(USERDATA_DIR, script), 'utf8')),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['cloudformation:SignalResource'], resources: [this.stackId] }),

@@ -8,5 +8,5 @@ while IFS= read -r file; do
     scripts+=("$file")
   fi
 done < <(git ls-files --cached --others --exclude-standard | grep -v '^node_modules/')
-shellcheck --severity=style "${scripts[@]}"
+shellcheck --severity=style --external-sources "${scripts[@]}"
 echo "shellcheck: ${#scripts[@]} scripts clean" >&2

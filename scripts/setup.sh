@@ -24,6 +24,7 @@ readonly TEST_PACKAGES=(
   chromium
   procps
   systemd
+  python3-botocore
   iproute2
   debootstrap
   buildah
@@ -42,6 +43,17 @@ install_npm_packages() {
   log "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
   printf '%s\n' "$want" >"$stamp"
+}
+
+# The kvs-gateway CLI runs compiled (dist/, npm's "prepare" builds it at npm ci); rebuilt here when
+# a source is newer than the last build, so that a pulled change never runs stale.
+build_cli() {
+  if [[ -f dist/.tsbuildinfo ]] && [[ -z "$(find bin lib tsconfig.json tsconfig.build.json package.json -newer dist/.tsbuildinfo -print -quit)" ]]; then
+    return
+  fi
+  log "building the kvs-gateway CLI (npm run build)"
+  npm run --silent build
+  touch dist/.tsbuildinfo
 }
 
 install_debian_packages() {
@@ -64,10 +76,14 @@ install_debian_packages() {
 }
 
 case "${1:-test}" in
-  node) install_npm_packages ;;
+  node)
+    install_npm_packages
+    build_cli
+    ;;
   test)
     install_debian_packages "${TEST_PACKAGES[@]}"
     install_npm_packages
+    build_cli
     ;;
   *)
     log "usage: scripts/setup.sh [node|test]"

@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Ajv from 'ajv';
 import {
+  CONFIG_SCHEMA_FILE,
+  gatewayConfigJsonSchema,
   GatewayConfigError,
   isGravitonInstanceType,
   kvsStreamNameProblem,
@@ -22,6 +25,12 @@ function problemsOf(raw: unknown): readonly string[] {
 
 const camera = { name: 'front-door' };
 const withCameras = (...cameras: unknown[]) => ({ cameras });
+const existingVpc = {
+  mode: 'existing',
+  vpcId: 'vpc-0123456789abcdef0',
+  availabilityZones: ['eu-west-1a'],
+  subnetIds: ['subnet-0123456789abcdef0'],
+};
 
 describe('a valid config', () => {
   test('the sample config is valid and gets its defaults', () => {
@@ -73,15 +82,7 @@ describe('a valid config', () => {
   });
 
   test('an existing VPC needs no AWS call', () => {
-    const config = validateGatewayConfig({
-      ...withCameras(camera),
-      network: {
-        mode: 'existing',
-        vpcId: 'vpc-0123456789abcdef0',
-        availabilityZones: ['eu-west-1a'],
-        subnetIds: ['subnet-0123456789abcdef0'],
-      },
-    });
+    const config = validateGatewayConfig({ ...withCameras(camera), network: existingVpc });
     expect(config.network).toEqual({
       mode: 'existing',
       vpcId: 'vpc-0123456789abcdef0',
@@ -314,6 +315,113 @@ describe('a bad config is rejected with the field and the fix', () => {
     fs.writeFileSync(file, '{ "cameras": [ }');
     expect(() => loadGatewayConfig(file)).toThrow(/bad\.json has 1 problem\(s\):\n {2}- is not valid JSON/);
     expect(() => loadGatewayConfig(path.join(dir, 'missing.json'))).toThrow(/cannot be read/);
+  });
+});
+
+describe('the config file', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-config-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function load(text: string) {
+    const file = path.join(dir, 'gateway.config.json');
+    fs.writeFileSync(file, text);
+    return loadGatewayConfig(file);
+  }
+
+  test('comments and trailing commas are accepted (JSONC), so a documented example copies as it is', () => {
+    const config = load(`{
+  // one camera for now
+  "cameras": [
+    { "name": "front-door", "retentionHours": 72 }, /* the porch */
+  ],
+}`);
+    expect(config.cameras).toEqual([expect.objectContaining({ name: 'front-door', retentionHours: 72 })]);
+  });
+
+  test('a key given twice is a problem naming the field and both places, not "the last one wins"', () => {
+    const text = `{
+  "cameras": [
+    { "name": "front-door", "retentionHours": 72,
+      "retentionHours": 0 }
+  ],
+  "monitoring": { "noFramesMinutes": 5 },
+  "monitoring": { "noFramesMinutes": 10 }
+}`;
+    let problems: readonly string[] = [];
+    try {
+      load(text);
+    } catch (error) {
+      problems = (error as GatewayConfigError).problems;
+    }
+    expect(problems).toEqual([
+      'cameras[0].retentionHours: given twice (line 3, column 29 and line 4, column 7); JSON would keep only the last one: remove one of them',
+      'monitoring: given twice (line 6, column 3 and line 7, column 3); JSON would keep only the last one: remove one of them',
+    ]);
+  });
+
+  test('a repeated key and a wrong value are reported together', () => {
+    expect(() => load('{ "cameras": [{ "name": "a b" }], "cameras": [{ "name": "a b" }] }')).toThrow(
+      /2 problem\(s\):\n {2}- cameras: given twice .*\n {2}- cameras\[0\]\.name: "a b": use letters/,
+    );
+  });
+
+  test('a syntax error names the line and column', () => {
+    expect(() => load('{\n  "cameras": [\n    { "name": "a" }\n    { "name": "b" }\n  ]\n}')).toThrow(
+      /has 1 problem\(s\):\n {2}- is not valid JSON at line 4, column 5: comma expected/,
+    );
+    expect(() => load('')).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('the JSON Schema for editors', () => {
+  const schemaFile = path.join(__dirname, '..', CONFIG_SCHEMA_FILE);
+
+  test(`${CONFIG_SCHEMA_FILE} is the one generated from lib/config.ts (run "npm run config-schema" after a change)`, () => {
+    expect(JSON.parse(fs.readFileSync(schemaFile, 'utf8'))).toEqual(gatewayConfigJsonSchema());
+  });
+
+  test('the sample config names the schema', () => {
+    expect(sampleConfigJson.$schema).toBe(`./${CONFIG_SCHEMA_FILE}`);
+  });
+
+  // What an editor checks with the schema alone (a JSON Schema validator), beside what synth checks.
+  const editorCheck = new Ajv({ allErrors: true, strict: false }).compile(gatewayConfigJsonSchema());
+
+  test.each([
+    ['the sample', sampleConfigJson],
+    ['one camera', withCameras(camera)],
+    ['an existing VPC', { ...withCameras(camera), network: existingVpc }],
+  ])('an editor accepts %s', (_name, raw) => {
+    expect(editorCheck(raw)).toBe(true);
+  });
+
+  test.each([
+    ['a typo in a camera key', withCameras({ name: 'a', retentionHour: 24 })],
+    ['a typo in a top-level key', { ...withCameras(camera), paramterPrefix: '/x' }],
+    ['a name with a space', withCameras({ name: 'front door' })],
+    ['an unknown codec', withCameras({ name: 'a', codec: 'mjpeg' })],
+    ['fractional retention', withCameras({ name: 'a', retentionHours: 1.5 })],
+    ['no cameras', {}],
+    ['an unknown Fargate CPU size', { ...withCameras(camera), fargate: { cpu: 300 } }],
+    [
+      'a log retention CloudWatch does not offer',
+      { ...withCameras(camera), monitoring: { logRetentionDays: 10 } },
+    ],
+    ['an existing VPC without ids', { ...withCameras(camera), network: { mode: 'existing' } }],
+    [
+      'new-VPC options on an existing VPC',
+      { ...withCameras(camera), network: { mode: 'existing', ipv6: true } },
+    ],
+    [
+      'existing-VPC options on a new VPC',
+      { ...withCameras(camera), network: { vpcId: 'vpc-0123456789abcdef0' } },
+    ],
+  ])('an editor flags %s too', (_name, raw) => {
+    expect(editorCheck(raw)).toBe(false);
+    expect(() => validateGatewayConfig(raw)).toThrow(GatewayConfigError);
   });
 });
 

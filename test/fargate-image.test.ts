@@ -119,8 +119,9 @@ describe('the Fargate image (container/Dockerfile)', () => {
       stage: 'build',
       from: undefined,
       mode: '0755',
-      sources: ['userdata/build-kvssink.sh'],
-      destination: '/usr/local/bin/build-kvssink.sh',
+      // apt-get-waiting.sh: the recipe's apt steps wait for apt's locks (one copy for both gateways).
+      sources: ['userdata/build-kvssink.sh', 'userdata/apt-get-waiting.sh'],
+      destination: '/usr/local/bin/',
     });
     const run = build.find((i) => i.getKeyword() === 'RUN')?.getArgumentsContent() ?? '';
     expect(run).toMatch(

@@ -21,7 +21,9 @@
 set -Eeuo pipefail
 
 readonly DEFAULT_REPOSITORY=https://github.com/awslabs/amazon-kinesis-video-streams-producer-sdk-cpp.git
-readonly APT_GET=(apt-get -q -y -o DPkg::Lock::Timeout=600)
+# Every apt step waits for all of apt's locks and retries (first-boot unattended upgrades hold them).
+APT_GET=(bash "$(dirname "${BASH_SOURCE[0]}")/apt-get-waiting.sh")
+readonly APT_GET
 # The same build packages as the EC2 install, plus what a bare image lacks: the CA bundle for the HTTPS
 # clone and gst-inspect-1.0 for the final check.
 readonly BUILD_PACKAGES=(
@@ -70,7 +72,6 @@ already_installed() {
 }
 
 install_build_packages() {
-  export DEBIAN_FRONTEND=noninteractive
   "${APT_GET[@]}" update
   "${APT_GET[@]}" install --no-install-recommends "${BUILD_PACKAGES[@]}"
 }

@@ -10,6 +10,8 @@
 # Settings (environment): AWS_REGION, KVS_CAMERA_LIST_PARAMETER, KVS_LOG_GROUP, KVS_PRODUCER_SDK_TAG;
 # KVS_INSTANCE_ID (read from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is
 # written, for the failure signal).
+# Test only: KVS_TEST_WITHOUT_LOG_SHIPPER=1 installs Fluent Bit's configuration but not Fluent Bit
+# (its package repository is out of reach of the whole-system test's box); no deployment sets it.
 set -Eeuo pipefail
 
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +20,8 @@ readonly GATEWAY_USER=kvs-gateway
 readonly INSTALL_PREFIX=/opt/kvs-gateway
 readonly PLUGIN_DIR="$INSTALL_PREFIX/lib/gstreamer-1.0"
 readonly CREDENTIAL_PATH=/run/kvs-gateway/credentials
-readonly APT_GET=(apt-get -q -y -o DPkg::Lock::Timeout=600)
+# Every apt step waits for all of apt's locks and retries (first-boot unattended upgrades hold them).
+readonly APT_GET=(bash "$SOURCE_DIR/apt-get-waiting.sh")
 
 # What the run script, the refresher and GStreamer need at run time; the container image installs the same list.
 mapfile -t RUNTIME_PACKAGES <"$SOURCE_DIR/gateway-runtime-packages"
@@ -27,7 +30,12 @@ readonly UNITS=(
   kvs-camera@.service kvs-credentials.service kvs-credentials.timer
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
 )
-readonly GATEWAY_SCRIPTS=(run-camera.sh camera-pipeline.py reconcile-cameras.sh refresh-kvs-credentials.sh)
+readonly GATEWAY_SCRIPTS=(
+  run-camera.sh camera-pipeline.py reconcile-cameras.sh refresh-kvs-credentials.sh aws-request.sh
+)
+
+# shellcheck source=userdata/aws-request.sh
+source "$SOURCE_DIR/aws-request.sh"
 
 ROOT=""
 
@@ -60,14 +68,7 @@ check_settings() {
   require_setting KVS_INSTANCE_ID '^i-[0-9a-f]{8,17}$' 'must be an EC2 instance id'
 }
 
-read_instance_id() {
-  local token
-  token="$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)"
-  curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id
-}
-
 install_packages() {
-  export DEBIAN_FRONTEND=noninteractive
   "${APT_GET[@]}" update
   "${APT_GET[@]}" install --no-install-recommends "${RUNTIME_PACKAGES[@]}"
 }
@@ -122,6 +123,10 @@ install_gateway_files() {
 # Logs with its own cursor, so nothing is lost or sent twice across restarts.
 install_log_shipper() {
   local codename
+  if [[ "${KVS_TEST_WITHOUT_LOG_SHIPPER:-}" == 1 ]]; then
+    log "TEST ONLY (KVS_TEST_WITHOUT_LOG_SHIPPER=1): not installing Fluent Bit"
+    return 0
+  fi
   codename="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)"
   curl -fsSL https://packages.fluentbit.io/fluentbit.key | gpg --batch --yes --dearmor -o /usr/share/keyrings/fluentbit-keyring.gpg
   printf 'deb [signed-by=/usr/share/keyrings/fluentbit-keyring.gpg] https://packages.fluentbit.io/ubuntu/%s %s main\n' \
@@ -135,8 +140,11 @@ start_gateway() {
   systemctl daemon-reload
   systemctl enable kvs-credentials.service kvs-reconcile-cameras.service
   systemctl start kvs-credentials.service
-  systemctl enable --now kvs-credentials.timer fluent-bit.service
-  systemctl restart fluent-bit.service
+  systemctl enable --now kvs-credentials.timer
+  if [[ "${KVS_TEST_WITHOUT_LOG_SHIPPER:-}" != 1 ]]; then
+    systemctl enable --now fluent-bit.service
+    systemctl restart fluent-bit.service
+  fi
   systemctl start kvs-reconcile-cameras.service
   systemctl enable --now kvs-reconcile-cameras.timer
 }
@@ -162,7 +170,7 @@ main() {
       ;;
   esac
   if [[ -z "${KVS_INSTANCE_ID:-}" ]]; then
-    KVS_INSTANCE_ID="$(read_instance_id)"
+    KVS_INSTANCE_ID="$(aws_imds_get instance-id)"
   fi
   require_setting KVS_PRODUCER_SDK_TAG '^v[0-9]+\.[0-9]+\.[0-9]+$' 'must be a Producer SDK release tag (v3.5.0)'
   check_settings

@@ -12,9 +12,17 @@
 #   {"schemaVersion": 1, "cameras": [{"name": "front-door", "streamName": "front-door",
 #     "codec": "auto|h264|h265", "audio": false, "urlParameter": "/kvs-gateway/cameras/front-door"}]}
 #
-# Environment: KVS_CAMERA_LIST_PARAMETER (required), AWS_REGION; KVS_GATEWAY_ROOT prefixes every path
-# (tests use a temporary root); `aws` and `systemctl` are taken from PATH.
+# Each run makes two SSM requests (GetParameter for the list, GetParameters for the URL parameters'
+# versions, 10 names a call), signed by curl through aws-request.sh: a run costs tens of milliseconds
+# of CPU, where the AWS CLI cost seconds.
+#
+# Environment: KVS_CAMERA_LIST_PARAMETER (required), AWS_REGION, KVS_CREDENTIAL_PATH (the credential
+# file the refresher writes; see aws-request.sh for the other sources and AWS_ENDPOINT_URL_SSM);
+# KVS_GATEWAY_ROOT prefixes every path (tests use a temporary root); `systemctl` is taken from PATH.
 set -euo pipefail
+
+# shellcheck source=userdata/aws-request.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/aws-request.sh"
 
 readonly ROOT="${KVS_GATEWAY_ROOT:-}"
 readonly CAMERA_ENV_DIR="$ROOT/etc/kvs-gateway/cameras"
@@ -55,9 +63,10 @@ readonly CAMERA_LIST_FILTER='
   end'
 
 read_camera_list() {
-  local json problem
-  if ! json="$(aws ssm get-parameter --name "$KVS_CAMERA_LIST_PARAMETER" --query Parameter.Value --output text)"; then
-    log "cannot read the camera list $KVS_CAMERA_LIST_PARAMETER; nothing changed"
+  local answer json problem
+  if ! answer="$(ssm_request GetParameter "$(jq -cn --arg name "$KVS_CAMERA_LIST_PARAMETER" '{Name: $name}')")" ||
+    ! json="$(jq -er '.Parameter.Value' <<<"$answer")"; then
+    log "cannot read the camera list $KVS_CAMERA_LIST_PARAMETER ($(aws_error_code "$answer")); nothing changed"
     return 1
   fi
   if ! problem="$(jq -r "$CAMERA_LIST_FILTER" 2>&1 <<<"$json")"; then
@@ -73,8 +82,8 @@ read_parameter_versions() {
   local names=("$@") batch answer start
   for ((start = 0; start < ${#names[@]}; start += SSM_BATCH)); do
     batch=("${names[@]:start:SSM_BATCH}")
-    if ! answer="$(aws ssm get-parameters --names "${batch[@]}" --output json)"; then
-      log "cannot read the versions of the camera URL parameters; nothing changed"
+    if ! answer="$(ssm_request GetParameters "$(jq -cn '{Names: $ARGS.positional}' --args "${batch[@]}")")"; then
+      log "cannot read the versions of the camera URL parameters ($(aws_error_code "$answer")); nothing changed"
       return 1
     fi
     jq -r '.Parameters[] | [.Name, (.Version | tostring)] | @tsv' <<<"$answer"
@@ -102,6 +111,7 @@ main() {
     exit 2
   fi
   mkdir -p "$CAMERA_ENV_DIR" "$(dirname "$STATE_FILE")"
+  aws_use_default_credentials || exit 1
 
   local camera_lines
   camera_lines="$(read_camera_list)" || exit 1

@@ -21,8 +21,11 @@
 #   CAMERA_NAME           name in log lines and the default health file (default: STREAM_NAME)
 #   RTSP_URL              camera URL, rtsp://user:password@host[:port]/path, user and password
 #                         percent-encoded (encodeURIComponent); ECS injects it from SSM
-#   RTSP_URL_PARAMETER    or: the SSM SecureString parameter holding that URL (EC2), read at start with
-#                         `aws ssm get-parameter --with-decryption`, and again after an auth failure
+#   RTSP_URL_PARAMETER    or: the SSM SecureString parameter holding that URL (EC2), read at start (SSM
+#                         GetParameter with decryption, signed by curl: aws-request.sh next to this
+#                         script) and again after an auth failure; credentials from AWS_ACCESS_KEY_ID/
+#                         AWS_SECRET_ACCESS_KEY, else KVS_CREDENTIAL_PATH, else the instance role;
+#                         AWS_ENDPOINT_URL_SSM replaces the SSM endpoint
 #   AWS_REGION            region of the stream and the parameter (required with kvssink or a parameter)
 #   KVS_CREDENTIAL_PATH   kvssink credential-path; when set, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 #                         AWS_SESSION_TOKEN are removed from the pipeline's environment (static keys
@@ -48,7 +51,6 @@
 #   HEALTHY_RUN_SECONDS [30]         video flowing this long resets the backoff
 #   HEALTH_FILE [${TMPDIR:-/tmp}/kvs-gateway/<camera>.health]   fresh only while video flows
 #   HEALTH_MAX_AGE_SECONDS [30]      --check-health fails when the health file is older than this
-#   AWS_CLI [aws]                    the AWS CLI command (tests put a stand-in here)
 #   GATEWAY_PYTHON [/usr/bin/python3]  the Python that has python3-gi (the distribution's)
 #   PIPELINE_PROGRAM [camera-pipeline.py next to this script]  the pipeline program it runs
 #
@@ -63,7 +65,7 @@
 #   2  bad configuration: a missing or invalid variable, a malformed camera URL
 #   3  the SSM parameter RTSP_URL_PARAMETER does not exist (run `npx kvs-gateway cameras add <camera>`)
 #   4  the camera sends no stream we can pass through (not H.264/H.265, or not the CODEC asked for)
-#   5  missing software: python3-gi, a GStreamer element (kvssink: check GST_PLUGIN_PATH), the AWS CLI
+#   5  missing software: python3-gi, a GStreamer element (kvssink: check GST_PLUGIN_PATH), curl
 set -euo pipefail
 
 readonly EXIT_CONFIG=2 EXIT_PARAMETER_MISSING=3 EXIT_UNSUPPORTED_CAMERA=4 EXIT_MISSING_SOFTWARE=5
@@ -104,7 +106,6 @@ apply_defaults() {
   whole_number HEALTH_MAX_AGE_SECONDS 30
   export KVS_LOG_LEVEL="${KVS_LOG_LEVEL:-WARN}"
   export HEALTH_FILE="${HEALTH_FILE:-${TMPDIR:-/tmp}/kvs-gateway/${CAMERA_NAME}.health}"
-  export AWS_CLI="${AWS_CLI:-aws}"
   export GATEWAY_PYTHON="${GATEWAY_PYTHON:-/usr/bin/python3}"
   PIPELINE_PROGRAM="${PIPELINE_PROGRAM:-$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/camera-pipeline.py}"
   export CODEC="${CODEC:-auto}" AUDIO="${AUDIO:-false}" GATEWAY_SINK="${GATEWAY_SINK:-kvssink}"
@@ -173,29 +174,25 @@ pause() {
 # Reads the camera URL from SSM into CAMERA_URL. Retries anything but a missing parameter: throttling,
 # network errors, and AccessDenied while a fresh instance role propagates.
 read_url_parameter() {
-  local delay=2 output error_file
-  if ! command -v "$AWS_CLI" >/dev/null; then
-    fail "$EXIT_MISSING_SOFTWARE" "the AWS CLI ($AWS_CLI) is not installed: it reads $RTSP_URL_PARAMETER"
+  local delay=2 answer reason request
+  if ! command -v curl >/dev/null || ! declare -F ssm_request >/dev/null; then
+    fail "$EXIT_MISSING_SOFTWARE" "reading $RTSP_URL_PARAMETER needs curl and aws-request.sh next to run-camera.sh"
   fi
-  error_file="$(mktemp)"
+  request="$(jq -cn --arg name "$RTSP_URL_PARAMETER" '{Name: $name, WithDecryption: true}')"
   while true; do
-    if output="$("$AWS_CLI" ssm get-parameter --region "$AWS_REGION" --name "$RTSP_URL_PARAMETER" \
-      --with-decryption --query Parameter.Value --output text 2>"$error_file")" && [[ -n "$output" ]]; then
-      rm -f "$error_file"
-      CAMERA_URL="$output"
+    # The credentials are loaded again at each try: the credential file is refreshed under us.
+    if answer="$(aws_use_default_credentials && ssm_request GetParameter "$request")" &&
+      CAMERA_URL="$(jq -er '.Parameter.Value' <<<"$answer")"; then
       return
     fi
-    if grep -q 'ParameterNotFound' "$error_file"; then
-      rm -f "$error_file"
+    reason="$(aws_error_code "$answer")"
+    if [[ "$reason" == ParameterNotFound ]]; then
       fail "$EXIT_PARAMETER_MISSING" "SSM parameter $RTSP_URL_PARAMETER does not exist in $AWS_REGION: store the camera URL with \`npx kvs-gateway cameras add $CAMERA_NAME\`, then restart this camera"
     fi
-    log "cannot read SSM parameter $RTSP_URL_PARAMETER yet, retrying in ${delay}s: $(grep -m1 . "$error_file" || echo 'no error text')"
+    log "cannot read SSM parameter $RTSP_URL_PARAMETER yet, retrying in ${delay}s: $reason"
     pause "$delay"
     if ((delay < 60)); then delay=$((delay * 2)); fi
-    if [[ -n "$stopping" ]]; then
-      rm -f "$error_file"
-      exit 0
-    fi
+    if [[ -n "$stopping" ]]; then exit 0; fi
   done
 }
 
@@ -327,6 +324,10 @@ supervise() {
 
 main() {
   apply_defaults
+  if [[ -n "${RTSP_URL_PARAMETER:-}" && -r "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/aws-request.sh" ]]; then
+    # shellcheck source=userdata/aws-request.sh
+    source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/aws-request.sh"
+  fi
   if [[ "${1:-}" == "--check-health" ]]; then
     check_health
     return

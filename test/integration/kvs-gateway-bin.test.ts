@@ -1,17 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
 
 /**
- * The installed command as a user runs it: `bin/kvs-gateway.js` (the npm bin shim, through tsx) in
- * its own process, the password piped on its real stdin, and the real SDK talking HTTP to a stand-in
+ * The installed command as a user runs it: the compiled CLI installed globally (`npm install -g`)
+ * and run by its bin link in its own process, the password piped on its real stdin, and the real SDK talking HTTP to a stand-in
  * of the SSM API on 127.0.0.1 (AWS_ENDPOINT_URL_SSM), so the wire requests are what gets checked.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const PASSWORD = 'Sekret:p@ss/w%rd-ü';
 
 interface SsmRequest {
@@ -20,6 +20,7 @@ interface SsmRequest {
 }
 
 let dir: string;
+let cli: InstalledCli;
 let server: http.Server;
 let endpoint: string;
 let requests: SsmRequest[];
@@ -28,10 +29,20 @@ const storedValues = new Map<string, { Value: string; Type: string }>();
 jest.setTimeout(60_000);
 
 beforeAll(async () => {
+  cli = installCli();
   server = http.createServer((request, response) => {
     let text = '';
     request.on('data', (chunk: Buffer) => (text += chunk.toString()));
     request.on('end', () => {
+      if (/Action=GetCallerIdentity/.test(text)) {
+        // STS (query protocol): the CLI asks who the credentials belong to before asking for a password.
+        response.writeHead(200, { 'Content-Type': 'text/xml' });
+        response.end(
+          '<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/ops</Arn>' +
+            '<UserId>AIDAEXAMPLE</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>',
+        );
+        return;
+      }
       const target = String(request.headers['x-amz-target'] ?? '');
       const body = JSON.parse(text || '{}') as Record<string, unknown>;
       requests.push({ target, body });
@@ -60,6 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  cli?.remove();
   await new Promise((resolve) => server.close(resolve));
 });
 
@@ -76,17 +88,12 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-interface BinRun {
-  readonly exitCode: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function binEnv(): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: dir,
     AWS_ENDPOINT_URL_SSM: endpoint,
+    AWS_ENDPOINT_URL_STS: endpoint,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     AWS_EC2_METADATA_DISABLED: 'true',
@@ -95,22 +102,10 @@ function binEnv(): NodeJS.ProcessEnv {
   };
 }
 
+type BinRun = CliRun;
+
 function runBin(args: readonly string[], stdin = ''): Promise<BinRun> {
-  const env = binEnv();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kvs-gateway.js'), ...args], {
-      cwd: dir,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (exitCode) => resolve({ exitCode, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+  return runInstalledCli(cli, args, { cwd: dir, env: binEnv(), stdin });
 }
 
 function expectNoPassword(...runs: BinRun[]): void {
@@ -118,14 +113,17 @@ function expectNoPassword(...runs: BinRun[]): void {
   expect(lines.filter((line) => line.includes('Sekret'))).toEqual([]);
 }
 
-test('--help works through the npm bin shim; no command is a usage error', async () => {
+test('--help and --version work through the installed command; no command is a usage error', async () => {
   const help = await runBin(['--help']);
   const none = await runBin([]);
+  const version = await runBin(['--version']);
 
   expect(help.exitCode).toBe(0);
   expect(help.stdout).toContain('Usage: kvs-gateway <command> [options]');
   expect(none.exitCode).toBe(2);
   expect(none.stderr).toContain('Usage: kvs-gateway <command> [options]');
+  expect(version.exitCode).toBe(0);
+  expect(version.stdout).toMatch(/^kvs-gateway 0\.\d+\.\d+ \(Node\.js v\d+/);
 });
 
 test('cameras add with the password piped on stdin sends a SecureString; list shows it redacted', async () => {
@@ -192,8 +190,7 @@ print(json.dumps({'shown': shown.decode('utf8', 'replace'), 'exitCode': os.waits
 
 test('on a real terminal the password prompt does not echo what is typed', async () => {
   const argv = [
-    process.execPath,
-    path.join(ROOT, 'bin', 'kvs-gateway.js'),
+    cli.command,
     ...['cameras', 'add', 'lobby', '--url', 'rtsp://192.0.2.11/live', '--user', 'viewer'],
     ...['--config', 'site.json', '--region', 'eu-west-1'],
   ];

@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { checkHealth, fileGrowsPast, mkvFiles, RunCamera } from '../support/run-camera';
 import { useRunCameraFixture } from '../support/run-camera-fixture';
+import { useSsmStandIn } from '../support/aws-stand-ins';
 
 /**
  * How the real userdata/run-camera.sh recovers, or refuses to, against the project's RTSP test camera:
@@ -12,7 +13,6 @@ import { useRunCameraFixture } from '../support/run-camera-fixture';
 jest.setTimeout(60000);
 
 const PASSWORD = 'p@ss:w/rd%41';
-const AWS_CLI_STAND_IN = path.join(__dirname, '..', 'support', 'aws-cli-stand-in.sh');
 const { camera, runCamera, track, workDir } = useRunCameraFixture(PASSWORD);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -185,47 +185,44 @@ test('kvssink missing from GST_PLUGIN_PATH: exit 5 naming the element and the pa
   expect(run.log).toMatch(/no element "kvssink".*GST_PLUGIN_PATH=.*no-plugins-here.*does it hold kvssink/);
 });
 
-describe('camera URL from SSM (RTSP_URL_PARAMETER, through a stand-in for the AWS CLI)', () => {
+describe('camera URL from SSM (RTSP_URL_PARAMETER, read from the SSM stand-in with a signed request)', () => {
   const parameter = '/kvs-gateway/cameras/front-door';
+  const ssm = useSsmStandIn();
 
-  function ssm(name: string, value: string | undefined, failures = 0) {
-    const dir = path.join(workDir(), `${name}-ssm`);
-    fs.mkdirSync(path.join(dir, path.dirname(parameter)), { recursive: true });
-    if (value !== undefined) fs.writeFileSync(path.join(dir, parameter), value);
-    fs.writeFileSync(path.join(dir, 'failures'), String(failures));
+  function ssmEnv(name: string, value: string | undefined) {
+    ssm.state.setParameters({});
+    if (value !== undefined) ssm.state.putParameter(parameter, value);
+    const credentialFile = path.join(workDir(), `${name}-credentials`);
+    fs.writeFileSync(credentialFile, ssm.state.credentialFileLine(), { mode: 0o600 });
+    fs.rmSync(path.join(ssm.state.dir, 'ssm-calls.jsonl'), { force: true });
     return {
-      file: path.join(dir, parameter),
-      calls: path.join(dir, 'calls'),
-      env: {
-        RTSP_URL_PARAMETER: parameter,
-        AWS_REGION: 'eu-west-1',
-        AWS_CLI: AWS_CLI_STAND_IN,
-        STAND_IN_SSM_DIR: dir,
-        STAND_IN_SSM_FAILURES: path.join(dir, 'failures'),
-        STAND_IN_SSM_CALLS: path.join(dir, 'calls'),
-      },
+      RTSP_URL_PARAMETER: parameter,
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_SSM: ssm.standIn.url,
+      KVS_CREDENTIAL_PATH: credentialFile,
     };
   }
 
   test('transient failures are retried, then video flows; the read asks for decryption', async () => {
     const cam = await camera({ user: 'admin', password: PASSWORD });
-    const store = ssm('transient', cam.url(), 2);
-    const { run } = runCamera('ssm-transient', { ...store.env, CAMERA_NAME: 'front-door' });
+    const env = ssmEnv('transient', cam.url());
+    ssm.state.throttleSsm(2);
+    const { run } = runCamera('ssm-transient', { ...env, CAMERA_NAME: 'front-door' });
 
     await run.waitForLine(/video flowing/, 30000);
     expect(run.log).toMatch(
-      /cannot read SSM parameter \/kvs-gateway\/cameras\/front-door yet, retrying in 2s: Could not connect/,
+      /cannot read SSM parameter \/kvs-gateway\/cameras\/front-door yet, retrying in 2s: ThrottlingException/,
     );
-    const calls = fs.readFileSync(store.calls, 'utf8').trim().split('\n');
-    expect(calls).toHaveLength(3);
-    expect(calls[2]).toContain('--with-decryption');
-    expect(calls[2]).toContain('--region eu-west-1');
+    // Two throttled calls never reach the record; the third read the parameter, decrypted.
+    expect(ssm.state.records('ssm-calls.jsonl')).toEqual([
+      { target: 'AmazonSSM.GetParameter', names: [parameter], decrypt: true },
+    ]);
     expect(run.log).not.toContain(PASSWORD);
   });
 
   test('a missing parameter is permanent: exit 3 naming it and the command that creates it', async () => {
-    const store = ssm('missing', undefined);
-    const { run } = runCamera('ssm-missing', { ...store.env, CAMERA_NAME: 'front-door' });
+    const env = ssmEnv('missing', undefined);
+    const { run } = runCamera('ssm-missing', { ...env, CAMERA_NAME: 'front-door' });
 
     expect(await run.exited).toBe(3);
     expect(run.log).toContain(
@@ -235,16 +232,29 @@ describe('camera URL from SSM (RTSP_URL_PARAMETER, through a stand-in for the AW
 
   test('after an auth failure the parameter is read again, so a corrected password is picked up', async () => {
     const cam = await camera({ user: 'admin', password: PASSWORD });
-    const store = ssm('corrected', cam.url({ user: 'admin', password: 'old-password' }));
+    const env = ssmEnv('corrected', cam.url({ user: 'admin', password: 'old-password' }));
     const { run } = runCamera('ssm-corrected', {
-      ...store.env,
+      ...env,
       CAMERA_NAME: 'front-door',
       AUTH_BACKOFF_INITIAL_SECONDS: '3',
     });
 
     await run.waitForLine(/authentication failed \(1 in a row\)/, 15000);
-    fs.writeFileSync(store.file, cam.url()); // what `kvs-gateway cameras add` does
+    ssm.state.putParameter(parameter, cam.url()); // what `kvs-gateway cameras add` does
     await run.waitForLine(/video flowing/, 20000);
-    expect(fs.readFileSync(store.calls, 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(ssm.state.records('ssm-calls.jsonl')).toHaveLength(2);
+  });
+
+  test('a request signed with the wrong secret is refused and retried, never crashing the camera', async () => {
+    const env = ssmEnv('wrong-key', 'rtsp://192.0.2.10/stream');
+    const credentialFile = env.KVS_CREDENTIAL_PATH;
+    fs.writeFileSync(
+      credentialFile,
+      ssm.state.credentialFileLine().replace(/ standInSecret\S+ /, ' wrongSecret '),
+    );
+    const { run } = runCamera('ssm-wrong-key', { ...env, CAMERA_NAME: 'front-door' });
+
+    await run.waitForLine(/retrying in 2s: SignatureDoesNotMatch/, 15000);
+    expect(run.running).toBe(true);
   });
 });

@@ -3,15 +3,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { GatewayConfig, validateGatewayConfig } from '../../lib/config';
+import { parseConfigText } from '../../lib/config-text';
 import { createGatewayStacks, GatewayStacks } from '../../lib/gateway-app';
 
 const projectRoot = path.join(__dirname, '..', '..');
 /** The feature flags the CDK CLI passes from cdk.json, so that tests synthesize what `cdk synth` does. */
 const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')).context;
 
-export const sampleConfigJson = JSON.parse(
+/** The sample config as parsed from its text (JSON with comments), untyped like JSON.parse's result. */
+export const sampleConfigJson = parseConfigText(
   fs.readFileSync(path.join(projectRoot, 'gateway.config.json'), 'utf8'),
-);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+).value as any;
 
 /** The sample config with `changes` merged over its top-level keys. */
 export function configWith(changes: Record<string, unknown> = {}): GatewayConfig {

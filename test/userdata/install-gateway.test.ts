@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { cameraList } from '../../lib/camera-list';
 import { configWith } from '../support/gateway-app';
-import { ReconcilerSandbox, USERDATA } from './stand-ins';
+import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 
 jest.setTimeout(60_000);
 
@@ -34,15 +34,14 @@ async function installFiles(source: string, root: string, env: Record<string, st
 }
 
 describe('install-gateway.sh --files-only (the steps that run without packages or systemd)', () => {
+  const ssm = useSsmStandIn();
   let sandbox: ReconcilerSandbox;
 
-  beforeEach(() => {
-    sandbox = new ReconcilerSandbox();
+  beforeEach(async () => {
+    sandbox = new ReconcilerSandbox(ssm);
   });
 
-  afterEach(() => {
-    sandbox.remove();
-  });
+  afterEach(() => sandbox.remove());
 
   test('writes the scripts, the units and the settings where the units expect them', async () => {
     const result = await installFiles(USERDATA, sandbox.root);
@@ -53,6 +52,7 @@ describe('install-gateway.sh --files-only (the steps that run without packages o
       'camera-pipeline.py',
       'reconcile-cameras.sh',
       'refresh-kvs-credentials.sh',
+      'aws-request.sh',
     ]) {
       expect(mode(`opt/kvs-gateway/bin/${script}`)).toBe(0o755);
       // The units run the project's files as they are, not a copy of their logic.

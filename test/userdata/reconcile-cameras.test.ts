@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { cameraList } from '../../lib/camera-list';
 import { GatewayConfig } from '../../lib/config';
-import { ReconcilerSandbox, USERDATA } from './stand-ins';
+import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 
 // Each case runs real bash, jq and sha256sum processes: seconds on a busy machine.
 jest.setTimeout(60_000);
@@ -26,11 +26,12 @@ function listOf(...cameras: CameraSettings[]) {
   });
 }
 
-describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl and aws)', () => {
+describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl, SSM stand-in)', () => {
+  const ssm = useSsmStandIn();
   let sandbox: ReconcilerSandbox;
 
   beforeEach(async () => {
-    sandbox = new ReconcilerSandbox();
+    sandbox = new ReconcilerSandbox(ssm);
     sandbox.setCameraList(listOf({ name: 'a' }, { name: 'b', codec: 'h265', audio: true }));
     sandbox.setParameterVersions({ [`${PREFIX}/a`]: 1, [`${PREFIX}/b`]: 1, [`${PREFIX}/c`]: 1 });
     const first = await sandbox.run(RECONCILER);
@@ -62,6 +63,19 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl 
     const result = await sandbox.run(RECONCILER);
     expect(result.code).toBe(0);
     expect(sandbox.takeSystemctlCalls()).toEqual([]);
+  });
+
+  test('a run makes two signed SSM calls and never decrypts a camera URL', async () => {
+    sandbox.takeSsmCalls();
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSsmCalls()).toEqual([
+      {
+        target: 'AmazonSSM.GetParameter',
+        names: ['/kvs-gateway/Ec2GatewayStack/camera-list'],
+        decrypt: false,
+      },
+      { target: 'AmazonSSM.GetParameters', names: [`${PREFIX}/a`, `${PREFIX}/b`], decrypt: false },
+    ]);
   });
 
   test('from {a, b} to {a, c}: stops b, starts c, leaves a alone', async () => {

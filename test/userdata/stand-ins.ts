@@ -4,23 +4,31 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { CameraList } from '../../lib/camera-list';
+import { AwsStandInState, SsmStandIn } from '../support/aws-stand-ins';
+
+export { useSsmStandIn } from '../support/aws-stand-ins';
 
 export const USERDATA = path.join(__dirname, '..', '..', 'userdata');
+export const CAMERA_LIST_PARAMETER = '/kvs-gateway/Ec2GatewayStack/camera-list';
 
 const execFileAsync = promisify(execFile);
 
 /**
- * A temporary gateway root with stand-ins for the two commands the reconciler calls:
- * `systemctl` records its arguments (one call a line) and `aws` answers `ssm get-parameter` with the
- * camera list and `ssm get-parameters` with the URL parameters' versions, from files the test sets.
+ * A temporary gateway root for the reconciler: a stand-in `systemctl` that records its arguments (one
+ * call a line), and the SSM stand-in (a real JSON 1.1 server that checks SigV4) holding the camera
+ * list and the URL parameters, which the script reaches through AWS_ENDPOINT_URL_SSM with the
+ * credential file the refresher would write.
  */
 export class ReconcilerSandbox {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-reconcile-'));
   readonly root = path.join(this.dir, 'root');
   private readonly bin = path.join(this.dir, 'bin');
   private readonly calls = path.join(this.dir, 'systemctl-calls');
+  private readonly credentialFile = path.join(this.dir, 'credentials');
+  private ssmUnreachable = false;
 
-  constructor() {
+  /** `ssm` is the file's SSM stand-in (useSsmStandIn); the sandbox empties its parameters. */
+  constructor(private readonly ssm: SsmStandIn) {
     fs.mkdirSync(this.root);
     fs.mkdirSync(this.bin);
     fs.writeFileSync(
@@ -28,50 +36,49 @@ export class ReconcilerSandbox {
       `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>'${this.calls}'\n`,
       { mode: 0o755 },
     );
-    // Answers like the real CLI: the list's value as text; GetParameters' JSON, unknown names listed
-    // as InvalidParameters. Fails like the real CLI when the test says the service is unreachable.
-    fs.writeFileSync(
-      path.join(this.bin, 'aws'),
-      `#!/usr/bin/env bash
-set -euo pipefail
-if [[ -f '${this.dir}/aws-fails' ]]; then echo 'Could not connect to the endpoint URL' >&2; exit 255; fi
-case "$1 $2" in
-  "ssm get-parameter")
-    [[ "$3" == --name && "$4" == "$KVS_CAMERA_LIST_PARAMETER" ]] || { echo "unexpected: $*" >&2; exit 254; }
-    cat '${this.dir}/camera-list' ;;
-  "ssm get-parameters")
-    shift 3
-    names=()
-    while [[ $# -gt 0 && "$1" != --* ]]; do names+=("$1"); shift; done
-    if [[ \${#names[@]} -gt 10 ]]; then
-      echo 'An error occurred (ValidationException) when calling the GetParameters operation: names: Member must have length less than or equal to 10' >&2
-      exit 254
-    fi
-    printf '%s\\n' "\${names[@]}" | jq -R . | jq -s --slurpfile versions '${this.dir}/versions.json' \\
-      '{Parameters: [.[] | select($versions[0][.] != null) | {Name: ., Type: "SecureString", Value: "AQICAHencrypted", Version: $versions[0][.]}],
-        InvalidParameters: [.[] | select($versions[0][.] == null)]}' ;;
-  *) echo "unexpected: $*" >&2; exit 254 ;;
-esac
-`,
-      { mode: 0o755 },
-    );
+    fs.writeFileSync(this.credentialFile, this.aws.credentialFileLine(), { mode: 0o600 });
+    this.aws.setParameters({});
+    this.takeSsmCalls();
+  }
+
+  private get aws(): AwsStandInState {
+    return this.ssm.state;
   }
 
   setCameraList(list: CameraList | string): void {
-    fs.writeFileSync(
-      path.join(this.dir, 'camera-list'),
-      typeof list === 'string' ? list : JSON.stringify(list),
-    );
+    this.aws.setParameters({
+      ...this.aws.parameters(),
+      [CAMERA_LIST_PARAMETER]: {
+        Type: 'String',
+        Value: typeof list === 'string' ? list : JSON.stringify(list),
+        Version: 1,
+      },
+    });
   }
 
+  /** The camera URL parameters that exist, with their versions (their values are never read). */
   setParameterVersions(versions: Record<string, number>): void {
-    fs.writeFileSync(path.join(this.dir, 'versions.json'), JSON.stringify(versions));
+    const list = this.aws.parameters()[CAMERA_LIST_PARAMETER];
+    this.aws.setParameters({
+      ...(list ? { [CAMERA_LIST_PARAMETER]: list } : {}),
+      ...Object.fromEntries(
+        Object.entries(versions).map(([name, Version]) => [
+          name,
+          { Type: 'SecureString' as const, Value: 'rtsp://never-read.example/', Version },
+        ]),
+      ),
+    });
   }
 
   setAwsUnreachable(unreachable: boolean): void {
-    const marker = path.join(this.dir, 'aws-fails');
-    if (unreachable) fs.writeFileSync(marker, '');
-    else fs.rmSync(marker, { force: true });
+    this.ssmUnreachable = unreachable;
+  }
+
+  /** The SSM calls since the last time this was asked. */
+  takeSsmCalls(): { target: string; names: string[]; decrypt: boolean }[] {
+    const calls = this.aws.records<{ target: string; names: string[]; decrypt: boolean }>('ssm-calls.jsonl');
+    fs.rmSync(path.join(this.aws.dir, 'ssm-calls.jsonl'), { force: true });
+    return calls;
   }
 
   /** The systemctl calls since the last time this was asked. */
@@ -88,8 +95,11 @@ esac
         env: {
           PATH: `${this.bin}:${process.env.PATH}`,
           KVS_GATEWAY_ROOT: this.root,
-          KVS_CAMERA_LIST_PARAMETER: '/kvs-gateway/Ec2GatewayStack/camera-list',
+          KVS_CAMERA_LIST_PARAMETER: CAMERA_LIST_PARAMETER,
+          KVS_CREDENTIAL_PATH: this.credentialFile,
           AWS_REGION: 'eu-west-1',
+          // A port nothing listens on: connection refused, as when SSM cannot be reached.
+          AWS_ENDPOINT_URL_SSM: this.ssmUnreachable ? 'http://127.0.0.1:9' : this.ssm.standIn.url,
         },
       });
       return { code: 0, stderr };

@@ -1,0 +1,72 @@
+"""What the AWS stand-ins share: arguments, the state folder, the listening socket and the ready line.
+
+Each stand-in is a small HTTP server speaking one AWS protocol. The tests talk to it only through
+files in its state folder (the parameters it serves, the calls and signals it records), so a test
+changes what AWS "holds" by writing a file, as the real service would see a console edit. Once it
+listens it prints one JSON line on stdout: {"event": "ready", "port": 8080}.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state_dir = "."
+
+    def log_message(self, format, *args):
+        sys.stderr.write("%s: %s\n" % (type(self).__name__, format % args))
+
+    def read_body(self):
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status, body=b"", content_type="application/json", headers=None):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def state_path(self, name):
+        return os.path.join(self.state_dir, name)
+
+    def read_state(self, name, default=None):
+        try:
+            with open(self.state_path(name)) as file:
+                return json.load(file)
+        except FileNotFoundError:
+            return default
+
+    def record(self, name, entry):
+        with open(self.state_path(name), "a") as file:
+            file.write(json.dumps(entry) + "\n")
+
+
+def write_state(state_dir, name, value):
+    """Replaces a state file atomically: a request never reads half a file."""
+    descriptor, temporary = tempfile.mkstemp(dir=state_dir, prefix=f".{name}.")
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(value, file)
+    os.replace(temporary, os.path.join(state_dir, name))
+
+
+def serve(handler_class, description):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state", required=True, help="the folder of state files the test reads and writes")
+    args = parser.parse_args()
+    handler_class.state_dir = args.state
+    server = ThreadingHTTPServer((args.address, args.port), handler_class)
+    server.daemon_threads = True
+    print(json.dumps({"event": "ready", "port": server.server_address[1]}), flush=True)
+    server.serve_forever()
