@@ -182,6 +182,41 @@ test('after the deploy, view --out writes a working player page and doctor is al
   expect(doctor.stdout).toMatch(/^OK\s+stream loading-dock\s+ACTIVE, keeps 24 h of video, video\/h265$/m);
 });
 
+test('the other commands of docs/cameras.md work through the installed command too', async () => {
+  const env = userEnv(standIns());
+  const url = await run(['view', 'loading-dock', '--expires', '2h'], env);
+  const rotated = await run(
+    [
+      'cameras',
+      'add',
+      'loading-dock',
+      '--url',
+      'rtsp://192.0.2.11:554/stream1',
+      '--user',
+      'viewer',
+      '--overwrite',
+    ],
+    env,
+  );
+  const removed = await run(['cameras', 'remove', 'loading-dock', '--yes'], env);
+  const help = await run(['cameras', 'remove', '--help'], env);
+
+  expect([url.exitCode, url.stdout]).toEqual([0, expect.stringContaining('StandInToken-loading-dock')]);
+  expect(url.stderr).toContain('H.265'); // the browser warning for an H.265 stream
+  expect([rotated.exitCode, rotated.stdout]).toEqual([0, expect.stringContaining('Replaced the URL')]);
+  expect([removed.exitCode, removed.stdout]).toEqual([
+    0,
+    expect.stringContaining('Removed /kvs-gateway/cameras/loading-dock'),
+  ]);
+  expect(removed.stderr).toContain('is still in the config');
+  expect(aws.parameters.has('/kvs-gateway/cameras/loading-dock')).toBe(false);
+  expect([help.exitCode, help.stdout]).toEqual([
+    0,
+    expect.stringContaining('Usage: kvs-gateway cameras remove'),
+  ]);
+  for (const result of [url, rotated, removed]) expectNoPassword(result);
+});
+
 test('keys AWS rejects fail doctor at the credentials, naming the profile', async () => {
   fs.writeFileSync(
     path.join(dir, '.aws', 'credentials'),
