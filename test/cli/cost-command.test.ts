@@ -292,7 +292,9 @@ describe('kvs-gateway cost, through the real command line', () => {
     fs.writeFileSync(process.env.AWS_CONFIG_FILE!, '[profile site1]\nregion = eu-central-1\n');
     const result = await sandbox.run(['cost', '--profile', 'site1', '--compute', 'ec2']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('EC2 gateway (t4g.small, arm64), 3 camera(s), eu-central-1:');
+    expect(result.stdout).toContain(
+      'EC2 gateway (t4g.small, arm64), 3 camera(s) in 1 shard(s), one instance each, eu-central-1:',
+    );
   });
 
   test('with credentials, figures the Price List API has come from it and the rest from the table', async () => {
@@ -318,7 +320,7 @@ describe('kvs-gateway cost, through the real command line', () => {
     const result = await sandbox.run(['cost', '--region', 'us-east-1', '--compute', 'ec2']);
 
     expect(result.exitCode).toBe(0);
-    expect(row(result.stdout, 'EC2 instance')[1]).toBe('1 × t4g.small × 730 h × $0.02/h');
+    expect(row(result.stdout, 'EC2 instances')[1]).toBe('1 (one per shard) × t4g.small × 730 h × $0.02/h');
     expect(result.stdout).toContain('from the AWS Price List API (ec2PerHour) and the built-in table');
     const asked = sandbox.pricing
       .commandCalls(GetProductsCommand)
