@@ -114,7 +114,7 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
   });
 
   test.each([
-    ['not JSON', '{"schemaVersion": 1, "cameras": [', /is not valid: .*parse error/],
+    ['not JSON', '{"schemaVersion": 1, "cameras": [', /is not valid: not JSON \(/],
     [
       'an unknown schema version',
       JSON.stringify({ ...listOf({ name: 'a' }), schemaVersion: 2 }),
