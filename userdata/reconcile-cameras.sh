@@ -13,8 +13,9 @@
 #     "codec": "auto|h264|h265", "audio": false, "urlParameter": "/kvs-gateway/cameras/front-door"}]}
 #
 # It runs every 30 s for the life of the instance, so a run that changes nothing is kept to a few
-# processes: two SSM requests (GetParameter for the list, GetParameters for the URL parameters'
-# versions, 10 names a call) signed by curl through aws-request.sh, two jq, no file written. The AWS
+# processes: one SSM GetParameters request (the list, and the versions of the URL parameters applied
+# last time; new cameras' versions in more requests, 10 names each), signed by curl through
+# aws-request.sh, one jq, no file written. The AWS
 # CLI it replaces cost about 0.5 s of CPU per call to start.
 #
 # Environment: KVS_CAMERA_LIST_PARAMETER (required), AWS_REGION, KVS_CREDENTIAL_PATH (the credential
@@ -44,58 +45,78 @@ unit_of() { printf '%s%s.service' "$UNIT_TEMPLATE" "$1"; }
 # The JSON string of a parameter name (names hold only [A-Za-z0-9_./-]: the list's filter checks them).
 json_name() { printf '"%s"' "$1"; }
 
-# Takes SSM's GetParameter answer, validates the camera list it holds and prints one tab-separated
-# line per camera: name, streamName, codec, audio, urlParameter
+# Takes a GetParameters answer holding the camera list ($list) and some URL parameters, validates the
+# list and prints tab-separated lines: "camera" name streamName codec audio urlParameter, one per
+# camera, then "version" name version, one per URL parameter in the answer.
 # shellcheck disable=SC2016 # jq's $variables, not the shell's
 readonly CAMERA_LIST_FILTER='
-  (.Parameter.Value | try fromjson catch error("not JSON (\(.))")) |
   def field($i; $key; $pattern; $hint):
     .[$key] as $value
     | if ($value | type) == "string" and ($value | test($pattern)) then $value
       else error("cameras[\($i)].\($key) \($value | tojson): \($hint)") end;
-  if type != "object" then error("the list is not a JSON object")
-  elif .schemaVersion != 1 then error("schemaVersion \(.schemaVersion | tojson): this reconciler reads version 1")
-  elif (.cameras | type) != "array" then error("cameras: must be a list")
-  else
-    [ .cameras | to_entries[] | .key as $i | .value
-      | if type != "object" then error("cameras[\($i)]: must be an object") else . end
-      | [ field($i; "name"; "^[A-Za-z0-9_.-]{1,256}$"; "use letters, digits, \"_\", \".\" or \"-\""),
-          field($i; "streamName"; "^[A-Za-z0-9_.-]{1,256}$"; "use letters, digits, \"_\", \".\" or \"-\""),
-          field($i; "codec"; "^(auto|h264|h265)$"; "must be auto, h264 or h265"),
-          (if (.audio | type) == "boolean" then .audio | tostring
-           else error("cameras[\($i)].audio \(.audio | tojson): must be true or false") end),
-          field($i; "urlParameter"; "^(/[A-Za-z0-9_.-]+)+$"; "must be an SSM parameter name like /kvs-gateway/cameras/front-door") ]
-    ] as $cameras
-    | ($cameras | map(.[0]) | group_by(.) | map(select(length > 1) | .[0])) as $repeated
-    | if ($repeated | length) > 0 then error("cameras: name \($repeated[0] | tojson) is listed more than once")
-      else $cameras[] | @tsv end
-  end'
+  def cameras:
+    if type != "object" then error("the list is not a JSON object")
+    elif .schemaVersion != 1 then error("schemaVersion \(.schemaVersion | tojson): this reconciler reads version 1")
+    elif (.cameras | type) != "array" then error("cameras: must be a list")
+    else
+      [ .cameras | to_entries[] | .key as $i | .value
+        | if type != "object" then error("cameras[\($i)]: must be an object") else . end
+        | [ field($i; "name"; "^[A-Za-z0-9_.-]{1,256}$"; "use letters, digits, \"_\", \".\" or \"-\""),
+            field($i; "streamName"; "^[A-Za-z0-9_.-]{1,256}$"; "use letters, digits, \"_\", \".\" or \"-\""),
+            field($i; "codec"; "^(auto|h264|h265)$"; "must be auto, h264 or h265"),
+            (if (.audio | type) == "boolean" then .audio | tostring
+             else error("cameras[\($i)].audio \(.audio | tojson): must be true or false") end),
+            field($i; "urlParameter"; "^(/[A-Za-z0-9_.-]+)+$"; "must be an SSM parameter name like /kvs-gateway/cameras/front-door") ]
+      ] as $cameras
+      | ($cameras | map(.[0]) | group_by(.) | map(select(length > 1) | .[0])) as $repeated
+      | if ($repeated | length) > 0 then error("cameras: name \($repeated[0] | tojson) is listed more than once")
+        else $cameras[] end
+    end;
+  ((.Parameters // []) | map({key: .Name, value: .}) | from_entries) as $found
+  | if $found[$list] == null then error("ParameterNotFound")
+    else
+      ($found[$list].Value | try fromjson catch error("not JSON (\(.))") | cameras | ["camera"] + . | @tsv),
+      ($found | to_entries[] | select(.key != $list) | ["version", .key, (.value.Version | tostring)] | @tsv)
+    end'
 
+# GetParameters for the given names (at most SSM_BATCH); prints the answer.
+get_parameters() {
+  local name request=""
+  for name in "$@"; do request+="${request:+,}$(json_name "$name")"; done
+  ssm_request GetParameters "{\"Names\":[$request]}"
+}
+
+# Reads the camera list and, in the same request, the versions of the URL parameters named in $@
+# (the ones applied last time, so that a run that changes nothing makes one request). Prints the
+# filter's lines.
 read_camera_list() {
   local answer lines
-  if ! answer="$(ssm_request GetParameter "{\"Name\":$(json_name "$KVS_CAMERA_LIST_PARAMETER")}")"; then
+  if ! answer="$(get_parameters "$KVS_CAMERA_LIST_PARAMETER" "$@")"; then
     log "cannot read the camera list $KVS_CAMERA_LIST_PARAMETER ($(aws_error_code "$answer")); nothing changed"
     return 1
   fi
-  if ! lines="$(jq -r "$CAMERA_LIST_FILTER" 2>&1 <<<"$answer")"; then
-    log "the camera list $KVS_CAMERA_LIST_PARAMETER is not valid: ${lines#jq: error (at <stdin>:*): }; nothing changed"
+  if ! lines="$(jq -r --arg list "$KVS_CAMERA_LIST_PARAMETER" "$CAMERA_LIST_FILTER" 2>&1 <<<"$answer")"; then
+    lines="${lines#jq: error (at <stdin>:*): }"
+    if [[ "$lines" == ParameterNotFound* ]]; then
+      log "cannot read the camera list $KVS_CAMERA_LIST_PARAMETER (ParameterNotFound); nothing changed"
+    else
+      log "the camera list $KVS_CAMERA_LIST_PARAMETER is not valid: $lines; nothing changed"
+    fi
     return 1
   fi
   printf '%s\n' "$lines"
 }
 
-# Prints "name<TAB>version" for each URL parameter that exists; the value stays encrypted (no
-# decryption asked), only its version is read.
+# Prints "version<TAB>name<TAB>version" for each URL parameter that exists, SSM_BATCH names a request;
+# the value stays encrypted (no decryption asked), only its version is read.
 read_parameter_versions() {
-  local names=("$@") answer start name request
+  local names=("$@") answer start
   for ((start = 0; start < ${#names[@]}; start += SSM_BATCH)); do
-    request=""
-    for name in "${names[@]:start:SSM_BATCH}"; do request+="${request:+,}$(json_name "$name")"; done
-    if ! answer="$(ssm_request GetParameters "{\"Names\":[$request]}")"; then
+    if ! answer="$(get_parameters "${names[@]:start:SSM_BATCH}")"; then
       log "cannot read the versions of the camera URL parameters ($(aws_error_code "$answer")); nothing changed"
       return 1
     fi
-    jq -r '.Parameters[] | [.Name, (.Version | tostring)] | @tsv' <<<"$answer"
+    jq -r '.Parameters[] | ["version", .Name, (.Version | tostring)] | @tsv' <<<"$answer"
   done
 }
 
@@ -123,34 +144,41 @@ main() {
   [[ -d "$CAMERA_ENV_DIR" && -d "${STATE_FILE%/*}" ]] || mkdir -p "$CAMERA_ENV_DIR" "${STATE_FILE%/*}"
   aws_use_default_credentials || exit 1
 
-  local camera_lines
-  camera_lines="$(read_camera_list)" || exit 1
-
-  # wanted[name] and applied[name]: the camera's settings, tab-separated, as in the state file.
-  local -A wanted url_parameter version_of_parameter applied applied_version
-  local names=() name settings stream codec audio parameter version
-  while IFS=$'\t' read -r name stream codec audio parameter; do
-    [[ -n "$name" ]] || continue
-    wanted["$name"]="$stream"$'\t'"$codec"$'\t'"$audio"$'\t'"$parameter"
-    url_parameter["$name"]="$parameter"
-    names+=("$name")
-  done <<<"$camera_lines"
-
-  if ((${#names[@]} > 0)); then
-    local versions parameter_names=()
-    for name in "${names[@]}"; do parameter_names+=("${url_parameter[$name]}"); done
-    versions="$(read_parameter_versions "${parameter_names[@]}")" || exit 1
-    while IFS=$'\t' read -r parameter version; do
-      [[ -n "$parameter" ]] && version_of_parameter["$parameter"]="$version"
-    done <<<"$versions"
-  fi
-
+  # What was applied last time: the settings (tab-separated, as in the state file) and URL version.
+  local -A wanted url_parameter version_of_parameter applied applied_version asked
+  local names=() known=() name settings stream codec audio parameter version kind
   if [[ -f "$STATE_FILE" ]]; then
     while IFS=$'\t' read -r name stream codec audio parameter version; do
       [[ -n "$name" ]] || continue
       applied["$name"]="$stream"$'\t'"$codec"$'\t'"$audio"$'\t'"$parameter"
       applied_version["$name"]="$version"
+      if ((${#known[@]} < SSM_BATCH - 1)); then known+=("$parameter"); fi
     done <"$STATE_FILE"
+  fi
+
+  local lines
+  lines="$(read_camera_list "${known[@]}")" || exit 1
+  for parameter in "${known[@]}"; do asked["$parameter"]=1; done
+  while IFS=$'\t' read -r kind name stream codec audio parameter; do
+    if [[ "$kind" == version ]]; then
+      version_of_parameter["$name"]="$stream"
+    elif [[ "$kind" == camera ]]; then
+      wanted["$name"]="$stream"$'\t'"$codec"$'\t'"$audio"$'\t'"$parameter"
+      url_parameter["$name"]="$parameter"
+      names+=("$name")
+    fi
+  done <<<"$lines"
+
+  # URL parameters the first request did not ask for (new cameras, or more than it holds).
+  local missing=()
+  for name in "${names[@]}"; do
+    [[ -n "${asked[${url_parameter[$name]}]:-}" ]] || missing+=("${url_parameter[$name]}")
+  done
+  if ((${#missing[@]} > 0)); then
+    lines="$(read_parameter_versions "${missing[@]}")" || exit 1
+    while IFS=$'\t' read -r kind parameter version; do
+      [[ "$kind" == version ]] && version_of_parameter["$parameter"]="$version"
+    done <<<"$lines"
   fi
 
   local failures=0 changed=false

@@ -47,6 +47,8 @@ const INSTANCE = {
   region: PLACE.region,
 };
 const PREFIX = '/kvs-gateway/cameras';
+/** Where the cameras' file sink writes in the box (the camera units may write under their StateDirectory). */
+const BOX_VIDEO = '/var/lib/kvs-gateway/box-video';
 const FRONT_DOOR_PASSWORD = 'fr0nt:d@or/p%41ss';
 const ROTATED_PASSWORD = 'r0tated#p@ss w0rd';
 const BACK_GATE_PASSWORD = 'b@ck-gate-secret';
@@ -78,6 +80,11 @@ let proxy: ChildProcess | undefined;
 let userData: SynthesizedEc2UserData;
 let box: GatewayBox;
 let endpoints: Record<'s3' | 'ssm' | 'cloudformation', string>;
+/** Set once the install signalled SUCCESS: the scenarios after it fail at once without it. */
+let installed = false;
+function requireInstalled(): void {
+  if (!installed) throw new Error('the gateway did not install (see the install test)');
+}
 
 async function camera(options: TestCameraOptions): Promise<TestCamera> {
   const started = await TestCamera.start({
@@ -100,11 +107,14 @@ function setCameraList(config: GatewayConfig): void {
   aws.putParameter(userData.cameraList.name, JSON.stringify(cameraList(config)), 'String');
 }
 
-/** Bytes of video the camera's file sink wrote in the box (all its MKV files). */
+/** Bytes of video the camera's file sink wrote in the box (its MKV files, one per run: <stream>-<time>.mkv). */
 function videoBytes(name: string): number {
-  const folder = path.join(box.root, 'var/lib/kvs-gateway/box-video', name);
+  const folder = path.join(box.root, BOX_VIDEO);
   if (!fs.existsSync(folder)) return 0;
-  return fs.readdirSync(folder).reduce((sum, file) => sum + fs.statSync(path.join(folder, file)).size, 0);
+  return fs
+    .readdirSync(folder)
+    .filter((file) => file.startsWith(`${name}-`) && file.endsWith('Z.mkv'))
+    .reduce((sum, file) => sum + fs.statSync(path.join(folder, file)).size, 0);
 }
 
 /** Resolves once the camera's video grows by `bytes` from now. */
@@ -176,14 +186,17 @@ async function newBox(name: string): Promise<GatewayBox> {
       '',
     ].join('\n'),
   );
+  // An environment file after gateway.env's (a later file wins; Environment= would not).
   fresh.writeFile(
-    'etc/systemd/system/kvs-camera@.service.d/box-test.conf',
-    `# TEST ONLY: the run script's file sink (no kvssink in CI) and the SSM stand-in.\n[Service]\nEnvironment=GATEWAY_SINK=file:/var/lib/kvs-gateway/box-video/%i\nEnvironment=AWS_ENDPOINT_URL_SSM=${endpoints.ssm}\n`,
+    'etc/kvs-box-test/gateway-test.env',
+    `GATEWAY_SINK=file:${BOX_VIDEO}\nAWS_ENDPOINT_URL_SSM=${endpoints.ssm}\n`,
   );
-  fresh.writeFile(
-    'etc/systemd/system/kvs-reconcile-cameras.service.d/box-test.conf',
-    `# TEST ONLY: the SSM stand-in.\n[Service]\nEnvironment=AWS_ENDPOINT_URL_SSM=${endpoints.ssm}\n`,
-  );
+  for (const unit of ['kvs-camera@.service', 'kvs-reconcile-cameras.service']) {
+    fresh.writeFile(
+      `etc/systemd/system/${unit}.d/box-test.conf`,
+      "# TEST ONLY: the run script's file sink (no kvssink in CI) and the SSM stand-in.\n[Service]\nEnvironmentFile=/etc/kvs-box-test/gateway-test.env\n",
+    );
+  }
   for (const unit of ['kvs-box-user-data.service', 'kvs-box-apt-lock.service']) {
     fresh.writeFile(
       `etc/systemd/system/${unit}`,
@@ -303,6 +316,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
       Status: 'SUCCESS',
       log: '',
     });
+    installed = true;
     // The lists lock was held when apt-get update first ran; the install waited instead of failing.
     expect(log).toMatch(/Could not get lock \/var\/lib\/apt\/lists\/lock/);
     expect(log).toContain('apt-get update: another apt process holds an apt lock');
@@ -310,6 +324,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('every gateway unit runs under its hardening, and the camera processes keep it', async () => {
+    requireInstalled();
     for (const unit of ['kvs-credentials.service', 'kvs-reconcile-cameras.service']) {
       const properties = await box.unitProperties(
         unit,
@@ -323,7 +338,9 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
         { Result: 'success', ExecMainStatus: '0', NoNewPrivileges: 'yes', ProtectSystem: 'strict' },
       ]);
     }
-    expect(box.readFile('run/kvs-gateway/credentials')).toMatch(/^CREDENTIALS ASIASTANDINKEY000001 \S+Z /);
+    expect(await box.mustExec(['cat', '/run/kvs-gateway/credentials'])).toMatch(
+      /^CREDENTIALS ASIASTANDINKEY000001 \S+Z /,
+    );
     for (const name of ['front-door', 'loading-dock']) {
       const unit = `kvs-camera@${name}.service`;
       const { ControlGroup } = await box.unitProperties(unit, 'ControlGroup');
@@ -353,6 +370,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test("each camera's video arrives within 60 s of the install", async () => {
+    requireInstalled();
     const signalled = Date.now();
     for (const name of ['front-door', 'loading-dock']) {
       await videoGrows(name, 60_000);
@@ -364,6 +382,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('a wrong password backs off instead of hammering the camera', async () => {
+    requireInstalled();
     const journal = await waitFor('back-gate to back off', 60_000, async () => {
       const text = await box.journal('-u', 'kvs-camera@back-gate.service');
       return /authentication failed \(1 in a row\): waiting \d+s/.test(text) ? text : undefined;
@@ -376,6 +395,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('adding a camera to the list starts it within 90 s, removing it stops it, the others keep streaming', async () => {
+    requireInstalled();
     const before = { frontDoor: await mainPid('front-door'), loadingDock: await mainPid('loading-dock') };
     const garage = await camera({ codec: 'h264' });
     putCameraUrl('garage', garage.url());
@@ -405,6 +425,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('a rotated password restarts only its camera, which streams again', async () => {
+    requireInstalled();
     const loadingDock = await mainPid('loading-dock');
     const frontDoor = await mainPid('front-door');
     await cameras[0].stop();
@@ -424,6 +445,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('a camera that is down writes a few lines a minute, and no program text', async () => {
+    requireInstalled();
     const lobby = async () => Buffer.byteLength(await box.journal('-u', 'kvs-camera@lobby.service'));
     const start = await lobby();
     await sleep(60_000);
@@ -435,6 +457,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('a reboot brings every camera back within 60 s of boot', async () => {
+    requireInstalled();
     await box.reboot();
     const booted = Date.now();
     for (const name of ['front-door', 'loading-dock']) {
@@ -445,6 +468,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
   });
 
   test('no secret in the journal, no process died by a signal; the reconciler stays under 1 % of a core', async () => {
+    requireInstalled();
     const journal = await box.mustExec(['journalctl', '--no-pager', '-o', 'json']);
     for (const secret of [
       FRONT_DOOR_PASSWORD,
