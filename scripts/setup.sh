@@ -23,6 +23,11 @@ readonly TEST_PACKAGES=(
   procps
   systemd
   python3-botocore
+  debootstrap
+  systemd-container
+  tinyproxy
+  iproute2
+  util-linux
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
