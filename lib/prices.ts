@@ -1,7 +1,9 @@
 import { CpuArchitecture } from './config';
 
 /**
- * On-demand list prices (USD) that the cost estimate uses, per region. To update: change the figure,
+ * The built-in, dated price table: what `kvs-gateway cost` uses when it cannot read the AWS Price
+ * List API (no credentials, offline, access denied), and for the figures the Price List lookup did
+ * not find (lib/cli/price-list.ts). On-demand list prices (USD), per region. To update: change the figure,
  * the date below, and take the name off the region's `unconfirmed` list once it was read on the AWS
  * page named next to it. `kvs-gateway cost` prints every unconfirmed figure it used.
  *
@@ -42,9 +44,67 @@ export interface RegionPrices {
   readonly loadBalancerLcuPerHour: number;
   /** Figures written from memory of the AWS pages or assumed, not read on them on PRICES_CHECKED_ON. */
   readonly unconfirmed: readonly PriceName[];
+  /** Set when the table has no figures for this region and these are another region's. */
+  readonly approximatedFrom?: string;
 }
 
-export type PriceName = Exclude<keyof RegionPrices, 'region' | 'location' | 'unconfirmed'>;
+export type PriceName = Exclude<
+  keyof RegionPrices,
+  'region' | 'location' | 'unconfirmed' | 'approximatedFrom'
+>;
+
+/**
+ * The regions Kinesis Video Streams serves (its developer guide's "Region availability", read on
+ * PRICES_CHECKED_ON), with the location names the AWS price pages use.
+ */
+export const KVS_REGIONS: Readonly<Record<string, string>> = {
+  'us-east-1': 'US East (N. Virginia)',
+  'us-east-2': 'US East (Ohio)',
+  'us-west-2': 'US West (Oregon)',
+  'us-gov-east-1': 'AWS GovCloud (US-East)',
+  'us-gov-west-1': 'AWS GovCloud (US-West)',
+  'af-south-1': 'Africa (Cape Town)',
+  'ap-east-1': 'Asia Pacific (Hong Kong)',
+  'ap-south-1': 'Asia Pacific (Mumbai)',
+  'ap-northeast-1': 'Asia Pacific (Tokyo)',
+  'ap-northeast-2': 'Asia Pacific (Seoul)',
+  'ap-southeast-1': 'Asia Pacific (Singapore)',
+  'ap-southeast-2': 'Asia Pacific (Sydney)',
+  'ap-southeast-3': 'Asia Pacific (Jakarta)',
+  'ap-southeast-5': 'Asia Pacific (Malaysia)',
+  'ca-central-1': 'Canada (Central)',
+  'cn-north-1': 'China (Beijing)',
+  'eu-central-1': 'Europe (Frankfurt)',
+  'eu-west-1': 'Europe (Ireland)',
+  'eu-west-2': 'Europe (London)',
+  'eu-west-3': 'Europe (Paris)',
+  'eu-south-2': 'Europe (Spain)',
+  'me-south-1': 'Middle East (Bahrain)',
+  'sa-east-1': 'South America (Sao Paulo)',
+};
+
+/** The table's region whose figures stand in for a region it has no figures for. */
+const APPROXIMATION_REGION = 'us-east-1';
+
+const EVERY_PRICE: readonly PriceName[] = [
+  'ec2PerHour',
+  'ebsGp3PerGbMonth',
+  'fargatePerVcpuHour',
+  'fargatePerGbHour',
+  'publicIpv4PerHour',
+  'kvsIngestedPerGb',
+  'kvsStoredPerGbMonth',
+  'alarmPerMonth',
+  'dashboardPerMonth',
+  'customMetricPerMonth',
+  'logsIngestedPerGb',
+  'logsStoredPerGbMonth',
+  'kmsKeyPerMonth',
+  'natGatewayPerHour',
+  'natGatewayPerGb',
+  'loadBalancerPerHour',
+  'loadBalancerLcuPerHour',
+];
 
 /** Prices with the same figure in every region of the table. */
 const UNIFORM = {
@@ -172,14 +232,19 @@ export class CostEstimateError extends Error {
   }
 }
 
-/** The region's prices, or an error that lists the regions the table has. */
+/**
+ * The table's prices for a region KVS serves. For a region the table has no figures for, those of
+ * us-east-1, flagged as approximate (every figure unconfirmed): the Price List API gives the real ones.
+ */
 export function pricesForRegion(region: string): RegionPrices {
   const prices = PRICE_TABLE.find((entry) => entry.region === region);
-  if (!prices) {
+  if (prices) return prices;
+  const location = KVS_REGIONS[region];
+  if (!location) {
     throw new CostEstimateError(
-      `no prices for region "${region}": lib/prices.ts has ${PRICE_TABLE.map((p) => p.region).join(', ')}; ` +
-        'add the region there (figures from the AWS pricing pages it names), or pass --region us-east-1 for an approximation',
+      `Kinesis Video Streams is not offered in region "${region}": choose one of ${Object.keys(KVS_REGIONS).join(', ')}`,
     );
   }
-  return prices;
+  const stand = PRICE_TABLE.find((entry) => entry.region === APPROXIMATION_REGION)!;
+  return { ...stand, region, location, unconfirmed: EVERY_PRICE, approximatedFrom: APPROXIMATION_REGION };
 }

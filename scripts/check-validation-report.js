@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Prints what the security review found in cdk.out and fails when a plugin did not pass.
+// Prints what the security review found in cdk.out (or the cloud assembly folder given) and fails
+// when a plugin did not pass.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const outdir = path.join(__dirname, '..', 'cdk.out');
+const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, '..', 'cdk.out');
 const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
 const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
 const stacks = Object.entries(manifest.artifacts)
@@ -11,7 +12,9 @@ const stacks = Object.entries(manifest.artifacts)
   .map(([id]) => id);
 const failing = report.pluginReports.filter((plugin) => plugin.conclusion !== 'success');
 
-console.log(`synthesized: ${stacks.join(', ')} (templates in cdk.out/)`);
+console.log(
+  `synthesized: ${stacks.join(', ')} (templates in ${path.relative(process.cwd(), outdir) || outdir}/)`,
+);
 if (failing.length > 0) {
   for (const plugin of failing) {
     for (const violation of plugin.violations) {

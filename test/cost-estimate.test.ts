@@ -4,7 +4,7 @@ import {
   estimateMonthlyCost,
   MonthlyCostEstimate,
 } from '../lib/cost-estimate';
-import { PRICE_TABLE, pricesForRegion } from '../lib/prices';
+import { KVS_REGIONS, PRICE_TABLE, pricesForRegion } from '../lib/prices';
 import { configWith } from './support/gateway-app';
 
 /**
@@ -197,10 +197,23 @@ test('an instance type missing from the table is an error that names the field a
   );
 });
 
-test('a region missing from the table is an error that lists the regions it has', () => {
-  expect(() => pricesForRegion('sa-east-1')).toThrow(CostEstimateError);
-  expect(() => pricesForRegion('sa-east-1')).toThrow(
-    'no prices for region "sa-east-1": lib/prices.ts has us-east-1, eu-west-1, eu-central-1, ap-southeast-2',
+test('a KVS region the table has no figures for gets us-east-1 figures, every one flagged', () => {
+  const prices = pricesForRegion('sa-east-1');
+  expect(prices).toMatchObject({
+    region: 'sa-east-1',
+    location: 'South America (Sao Paulo)',
+    approximatedFrom: 'us-east-1',
+    ec2PerHour: usEast1.ec2PerHour,
+  });
+  expect(prices.unconfirmed).toContain('kvsIngestedPerGb');
+  expect(prices.unconfirmed).toContain('ec2PerHour');
+});
+
+test('every region KVS serves can be estimated; a region it does not serve is an error listing them', () => {
+  for (const region of Object.keys(KVS_REGIONS)) expect(pricesForRegion(region).region).toBe(region);
+  expect(() => pricesForRegion('us-west-1')).toThrow(CostEstimateError);
+  expect(() => pricesForRegion('us-west-1')).toThrow(
+    /Kinesis Video Streams is not offered in region "us-west-1": choose one of us-east-1, us-east-2, us-west-2,/,
   );
 });
 

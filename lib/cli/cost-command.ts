@@ -10,6 +10,7 @@ import {
   NatGatewayComparison,
 } from '../cost-estimate';
 import { PRICES_CHECKED_ON, pricesForRegion } from '../prices';
+import { priceSourceSentence, type PricedRegion } from './price-list';
 
 export interface CostCommandOptions {
   readonly config: GatewayConfig;
@@ -17,11 +18,14 @@ export interface CostCommandOptions {
   /** One compute stack; both when absent, so that the choice can be made on the figures. */
   readonly compute?: GatewayCompute;
   readonly json: boolean;
+  /** Prices read from the Price List API; the built-in table's for `region` when absent. */
+  readonly priced?: PricedRegion;
 }
 
 /** `kvs-gateway cost`: prints the monthly estimate of each compute choice and the NAT-gateway comparison. */
 export function runCostCommand(options: CostCommandOptions, output: (text: string) => void): void {
-  const prices = pricesForRegion(options.region);
+  const priced = options.priced ?? { prices: pricesForRegion(options.region), fromPriceList: [] };
+  const prices = priced.prices;
   const computes: GatewayCompute[] = options.compute ? [options.compute] : ['ec2', 'fargate'];
   const results = computes.map((compute) => {
     try {
@@ -41,7 +45,7 @@ export function runCostCommand(options: CostCommandOptions, output: (text: strin
 
   if (options.json) {
     output(
-      `${JSON.stringify({ region: prices.region, pricesCheckedOn: PRICES_CHECKED_ON, assumptions: DEFAULT_USAGE, estimates: results }, null, 2)}\n`,
+      `${JSON.stringify({ region: prices.region, pricesCheckedOn: PRICES_CHECKED_ON, fromPriceList: priced.fromPriceList, priceSource: priceSourceSentence(priced), assumptions: DEFAULT_USAGE, estimates: results }, null, 2)}\n`,
     );
     return;
   }
@@ -58,7 +62,8 @@ export function runCostCommand(options: CostCommandOptions, output: (text: strin
     ),
   );
   const notes = [
-    `Prices: ${prices.location} (${prices.region}), on-demand, from lib/prices.ts (checked ${PRICES_CHECKED_ON}); taxes, support, data transfer out of AWS and free tiers not counted.`,
+    priceSourceSentence(priced),
+    'Taxes, support, data transfer out of AWS and free tiers not counted.',
     ...(unconfirmed.size > 0
       ? [
           `Not confirmed on the AWS pricing pages for ${prices.region} (check before relying on them): ${[...unconfirmed].join(', ')}.`,

@@ -1,19 +1,20 @@
 import { DescribeStreamCommand, type StreamInfo } from '@aws-sdk/client-kinesis-video';
 import { GatewayConfigError, type GatewayConfig } from '../config';
 import type { AwsClients } from './aws-clients';
-import { CliError, describeAwsError, errorName } from './aws-errors';
+import { CliError, describeAwsError, errorName, isNoAnswer } from './aws-errors';
 import { listCameraParameters } from './camera-parameters';
 
 /**
  * `kvs-gateway doctor`: everything the gateway needs from the user's side before and after a
- * deploy. A failed check makes the command exit non-zero; a warning does not.
+ * deploy. Each check is reported the moment it is done (a slow or unreachable endpoint shows where
+ * it is stuck). A failed check makes the command exit non-zero; a warning does not.
  */
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
   readonly status: CheckStatus;
-  /** What was checked: `config`, `region`, `credentials`, a camera or stream name. */
+  /** What was checked: `node`, `config`, `region`, `credentials`, a camera or stream name. */
   readonly subject: string;
   readonly message: string;
 }
@@ -28,13 +29,37 @@ export interface DoctorInputs {
   /** Loads and validates the config (stream names valid and unique) or throws GatewayConfigError. */
   readonly loadConfig: () => GatewayConfig;
   readonly createClients: () => Promise<AwsClients>;
+  /** Called with each check as soon as it is done. */
+  readonly onCheck?: (check: DoctorCheck) => void;
+  /** The Node.js version running the CLI (process.version). */
+  readonly nodeVersion?: string;
+}
+
+/** The oldest Node.js major version the AWS SDK for JavaScript supports after January 2027. */
+export const SUPPORTED_NODE_MAJOR = 22;
+
+export function nodeVersionCheck(version: string): DoctorCheck {
+  const major = Number(/^v(\d+)/.exec(version)?.[1] ?? 0);
+  return major >= SUPPORTED_NODE_MAJOR
+    ? { status: 'ok', subject: 'node', message: `Node.js ${version}` }
+    : {
+        status: 'warn',
+        subject: 'node',
+        message: `Node.js ${version} is past its end of life, and the AWS SDK for JavaScript drops it in January 2027: use Node.js 22 or 24`,
+      };
 }
 
 export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
-  const add = (status: CheckStatus, subject: string, message: string) =>
-    checks.push({ status, subject, message });
+  const add = (status: CheckStatus, subject: string, message: string) => {
+    const check = { status, subject, message };
+    checks.push(check);
+    inputs.onCheck?.(check);
+  };
   const report = (): DoctorReport => ({ ok: checks.every((c) => c.status !== 'fail'), checks });
+
+  const node = nodeVersionCheck(inputs.nodeVersion ?? process.version);
+  add(node.status, node.subject, node.message);
 
   let config: GatewayConfig | undefined;
   try {
@@ -52,12 +77,22 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
   let clients: AwsClients;
   try {
     clients = await inputs.createClients();
-    add('ok', 'region', clients.region);
-    await clients.checkCredentials();
-    add('ok', 'credentials', 'found');
+    add('ok', 'region', `${clients.region} (from ${clients.regionSource})`);
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     add('fail', /region/.test(error.message) ? 'region' : 'credentials', error.message);
+    return report();
+  }
+  try {
+    const identity = await clients.checkCredentials();
+    add(
+      'ok',
+      'credentials',
+      `${identity.arn} (account ${identity.account}), from ${clients.credentialSource}`,
+    );
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    add('fail', 'credentials', error.message);
     return report();
   }
   if (!config) return report();
@@ -96,11 +131,13 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
         .StreamInfo;
     } catch (error) {
       if (errorName(error) === 'ResourceNotFoundException') {
-        add('warn', subject, `does not exist yet in ${clients.region}: "npx cdk deploy" creates it`);
-      } else {
-        const call = { action: 'kinesisvideo:DescribeStream', resource: subject, region: clients.region };
-        add('fail', subject, describeAwsError(error, call));
+        add('warn', subject, `does not exist yet in ${clients.region}: deploying the gateway creates it`);
+        continue;
       }
+      const call = { action: 'kinesisvideo:DescribeStream', resource: subject, region: clients.region };
+      add('fail', subject, describeAwsError(error, call));
+      // An endpoint that does not answer will not answer for the next stream either.
+      if (isNoAnswer(error)) break;
       continue;
     }
     const retention = info?.DataRetentionInHours ?? 0;

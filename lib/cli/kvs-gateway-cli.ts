@@ -21,7 +21,9 @@ import {
   removeCameraParameter,
   type CameraListing,
 } from './camera-parameters';
-import { runDoctor, type DoctorReport } from './doctor';
+import { runDoctor, type DoctorCheck, type DoctorReport } from './doctor';
+import { pricesWithPriceList, type PricedRegion } from './price-list';
+import { pricesForRegion } from '../prices';
 import {
   DEFAULT_HLS_EXPIRES_SECONDS,
   defaultPlayerPagePath,
@@ -82,7 +84,7 @@ Commands:
   cameras remove <name> delete a camera's URL parameter
   doctor                check the config, the region, the credentials and every camera's parameter
   view <name>           print a live HLS playback URL for a camera (--open: a player page)
-  cost                  estimate the gateway's monthly cost from the config (no AWS call)
+  cost                  estimate the gateway's monthly cost from the config (AWS Price List prices)
 
 Run "kvs-gateway <command> --help" for a command's options; "kvs-gateway --version" for the version.
 
@@ -166,9 +168,10 @@ ${COMMON_HELP}`,
   doctor: {
     usage: `Usage: kvs-gateway doctor [options]
 
-Checks that the config is valid (camera and stream names valid and unique), that the AWS region and
-credentials work, that every camera in the config has its URL parameter (a SecureString holding an
-rtsp:// URL), and whether each camera's stream exists. Exits non-zero when any check fails.
+Checks the Node.js version, that the config is valid (camera and stream names valid and unique), the
+AWS region, that AWS accepts your credentials (sts:GetCallerIdentity), that every camera in the
+config has its URL parameter (a SecureString holding an rtsp:// URL), and whether each camera's
+stream exists. Prints each check as it is done; exits non-zero when any check fails.
 
 ${COMMON_HELP}`,
     options: {},
@@ -196,18 +199,20 @@ ${COMMON_HELP}`,
     run: view,
   },
   cost: {
-    usage: `Usage: kvs-gateway cost [--compute ec2|fargate] [options]
+    usage: `Usage: kvs-gateway cost [--compute ec2|fargate] [--offline] [options]
 
-Estimates the gateway's monthly cost in a region from the config and the project's dated price
-table (lib/prices.ts): the compute, storage, public IPv4, monitoring, and each camera's KVS ingestion
-and storage from its bitrateKbps and retentionHours, beside a design with NAT gateways. Makes no
-AWS call; --region (or AWS_REGION) chooses the prices.
+Estimates the gateway's monthly cost in the region (--region, AWS_REGION or your profile's) from the
+config: the compute, storage, public IPv4, monitoring, and each camera's KVS ingestion and storage
+from its bitrateKbps and retentionHours, beside a design with NAT gateways. With AWS credentials it
+reads today's prices from the AWS Price List API (pricing:GetProducts); without them, or with
+--offline, it uses the project's dated price table (lib/prices.ts) and says so.
 
 Options:
       --compute <ec2|fargate>  one compute stack (default: both)
+      --offline                use the built-in price table only (no AWS call)
 
 ${COMMON_HELP}`,
-    options: { compute: { type: 'string' } },
+    options: { compute: { type: 'string' }, offline: { type: 'boolean' } },
     positionals: [],
     run: cost,
   },
@@ -495,29 +500,29 @@ async function camerasRemove(args: ParsedCommand, io: CliIo): Promise<number> {
 
 async function doctor(args: ParsedCommand, io: CliIo): Promise<number> {
   const file = configFile(args, io);
+  const json = args.values.json === true;
   const report = await runDoctor({
     configFile: path.relative(io.cwd, file) || file,
     loadConfig: () => loadGatewayConfig(file),
     createClients: () => io.createClients(awsOptions(args), io.env),
+    // Each check as soon as it is done: a slow endpoint shows where the wait is.
+    ...(json ? {} : { onCheck: (check: DoctorCheck) => io.stdout(formatDoctorCheck(check)) }),
   });
-  if (args.values.json) printJson(io, report);
-  else io.stdout(formatDoctorReport(report));
+  if (json) printJson(io, report);
+  else io.stdout(formatDoctorSummary(report));
   return report.ok ? 0 : 1;
 }
 
-function formatDoctorReport(report: DoctorReport): string {
-  const width = Math.max(...report.checks.map((c) => c.subject.length));
-  const lines = report.checks.map(
-    (check) => `${check.status.toUpperCase().padEnd(4)}  ${check.subject.padEnd(width)}  ${check.message}`,
-  );
+function formatDoctorCheck(check: DoctorCheck): string {
+  return `${check.status.toUpperCase().padEnd(4)}  ${check.subject.padEnd(12)}  ${check.message}\n`;
+}
+
+function formatDoctorSummary(report: DoctorReport): string {
   const failed = report.checks.filter((c) => c.status === 'fail').length;
   const warned = report.checks.filter((c) => c.status === 'warn').length;
-  lines.push(
-    failed === 0
-      ? `All checks passed${warned > 0 ? ` (${warned} warning(s))` : ''}.`
-      : `${failed} check(s) failed${warned > 0 ? `, ${warned} warning(s)` : ''}.`,
-  );
-  return `${lines.join('\n')}\n`;
+  return failed === 0
+    ? `All checks passed${warned > 0 ? ` (${warned} warning(s))` : ''}.\n`
+    : `${failed} check(s) failed${warned > 0 ? `, ${warned} warning(s)` : ''}.\n`;
 }
 
 async function view(args: ParsedCommand, io: CliIo): Promise<number> {
@@ -588,11 +593,28 @@ async function cost(args: ParsedCommand, io: CliIo): Promise<number> {
     throw new CliError(`--compute "${compute}": use "ec2" or "fargate"`);
   }
   const config = loadConfig(args, io);
-  const region = stringOption(args, 'region') ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-  if (!region) throw new CliError('which region? pass --region <region> (or set AWS_REGION)');
+  // The region as every other command resolves it (flag, environment, profile).
+  const clients = await io.createClients(awsOptions(args), io.env);
+  let priced: PricedRegion;
   try {
+    priced =
+      args.values.offline === true
+        ? { prices: pricesForRegion(clients.region), fromPriceList: [], priceListUnavailable: '--offline' }
+        : (await hasCredentials(clients))
+          ? await pricesWithPriceList(clients.pricing, clients.region, [config.ec2.instanceType])
+          : {
+              prices: pricesForRegion(clients.region),
+              fromPriceList: [],
+              priceListUnavailable: `no AWS credentials (${clients.credentialSource})`,
+            };
     runCostCommand(
-      { config, region, json: args.values.json === true, ...(compute ? { compute } : {}) },
+      {
+        config,
+        region: clients.region,
+        priced,
+        json: args.values.json === true,
+        ...(compute ? { compute } : {}),
+      },
       io.stdout,
     );
   } catch (error) {
@@ -600,4 +622,14 @@ async function cost(args: ParsedCommand, io: CliIo): Promise<number> {
     throw error;
   }
   return 0;
+}
+
+/** Whether the SDK finds credentials at all (the Price List API needs them; the table does not). */
+async function hasCredentials(clients: AwsClients): Promise<boolean> {
+  try {
+    await clients.pricing.config.credentials();
+    return true;
+  } catch {
+    return false;
+  }
 }

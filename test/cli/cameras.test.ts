@@ -275,7 +275,7 @@ describe('cameras add', () => {
 
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toBe(
-      'kvs-gateway cameras add: no AWS credentials found: run "aws configure" (or "aws sso login"), set AWS_PROFILE, or pass --profile <name>\n',
+      'kvs-gateway cameras add: no AWS credentials found (profile "default"): run "aws configure" (or "aws sso login"), set AWS_PROFILE, or pass --profile <name>\n',
     );
     expect(terminal.rawModes).toEqual([]);
     expect(ssm.calls()).toHaveLength(0);

@@ -2,6 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { GetProductsCommand, PricingClient } from '@aws-sdk/client-pricing';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../lib/cli/aws-clients';
 import { runKvsGatewayCli, type CliIo } from '../../lib/cli/kvs-gateway-cli';
 
@@ -49,8 +52,16 @@ export class CliSandbox {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-cli-test-'));
   private readonly savedEnv = { ...process.env };
   readonly runs: CliRun[] = [];
+  /** STS accepts the credentials unless a test says otherwise. */
+  readonly sts = mockClient(STSClient);
+  /** The Price List API knows no prices unless a test gives some (the built-in table is used). */
+  readonly pricing = mockClient(PricingClient);
 
   constructor(config: unknown = CONFIG) {
+    this.sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: '111122223333', Arn: 'arn:aws:iam::111122223333:user/tester' });
+    this.pricing.on(GetProductsCommand).resolves({ PriceList: [] });
     fs.writeFileSync(path.join(this.dir, 'gateway.config.json'), JSON.stringify(config));
     // Keep the developer's own AWS setup out: only what a test puts here counts.
     for (const key of Object.keys(process.env)) {
@@ -96,6 +107,8 @@ export class CliSandbox {
   }
 
   dispose(): void {
+    this.sts.restore();
+    this.pricing.restore();
     for (const key of Object.keys(process.env)) delete process.env[key];
     Object.assign(process.env, this.savedEnv);
     fs.rmSync(this.dir, { recursive: true, force: true });

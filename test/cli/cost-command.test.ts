@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { GetProductsCommand, type GetProductsCommandInput } from '@aws-sdk/client-pricing';
 import { runCostCommand } from '../../lib/cli/cost-command';
 import { CostEstimateError } from '../../lib/cost-estimate';
 import { configWith, sampleConfigJson } from '../support/gateway-app';
@@ -135,7 +137,7 @@ describe('kvs-gateway cost on the sample config', () => {
   });
 
   test('says which prices and usage are assumptions', () => {
-    expect(printed).toContain('from lib/prices.ts (checked 2026-11-24)');
+    expect(printed).toContain('from the built-in table (lib/prices.ts, checked 2026-11-24)');
     expect(printed).toMatch(
       /Not confirmed on the AWS pricing pages for us-east-1 \(check before relying on them\): .*ec2PerHour/,
     );
@@ -172,10 +174,16 @@ test('an instance type without a price still prints the Fargate estimate and say
   ).toThrow(CostEstimateError);
 });
 
-test('a region without prices is an error naming the regions there are', () => {
-  expect(() => run({ region: 'sa-east-1' })).toThrow(CostEstimateError);
-  expect(() => run({ region: 'sa-east-1' })).toThrow(
-    /no prices for region "sa-east-1": lib\/prices\.ts has us-east-1/,
+test('a region KVS does not serve is an error naming the regions it does', () => {
+  expect(() => run({ region: 'us-west-1' })).toThrow(CostEstimateError);
+  expect(() => run({ region: 'us-west-1' })).toThrow(
+    /not offered in region "us-west-1": choose one of us-east-1/,
+  );
+});
+
+test('a KVS region without built-in figures says they are us-east-1 figures', () => {
+  expect(run({ region: 'ap-south-1', compute: 'ec2' })).toContain(
+    'from the built-in table (lib/prices.ts, checked 2026-11-24; us-east-1 figures, as it has none for ap-south-1)',
   );
 });
 
@@ -207,15 +215,66 @@ describe('kvs-gateway cost, through the real command line', () => {
     ]);
   });
 
-  test('a wrong --compute, a missing region and an unpriced region are clear errors', async () => {
+  test('a wrong --compute, a missing region and a region without KVS are clear errors', async () => {
     expect((await sandbox.run(['cost', '--region', 'us-east-1', '--compute', 'arm'])).stderr).toContain(
       '--compute "arm": use "ec2" or "fargate"',
     );
     const noRegion = await sandbox.run(['cost']);
     expect(noRegion.exitCode).toBe(1);
-    expect(noRegion.stderr).toContain('which region? pass --region <region>');
-    const unpriced = await sandbox.run(['cost', '--region', 'sa-east-1']);
-    expect(unpriced.exitCode).toBe(1);
-    expect(unpriced.stderr).toContain('no prices for region "sa-east-1"');
+    expect(noRegion.stderr).toContain('no AWS region: pass --region <region>');
+    const noKvs = await sandbox.run(['cost', '--region', 'us-west-1']);
+    expect(noKvs.exitCode).toBe(1);
+    expect(noKvs.stderr).toContain('Kinesis Video Streams is not offered in region "us-west-1"');
+  });
+
+  test('the region comes from the profile, like every AWS tool', async () => {
+    fs.writeFileSync(process.env.AWS_CONFIG_FILE!, '[profile site1]\nregion = eu-central-1\n');
+    const result = await sandbox.run(['cost', '--profile', 'site1', '--compute', 'ec2']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('EC2 gateway (t4g.small, arm64), 3 camera(s), eu-central-1:');
+  });
+
+  test('with credentials, figures the Price List API has come from it and the rest from the table', async () => {
+    const product = (usd: string) =>
+      JSON.stringify({
+        product: { sku: 'SKU1', attributes: { instanceType: 't4g.small', regionCode: 'us-east-1' } },
+        terms: {
+          OnDemand: {
+            'SKU1.JRTCKXETXF': {
+              priceDimensions: {
+                'SKU1.JRTCKXETXF.6YS6EN2CT7': { unit: 'Hrs', beginRange: '0', pricePerUnit: { USD: usd } },
+              },
+            },
+          },
+        },
+      });
+    sandbox.pricing.on(GetProductsCommand).callsFake((input: GetProductsCommandInput) => ({
+      PriceList: input.Filters?.some((f) => f.Field === 'instanceType' && f.Value === 't4g.small')
+        ? [product('0.0200000000')]
+        : [],
+    }));
+
+    const result = await sandbox.run(['cost', '--region', 'us-east-1', '--compute', 'ec2']);
+
+    expect(result.exitCode).toBe(0);
+    expect(row(result.stdout, 'EC2 instance')[1]).toBe('1 × t4g.small × 730 h × $0.02/h');
+    expect(result.stdout).toContain('from the AWS Price List API (ec2PerHour) and the built-in table');
+    const asked = sandbox.pricing
+      .commandCalls(GetProductsCommand)
+      .map((call) => call.args[0].input.ServiceCode);
+    expect(asked).toEqual(
+      expect.arrayContaining(['AmazonEC2', 'AmazonECS', 'AmazonKinesisVideo', 'AmazonCloudWatch']),
+    );
+  });
+
+  test('--offline asks nothing; without credentials the table is used and the reason said', async () => {
+    const offline = await sandbox.run(['cost', '--region', 'us-east-1', '--offline']);
+    expect(offline.stdout).toContain('not the AWS Price List API: --offline');
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    const anonymous = await sandbox.run(['cost', '--region', 'us-east-1']);
+    expect(anonymous.exitCode).toBe(0);
+    expect(anonymous.stdout).toContain('not the AWS Price List API: no AWS credentials (profile "default")');
+    expect(sandbox.pricing.calls()).toHaveLength(0);
   });
 });

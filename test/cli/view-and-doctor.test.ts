@@ -17,7 +17,11 @@ import {
 import { AccessDeniedException, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { buildRtspUrl } from '../../lib/rtsp-url';
-import { CliSandbox, expectNoPasswordIn, PASSWORD } from './cli-harness';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { CliError } from '../../lib/cli/aws-errors';
+import { runDoctor } from '../../lib/cli/doctor';
+import { validateGatewayConfig } from '../../lib/config';
+import { CliSandbox, CONFIG, expectNoPasswordIn, PASSWORD } from './cli-harness';
 
 const ssm = mockClient(SSMClient);
 const kinesisVideo = mockClient(KinesisVideoClient);
@@ -242,7 +246,7 @@ describe('doctor', () => {
 
     const run = await sandbox.run(['doctor', '--region', 'eu-west-1']);
 
-    expect(run.stdout).toContain('All checks passed.');
+    expect(run.stdout).toMatch(/^All checks passed/m);
     expect(run.exitCode).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines).toContainEqual(
@@ -250,8 +254,13 @@ describe('doctor', () => {
         /^OK\s+config\s+gateway\.config\.json: 2 camera\(s\); camera names and stream names are valid and unique$/,
       ),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^OK\s+region\s+eu-west-1$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^OK\s+credentials\s+found$/));
+    expect(lines[0]).toMatch(/^(OK|WARN)\s+node\s+Node\.js v\d+/);
+    expect(lines).toContainEqual(expect.stringMatching(/^OK\s+region\s+eu-west-1 \(from --region\)$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^OK\s+credentials\s+arn:aws:iam::111122223333:user\/tester \(account 111122223333\), from the access key in AWS_ACCESS_KEY_ID$/,
+      ),
+    );
     expect(lines).toContainEqual(
       expect.stringMatching(
         /^OK\s+front-door\s+\/kvs-gateway\/cameras\/front-door = rtsp:\/\/viewer:\*\*\*\*@192\.0\.2\.10\/live$/,
@@ -297,7 +306,7 @@ describe('doctor', () => {
     });
     expect(bySubject('stream front-door')[0]).toMatchObject({
       status: 'warn',
-      message: 'does not exist yet in eu-west-1: "npx cdk deploy" creates it',
+      message: 'does not exist yet in eu-west-1: deploying the gateway creates it',
     });
     expect(bySubject('stream site1.lobby')[0]).toMatchObject({
       status: 'warn',
@@ -320,7 +329,7 @@ describe('doctor', () => {
       'cameras[1].streamName: "same" is already used by cameras[0]; names must be unique',
     );
     expect(run.stdout).toContain('cameras[2].name: "c d": use letters, digits');
-    expect(run.stdout).toMatch(/^OK\s+credentials\s+found$/m);
+    expect(run.stdout).toMatch(/^OK\s+credentials\s+arn:aws:iam::111122223333:user\/tester/m);
     expect(ssm.calls()).toHaveLength(0);
   });
 
@@ -331,8 +340,47 @@ describe('doctor', () => {
     const run = await sandbox.run(['doctor', '--region', 'eu-west-1']);
 
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/^FAIL\s+credentials\s+no AWS credentials found: run "aws configure"/m);
+    expect(run.stdout).toMatch(
+      /^FAIL\s+credentials\s+no AWS credentials found \(profile "default"\): run "aws configure"/m,
+    );
     expect(ssm.calls()).toHaveLength(0);
+  });
+
+  test('keys AWS rejects are a failed check naming where they come from, not "found"', async () => {
+    sandbox.sts.on(GetCallerIdentityCommand).rejects(
+      Object.assign(new Error('The security token included in the request is invalid.'), {
+        name: 'InvalidClientTokenId',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+
+    const run = await sandbox.run(['doctor', '--region', 'eu-west-1']);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /^FAIL\s+credentials\s+AWS did not accept your credentials \(the access key in AWS_ACCESS_KEY_ID\) \(InvalidClientTokenId\) in eu-west-1/m,
+    );
+    expect(ssm.calls()).toHaveLength(0);
+    expect(kinesisVideo.calls()).toHaveLength(0);
+  });
+
+  test('each check is printed as soon as it is done, before the slow ones finish', async () => {
+    const printed: string[] = [];
+    let release!: () => void;
+    const slowClients = new Promise<never>((_resolve, reject) => {
+      release = () => reject(new CliError('no AWS region: test'));
+    });
+    const done = runDoctor({
+      configFile: 'gateway.config.json',
+      loadConfig: () => validateGatewayConfig(CONFIG),
+      createClients: () => slowClients,
+      onCheck: (check) => printed.push(check.subject),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(printed).toEqual(['node', 'config']);
+    release();
+    expect((await done).checks.map((check) => check.subject)).toEqual(['node', 'config', 'region']);
   });
 
   test('a profile that does not exist: named, exit 1', async () => {
@@ -343,7 +391,19 @@ describe('doctor', () => {
 
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(
-      /^FAIL\s+credentials\s+no AWS credentials for profile "site9": check that ~\/\.aws\/config/m,
+      /^FAIL\s+credentials\s+AWS profile "site9" \(--profile\) is in neither ~\/\.aws\/config nor ~\/\.aws\/credentials \(no profiles there\): create it with "aws configure --profile site9"/m,
+    );
+  });
+
+  test('an unknown AWS_PROFILE is named, with the profiles there are', async () => {
+    fs.writeFileSync(process.env.AWS_CONFIG_FILE!, '[profile site1]\nregion = ap-southeast-2\n');
+    process.env.AWS_PROFILE = 'stie1';
+
+    const run = await sandbox.run(['doctor']);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /^FAIL\s+credentials\s+AWS profile "stie1" \(AWS_PROFILE\) is in neither ~\/\.aws\/config nor ~\/\.aws\/credentials \(profiles there: site1\)/m,
     );
   });
 

@@ -34,6 +34,15 @@ beforeAll(async () => {
     let text = '';
     request.on('data', (chunk: Buffer) => (text += chunk.toString()));
     request.on('end', () => {
+      if (/Action=GetCallerIdentity/.test(text)) {
+        // STS (query protocol): the CLI asks who the credentials belong to before asking for a password.
+        response.writeHead(200, { 'Content-Type': 'text/xml' });
+        response.end(
+          '<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/ops</Arn>' +
+            '<UserId>AIDAEXAMPLE</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>',
+        );
+        return;
+      }
       const target = String(request.headers['x-amz-target'] ?? '');
       const body = JSON.parse(text || '{}') as Record<string, unknown>;
       requests.push({ target, body });
@@ -84,6 +93,7 @@ function binEnv(): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     HOME: dir,
     AWS_ENDPOINT_URL_SSM: endpoint,
+    AWS_ENDPOINT_URL_STS: endpoint,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     AWS_EC2_METADATA_DISABLED: 'true',

@@ -1,0 +1,280 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ACCOUNT,
+  KNOWN_ACCESS_KEY,
+  startAwsStandIn,
+  startSilentEndpoint,
+  type AwsStandIn,
+} from '../support/cli-aws-stand-ins';
+import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
+
+/**
+ * The README's quick start, walked as a newcomer walks it, for every step that needs no AWS
+ * account: its config example written as it is, synthesized; then each `npx kvs-gateway` command it
+ * shows, run through the installed command against local stand-ins of SSM, STS, KVS and the Price
+ * List API (the SDK's endpoint variables point there), with the account and region from an AWS
+ * profile as step 2 sets up. Then the same commands against an endpoint that accepts and never
+ * answers: each ends by itself with a sentence naming that endpoint.
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const PASSWORD = 'quick-start:p@ss';
+/** The runner's own limit; a command that needs it has hung (the test then fails on `signal`). */
+const KILL_AFTER_MS = 120_000;
+
+jest.setTimeout(600_000);
+
+/** The README's code blocks of one language, in order, un-indented. */
+function readmeBlocks(language: string): string[] {
+  return [...README.matchAll(/^( *)```(\S*)\n([\s\S]*?)^ *```$/gm)]
+    .filter((match) => match[2] === language)
+    .map((match) => match[3].replace(new RegExp(`^${match[1]}`, 'gm'), ''));
+}
+
+/** The README's `npx kvs-gateway ...` commands, in order, as argument lists. */
+function readmeCliCommands(): string[][] {
+  return readmeBlocks('sh')
+    .flatMap((block) => block.split('\n'))
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter((line) => line.startsWith('npx kvs-gateway '))
+    .map((line) => line.split(/\s+/).slice(2));
+}
+
+let dir: string;
+let cli: InstalledCli;
+let aws: AwsStandIn;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-quick-start-'));
+  cli = installCli();
+  aws = await startAwsStandIn();
+  // Step 2: a profile with its region and keys, as "aws configure --profile my-profile" writes them.
+  const profile = /export AWS_PROFILE=(\S+)/.exec(README)![1];
+  fs.mkdirSync(path.join(dir, '.aws'));
+  fs.writeFileSync(path.join(dir, '.aws', 'config'), `[profile ${profile}]\nregion = us-east-1\n`);
+  fs.writeFileSync(
+    path.join(dir, '.aws', 'credentials'),
+    `[${profile}]\naws_access_key_id = ${KNOWN_ACCESS_KEY}\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`,
+  );
+  // Step 3: the config example exactly as the README shows it.
+  fs.writeFileSync(path.join(dir, 'gateway.config.json'), readmeBlocks('jsonc')[0]);
+});
+
+afterAll(async () => {
+  cli?.remove();
+  await aws?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function userEnv(endpoints: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: dir,
+    AWS_PROFILE: /export AWS_PROFILE=(\S+)/.exec(README)![1],
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...endpoints,
+  };
+}
+
+const standIns = () => ({
+  AWS_ENDPOINT_URL_SSM: aws.endpoint,
+  AWS_ENDPOINT_URL_STS: aws.endpoint,
+  AWS_ENDPOINT_URL_KINESIS_VIDEO: aws.endpoint,
+  AWS_ENDPOINT_URL_PRICING: aws.endpoint,
+});
+
+function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return runInstalledCli(cli, args, { cwd: dir, env, stdin: `${PASSWORD}\n`, killAfterMs: KILL_AFTER_MS });
+}
+
+function expectNoPassword(result: CliRun): void {
+  expect(`${result.stdout}${result.stderr}`).not.toContain('p@ss');
+}
+
+test("the README's config example synthesizes, with the security review passing", async () => {
+  const outdir = path.join(dir, 'cdk.out');
+  const config = path.join(dir, 'gateway.config.json');
+  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-c', `config=${config}`, '-o', outdir], {
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const { stdout } = await promisify(execFile)('node', ['scripts/check-validation-report.js', outdir], {
+    cwd: ROOT,
+  });
+
+  expect(stdout).toContain('no unacknowledged finding');
+  const streams = Object.values(
+    JSON.parse(fs.readFileSync(path.join(outdir, 'StreamStack.template.json'), 'utf8')).Resources as Record<
+      string,
+      { Type: string; Properties: { Name: string; DataRetentionInHours: number } }
+    >,
+  )
+    .filter((resource) => resource.Type === 'AWS::KinesisVideo::Stream')
+    .map((resource) => [resource.Properties.Name, resource.Properties.DataRetentionInHours]);
+  expect(streams).toEqual(
+    expect.arrayContaining([
+      ['front-door', 72],
+      ['loading-dock', 24],
+    ]),
+  );
+});
+
+test('every kvs-gateway command of the quick start succeeds against the stand-ins, as the README says', async () => {
+  const commands = readmeCliCommands();
+  const env = userEnv(standIns());
+  aws.products.set('AmazonEC2', [ec2Product('t4g.small', '0.0168000000')]);
+  const results = new Map<string, CliRun>();
+  for (const args of commands.filter((command) => command[0] !== 'view')) {
+    const result = await run(args, env);
+    results.set(args.join(' '), result);
+    expect([args.join(' '), result.signal, result.exitCode, result.stderr]).toEqual([
+      args.join(' '),
+      null,
+      0,
+      '',
+    ]);
+    expectNoPassword(result);
+  }
+  const get = (prefix: string) => [...results].find(([args]) => args.startsWith(prefix))![1];
+
+  expect(get('--version').stdout).toMatch(/^kvs-gateway \d+\.\d+\.\d+/);
+  expect(aws.parameters.get('/kvs-gateway/cameras/front-door')).toMatchObject({
+    Type: 'SecureString',
+    Value: 'rtsp://viewer:quick-start%3Ap%40ss@192.0.2.10:554/stream1',
+  });
+  expect(get('cameras list').stdout).toMatch(
+    /^front-door\s+yes\s+yes\s+rtsp:\/\/viewer:\*\*\*\*@192\.0\.2\.10:554\/stream1$/m,
+  );
+  // Before the first deploy: everything OK but the streams, which do not exist yet.
+  const doctor = get('doctor').stdout;
+  expect(doctor).toMatch(/^OK\s+region\s+us-east-1 \(from profile "my-profile"\)$/m);
+  expect(doctor).toMatch(new RegExp(`^OK\\s+credentials\\s+arn:aws:iam::${ACCOUNT}:user/newcomer`, 'm'));
+  expect(doctor).toMatch(/^WARN\s+stream front-door\s+does not exist yet in us-east-1/m);
+  expect(doctor).not.toMatch(/^FAIL/m);
+  const cost = get('cost').stdout;
+  expect(cost).toContain('EC2 gateway (t4g.small, arm64), 2 camera(s), us-east-1:');
+  expect(cost).toContain('from the AWS Price List API (ec2PerHour)');
+  expect(aws.requests).toEqual(expect.arrayContaining(['sts GetCallerIdentity', 'pricing GetProducts']));
+});
+
+test('after the deploy, view --out writes a working player page and doctor is all OK', async () => {
+  const env = userEnv(standIns());
+  aws.streams.set('front-door', { retentionHours: 72, mediaType: 'video/h264' });
+  aws.streams.set('loading-dock', { retentionHours: 24, mediaType: 'video/h265' });
+
+  const view = await run(['view', 'front-door', '--out', 'front-door.html'], env);
+  const doctor = await run(['doctor'], env);
+
+  expect([view.signal, view.exitCode, view.stderr]).toEqual([null, 0, '']);
+  expect(view.stdout).toContain('StandInToken-front-door');
+  const page = path.join(dir, 'front-door.html');
+  expect(fs.statSync(page).mode & 0o777).toBe(0o600);
+  const html = fs.readFileSync(page, 'utf8');
+  expect(html).toContain('StandInToken-front-door');
+  expect(html).toMatch(/Hls\.isSupported/);
+  expect(html.length).toBeGreaterThan(100_000); // hls.js inlined: the page works offline
+  expect(doctor.exitCode).toBe(0);
+  expect(doctor.stdout).toMatch(/^OK\s+stream loading-dock\s+ACTIVE, keeps 24 h of video, video\/h265$/m);
+});
+
+test('keys AWS rejects fail doctor at the credentials, naming the profile', async () => {
+  fs.writeFileSync(
+    path.join(dir, '.aws', 'credentials'),
+    fs
+      .readFileSync(path.join(dir, '.aws', 'credentials'), 'utf8')
+      .replace(KNOWN_ACCESS_KEY, 'AKIAREVOKEDEXAMPLE00'),
+  );
+  try {
+    const doctor = await run(['doctor'], userEnv(standIns()));
+    expect(doctor.exitCode).toBe(1);
+    expect(doctor.stdout).toMatch(
+      /^FAIL\s+credentials\s+AWS did not accept your credentials \(profile "my-profile" \(AWS_PROFILE\)\) \(InvalidClientTokenId\)/m,
+    );
+  } finally {
+    fs.writeFileSync(
+      path.join(dir, '.aws', 'credentials'),
+      fs
+        .readFileSync(path.join(dir, '.aws', 'credentials'), 'utf8')
+        .replace('AKIAREVOKEDEXAMPLE00', KNOWN_ACCESS_KEY),
+    );
+  }
+});
+
+describe('an endpoint that accepts and never answers', () => {
+  let silent: { endpoint: string; close(): Promise<void> };
+  beforeAll(async () => {
+    silent = await startSilentEndpoint();
+  });
+  afterAll(() => silent?.close());
+
+  test('every command ends by itself with a sentence naming the endpoint', async () => {
+    const hang = (variable: string) => userEnv({ ...standIns(), [variable]: silent.endpoint });
+    const [list, doctor, cost, view] = await Promise.all([
+      run(['cameras', 'list'], hang('AWS_ENDPOINT_URL_SSM')),
+      run(['doctor'], hang('AWS_ENDPOINT_URL_STS')),
+      run(['cost'], hang('AWS_ENDPOINT_URL_PRICING')),
+      run(['view', 'front-door', '--out', 'hang.html'], hang('AWS_ENDPOINT_URL_KINESIS_VIDEO')),
+    ]);
+    const noAnswer = `no answer from ${silent.endpoint} (timed out after 10000 ms) after 2 attempt(s)`;
+
+    for (const [name, result] of Object.entries({ list, doctor, cost, view })) {
+      console.log(
+        `${name} against the silent endpoint: exit ${result.exitCode} after ${result.milliseconds} ms`,
+      );
+      expect([name, result.signal]).toEqual([name, null]);
+    }
+    expect(list.exitCode).toBe(1);
+    expect(list.stderr).toContain(`kvs-gateway cameras list: ${noAnswer}, during ssm:GetParametersByPath`);
+    expect(doctor.exitCode).toBe(1);
+    expect(doctor.stdout).toMatch(
+      new RegExp(`^FAIL\\s+credentials\\s+${escape(noAnswer)}, during sts:GetCallerIdentity`, 'm'),
+    );
+    // The estimate still comes, from the built-in table, and says why.
+    expect(cost.exitCode).toBe(0);
+    expect(cost.stdout).toContain(`not the AWS Price List API: ${noAnswer}, during pricing:GetProducts`);
+    expect(view.exitCode).toBe(1);
+    expect(view.stderr).toContain(`${noAnswer}, during kinesisvideo:DescribeStream`);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function ec2Product(instanceType: string, usd: string): string {
+  return JSON.stringify({
+    product: {
+      sku: 'QS1',
+      productFamily: 'Compute Instance',
+      attributes: {
+        instanceType,
+        regionCode: 'us-east-1',
+        operatingSystem: 'Linux',
+        tenancy: 'Shared',
+        preInstalledSw: 'NA',
+        capacitystatus: 'Used',
+        licenseModel: 'No License required',
+        usagetype: `USE1-BoxUsage:${instanceType}`,
+      },
+    },
+    terms: {
+      OnDemand: {
+        'QS1.JRTCKXETXF': {
+          priceDimensions: {
+            'QS1.JRTCKXETXF.6YS6EN2CT7': {
+              unit: 'Hrs',
+              beginRange: '0',
+              endRange: 'Inf',
+              pricePerUnit: { USD: usd },
+            },
+          },
+        },
+      },
+    },
+  });
+}

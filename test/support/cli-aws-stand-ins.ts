@@ -1,0 +1,241 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
+ * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
+ * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
+ *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
+ *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
+ *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
+ * Every request must be SigV4-signed with the known access key.
+ */
+
+export const KNOWN_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+export const ACCOUNT = '111122223333';
+
+export interface StoredParameter {
+  readonly Name: string;
+  readonly Value: string;
+  readonly Type: string;
+  readonly Version: number;
+}
+
+export interface StandInStream {
+  readonly retentionHours: number;
+  readonly mediaType: string;
+}
+
+export interface AwsStandIn {
+  readonly endpoint: string;
+  /** SSM parameters by name. */
+  readonly parameters: Map<string, StoredParameter>;
+  /** KVS streams by name: none until the test "deploys". */
+  readonly streams: Map<string, StandInStream>;
+  /** Price List products (JSON documents) by service code. */
+  readonly products: Map<string, string[]>;
+  /** Every request seen, as `<service> <operation>`. */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+type Reply = (status: number, body: string, headers?: Record<string, string>) => void;
+
+export async function startAwsStandIn(): Promise<AwsStandIn> {
+  const parameters = new Map<string, StoredParameter>();
+  const streams = new Map<string, StandInStream>();
+  const products = new Map<string, string[]>();
+  const requests: string[] = [];
+
+  const server = http.createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      const reply: Reply = (status, body, headers = {}) => {
+        response.writeHead(status, headers);
+        response.end(body);
+      };
+      const authorization = String(request.headers.authorization ?? '');
+      const accessKey = /Credential=([^/]+)\//.exec(authorization)?.[1];
+      const target = String(request.headers['x-amz-target'] ?? '');
+      if (target.startsWith('AmazonSSM.')) {
+        requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
+        if (accessKey !== KNOWN_ACCESS_KEY)
+          return jsonError(reply, 400, 'UnrecognizedClientException', 'bad key');
+        return ssm(target.slice('AmazonSSM.'.length), JSON.parse(text || '{}'), parameters, reply);
+      }
+      if (target.startsWith('AWSPriceListService.')) {
+        requests.push(`pricing ${target.slice('AWSPriceListService.'.length)}`);
+        if (accessKey !== KNOWN_ACCESS_KEY)
+          return jsonError(reply, 400, 'UnrecognizedClientException', 'bad key');
+        const input = JSON.parse(text || '{}') as GetProductsInput;
+        const list = (products.get(String(input.ServiceCode)) ?? []).filter((product) =>
+          matches(product, input),
+        );
+        return reply(200, JSON.stringify({ FormatVersion: 'aws_v1', PriceList: list }), JSON_1_1);
+      }
+      if (/Action=GetCallerIdentity/.test(text)) {
+        requests.push('sts GetCallerIdentity');
+        return sts(accessKey, reply);
+      }
+      const operation = request.url?.replace(/^\//, '').split('?')[0] ?? '';
+      requests.push(`kinesisvideo ${operation}`);
+      if (accessKey !== KNOWN_ACCESS_KEY)
+        return restError(reply, 403, 'UnrecognizedClientException', 'bad key');
+      return kinesisVideo(operation, JSON.parse(text || '{}'), streams, endpoint, reply);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    endpoint,
+    parameters,
+    streams,
+    products,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
+
+interface GetProductsInput {
+  readonly ServiceCode?: string;
+  readonly Filters?: readonly { Type: string; Field: string; Value: string }[];
+}
+
+/** GetProducts' filters on a product's attributes (productFamily included): TERM_MATCH and CONTAINS. */
+function matches(document: string, input: GetProductsInput): boolean {
+  const product = (
+    JSON.parse(document) as { product: { productFamily?: string; attributes: Record<string, string> } }
+  ).product;
+  const attributes: Record<string, string | undefined> = {
+    ...product.attributes,
+    productFamily: product.productFamily,
+  };
+  return (input.Filters ?? []).every((filter) => {
+    const value = attributes[filter.Field];
+    if (filter.Type === 'TERM_MATCH' || filter.Type === 'EQUALS') return value === filter.Value;
+    if (filter.Type === 'CONTAINS') return value !== undefined && value.includes(filter.Value);
+    return false;
+  });
+}
+
+function jsonError(reply: Reply, status: number, type: string, message: string): void {
+  reply(status, JSON.stringify({ __type: type, message }), JSON_1_1);
+}
+
+function restError(reply: Reply, status: number, type: string, message: string): void {
+  reply(status, JSON.stringify({ message }), {
+    'Content-Type': 'application/json',
+    'x-amzn-ErrorType': type,
+  });
+}
+
+function ssm(
+  operation: string,
+  input: Record<string, unknown>,
+  parameters: Map<string, StoredParameter>,
+  reply: Reply,
+): void {
+  const name = String(input.Name ?? '');
+  if (operation === 'PutParameter') {
+    const existing = parameters.get(name);
+    if (existing && input.Overwrite !== true) {
+      return jsonError(reply, 400, 'ParameterAlreadyExists', 'The parameter already exists.');
+    }
+    const Version = (existing?.Version ?? 0) + 1;
+    parameters.set(name, { Name: name, Value: String(input.Value), Type: String(input.Type), Version });
+    return reply(200, JSON.stringify({ Version, Tier: 'Standard' }), JSON_1_1);
+  }
+  if (operation === 'GetParametersByPath') {
+    const prefix = `${String(input.Path)}/`;
+    const found = [...parameters.values()].filter((parameter) => parameter.Name.startsWith(prefix));
+    return reply(200, JSON.stringify({ Parameters: found }), JSON_1_1);
+  }
+  if (operation === 'DeleteParameter') {
+    if (!parameters.delete(name)) return jsonError(reply, 400, 'ParameterNotFound', 'not found');
+    return reply(200, '{}', JSON_1_1);
+  }
+  return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`);
+}
+
+function sts(accessKey: string | undefined, reply: Reply): void {
+  const xml = { 'Content-Type': 'text/xml' };
+  if (accessKey !== KNOWN_ACCESS_KEY) {
+    return reply(
+      403,
+      '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
+        '<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message>' +
+        '</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>',
+      xml,
+    );
+  }
+  reply(
+    200,
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
+      `<Arn>arn:aws:iam::${ACCOUNT}:user/newcomer</Arn><UserId>AIDAEXAMPLE</UserId><Account>${ACCOUNT}</Account>` +
+      '</GetCallerIdentityResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000001</RequestId>' +
+      '</ResponseMetadata></GetCallerIdentityResponse>',
+    xml,
+  );
+}
+
+function kinesisVideo(
+  operation: string,
+  input: Record<string, unknown>,
+  streams: Map<string, StandInStream>,
+  endpoint: string,
+  reply: Reply,
+): void {
+  const name = String(input.StreamName ?? '');
+  const stream = streams.get(name);
+  if (!stream)
+    return restError(reply, 404, 'ResourceNotFoundException', `The stream ${name} does not exist.`);
+  const json = { 'Content-Type': 'application/json' };
+  if (operation === 'describeStream') {
+    return reply(
+      200,
+      JSON.stringify({
+        StreamInfo: {
+          StreamName: name,
+          StreamARN: `arn:aws:kinesisvideo:us-east-1:${ACCOUNT}:stream/${name}/1700000000000`,
+          Status: 'ACTIVE',
+          DataRetentionInHours: stream.retentionHours,
+          MediaType: stream.mediaType,
+        },
+      }),
+      json,
+    );
+  }
+  if (operation === 'getDataEndpoint') return reply(200, JSON.stringify({ DataEndpoint: endpoint }), json);
+  if (operation === 'getHLSStreamingSessionURL') {
+    return reply(
+      200,
+      JSON.stringify({
+        HLSStreamingSessionURL: `${endpoint}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=StandInToken-${name}`,
+      }),
+      json,
+    );
+  }
+  return restError(reply, 400, 'InvalidArgumentException', `the stand-in has no ${operation}`);
+}
+
+/** An endpoint that accepts connections and never answers: the fault every AWS call must survive. */
+export async function startSilentEndpoint(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
