@@ -11,6 +11,13 @@ const REBOOT_EXIT_STATUS = 133;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The promise's value, or `fallback` after `ms`; the timer is cleared either way (no open handle). */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface CommandResult {
   readonly code: number;
   readonly stdout: string;
@@ -200,7 +207,7 @@ export class GatewayBox {
   /** Reboots the box as `reboot` on an instance does: the system stops, and boots again from its disk. */
   async reboot(): Promise<void> {
     await this.exec(['systemctl', 'reboot']);
-    const status = await Promise.race([this.exited!, sleep(120_000).then(() => -1)]);
+    const status = await within(this.exited!, 120_000, -1);
     if (status !== REBOOT_EXIT_STATUS)
       throw new Error(`the box did not reboot (systemd-nspawn exit ${status})`);
     await this.boot();
@@ -211,7 +218,7 @@ export class GatewayBox {
     const child = this.nspawn;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await this.exec(['systemctl', 'poweroff'], 10_000).catch(() => undefined);
-    const status = await Promise.race([this.exited!, sleep(60_000).then(() => -1)]);
+    const status = await within(this.exited!, 60_000, -1);
     if (status === -1) {
       child.kill('SIGKILL');
       await this.exited;
