@@ -155,7 +155,8 @@ export class GatewayBox {
       'the box to start systemd',
       60_000,
       async () => {
-        const children = await run('pgrep', ['-P', String(child.pid)]);
+        // systemd-nspawn's child that runs systemd (it may have short-lived helpers too).
+        const children = await run('pgrep', ['-P', String(child.pid), '-x', 'systemd']);
         return children.code === 0 ? Number(children.stdout.trim().split('\n')[0]) : undefined;
       },
       200,
