@@ -1,9 +1,8 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { CommandResult, mustRun, runCommand } from './command';
 
-const execFileAsync = promisify(execFile);
 const BOX_SCRIPT = path.join(__dirname, 'gateway-box.sh');
 const DEBIAN_ROOTFS_SCRIPT = path.join(__dirname, 'debian-rootfs.sh');
 /** systemd-nspawn's exit status when the system inside asked for a reboot. */
@@ -18,39 +17,21 @@ function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export interface CommandResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export async function run(command: string, args: string[], timeout = 120_000): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(command, args, { timeout, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code?: number | string; stdout?: string; stderr?: string };
-    const code = typeof failure.code === 'number' ? failure.code : 1;
-    return { code, stdout: failure.stdout ?? '', stderr: failure.stderr ?? String(error) };
-  }
-}
-
-async function mustRun(command: string, args: string[], timeout?: number): Promise<string> {
-  const result = await run(command, args, timeout);
-  if (result.code !== 0)
-    throw new Error(`${command} ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-  return result.stdout;
+/** Runs a command (no shell) and resolves with how it ended; SIGKILL after `timeout` ms. */
+export function run(command: string, args: string[], timeout = 120_000): Promise<CommandResult> {
+  return runCommand(command, args, { timeoutMs: timeout });
 }
 
 /** Builds (or reuses, when its package list is the same) the cached Debian 12 rootfs. */
 export async function debianRootfs(folder: string, packages: string[]): Promise<void> {
-  await mustRun('bash', [DEBIAN_ROOTFS_SCRIPT, folder, packages.join(',')], 15 * 60_000);
+  await mustRun('bash', [DEBIAN_ROOTFS_SCRIPT, folder, packages.join(',')], { timeoutMs: 15 * 60_000 });
 }
 
 /** The box's network namespace (veth pair, metadata address) and its clean-up, leftovers included. */
 export const boxNetwork = {
   up: (name: string) => mustRun('bash', [BOX_SCRIPT, 'network-up', name]),
-  clean: (name: string, work: string) => mustRun('bash', [BOX_SCRIPT, 'clean', name, work], 60_000),
+  clean: (name: string, work: string) =>
+    mustRun('bash', [BOX_SCRIPT, 'clean', name, work], { timeoutMs: 60_000 }),
 };
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined/false, or throws after `ms`. */
