@@ -59,7 +59,8 @@ end_processes() {
 }
 
 clean() {
-  local name="$1" work="$2" pids=() pid_file mount_point
+  local name="$1" work pids=() pid_file mount_point
+  work="$(realpath -m "$2")"
   if [[ -e "/run/netns/$name" ]]; then
     mapfile -t pids < <(ip netns pids "$name" 2>/dev/null)
     end_processes "${pids[@]}"
