@@ -96,16 +96,13 @@ function expectNoPassword(result: CliRun): void {
   expect(`${result.stdout}${result.stderr}`).not.toContain('p@ss');
 }
 
-test("the README's config example synthesizes, with the security review passing", async () => {
-  const outdir = path.join(dir, 'cdk.out');
+test("the README's config example synthesizes through npm run synth -- -c config=<file>, review passing", async () => {
   const config = path.join(dir, 'gateway.config.json');
-  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-c', `config=${config}`, '-o', outdir], {
+  const { stdout } = await promisify(execFile)('npm', ['run', 'synth', '--', '-c', `config=${config}`], {
     cwd: ROOT,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const { stdout } = await promisify(execFile)('node', ['scripts/check-validation-report.js', outdir], {
-    cwd: ROOT,
-  });
+  const outdir = path.join(ROOT, 'cdk.out');
 
   expect(stdout).toContain('no unacknowledged finding');
   const streams = Object.values(
