@@ -18,6 +18,8 @@ export interface TestCameraOptions {
   readonly bitrateKbps?: number;
   /** Loop this pre-encoded H.264 MKV instead of encoding live (benchmark feeds). */
   readonly file?: string;
+  /** Serve on 127.0.0.1 inside this network namespace (`ip netns exec`), e.g. a booted box's. */
+  readonly netns?: string;
   /** Listen address (default 127.0.0.1): an address of a test network, for cameras seen from a namespace. */
   readonly address?: string;
 }
@@ -106,7 +108,10 @@ export class TestCamera {
     if (o.user !== undefined) args.push('--user', o.user);
     if (o.file) args.push('--file', o.file);
     if (o.metadata) args.push('--metadata');
-    const child = spawn(SYSTEM_PYTHON, args, {
+    const argv = o.netns
+      ? ['ip', 'netns', 'exec', o.netns, SYSTEM_PYTHON, ...args]
+      : [SYSTEM_PYTHON, ...args];
+    const child = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TEST_CAMERA_PASSWORD: o.password ?? '' },
     });
