@@ -117,24 +117,9 @@ const UNIFORM = {
 } as const;
 
 /** Outside us-east-1 only the public IPv4 price was confirmed; every other regional figure is from memory. */
-const REGIONAL_FIGURES_FROM_MEMORY: readonly PriceName[] = [
-  'ec2PerHour',
-  'ebsGp3PerGbMonth',
-  'fargatePerVcpuHour',
-  'fargatePerGbHour',
-  'kvsIngestedPerGb',
-  'kvsStoredPerGbMonth',
-  'alarmPerMonth',
-  'dashboardPerMonth',
-  'customMetricPerMonth',
-  'logsIngestedPerGb',
-  'logsStoredPerGbMonth',
-  'kmsKeyPerMonth',
-  'natGatewayPerHour',
-  'natGatewayPerGb',
-  'loadBalancerPerHour',
-  'loadBalancerLcuPerHour',
-];
+const REGIONAL_FIGURES_FROM_MEMORY: readonly PriceName[] = EVERY_PRICE.filter(
+  (price) => price !== 'publicIpv4PerHour',
+);
 
 export const PRICE_TABLE: readonly RegionPrices[] = [
   {
