@@ -69,9 +69,11 @@ test('a repeated failure is logged for the first attempts, then at most once a m
     BACKOFF_MAX_SECONDS: '1',
   });
   await run.waitForLine(/the camera has no stream at this path: Not found/, 15000);
-  await sleep(9000);
-  // The camera counts every attempt; the log shows the first three.
+  // The camera counts every attempt (each one DESCRIBE); the log shows the first three.
+  for (const deadline = Date.now() + 30000; cam.connections.length < 6 && Date.now() < deadline;)
+    await sleep(250);
   expect(cam.connections.length).toBeGreaterThanOrEqual(6);
+  await sleep(500);
   expect(run.lines.filter((line) => /no stream at this path/.test(line.text))).toHaveLength(3);
 });
 

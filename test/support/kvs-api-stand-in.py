@@ -10,10 +10,11 @@ after an ERROR event it ends the response, as KVS does.
 
 Modes, switched at run time through its control port (POST /mode {"mode": ...}):
     normal      every stream exists, fragments are acknowledged
-    missing     every stream is missing: 404 ResourceNotFoundException (allow-create-stream=false)
+    missing     every stream is missing: 404 ResourceNotFoundException (allow-create-stream=false); open
+                uploads end
     refuse      the API port is closed: connections are refused, open uploads are cut
     hang        connections are accepted and never answered, open uploads stop being read
-    forbidden   403 UnrecognizedClientException for every request (rejected credentials)
+    forbidden   403 UnrecognizedClientException for every request (rejected credentials); open uploads end
     error-ack   every fragment is answered with ERROR {"errorId": 4002} (any KVS ErrorId)
 POST /reject-keys {"accessKeyIds": [...]} answers 403 to requests signed with those keys only, so a test
 can reject a cached key and accept the refreshed one. GET /state returns the mode and what was received
@@ -44,6 +45,10 @@ ERROR_CODES = {4002: "MAX_FRAGMENT_DURATION_REACHED", 4004: "FRAGMENT_TIMECODE_L
 # EBML/Matroska element ids (with their length marker bits, as written in the file)
 EBML_HEADER, SEGMENT, INFO, TIMECODE_SCALE, TRACKS, TRACK_ENTRY = 0x1A45DFA3, 0x18538067, 0x1549A966, 0x2AD7B1, 0x1654AE6B, 0xAE
 TRACK_NUMBER, CODEC_ID, CLUSTER, CLUSTER_TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP, BLOCK = 0xD7, 0x86, 0x1F43B675, 0xE7, 0xA3, 0xA0, 0xA1
+TAGS = 0x1254C367
+# The Producer SDK ends the last fragment of an upload with this tag (an "EoFR") and then waits for its
+# PERSISTED event before it ends the upload.
+END_OF_FRAGMENT_TAG = b"AWS_KINESISVIDEO_END_OF_FRAGMENT"
 # Masters whose children matter (entered, not skipped); Segment and Cluster may have an unknown size.
 ENTERED = {SEGMENT, INFO, TRACKS, TRACK_ENTRY, CLUSTER, BLOCK_GROUP}
 
@@ -122,7 +127,7 @@ class MkvFragments:
                 pos += header
                 self.skip = length
                 continue
-            if identity in (TIMECODE_SCALE, CLUSTER_TIMECODE, TRACK_NUMBER, CODEC_ID):
+            if identity in (TIMECODE_SCALE, CLUSTER_TIMECODE, TRACK_NUMBER, CODEC_ID, TAGS):
                 if pos + header + length > len(self.buffer):
                     break
                 self.value(identity, bytes(self.buffer[pos + header:pos + header + length]))
@@ -140,8 +145,11 @@ class MkvFragments:
             self.track = {}
 
     def value(self, identity, raw):
-        number = int.from_bytes(raw, "big")
-        if identity == TIMECODE_SCALE:
+        number = int.from_bytes(raw, "big") if len(raw) <= 8 else None
+        if identity == TAGS:
+            if END_OF_FRAGMENT_TAG in raw:
+                self.close_fragment()
+        elif identity == TIMECODE_SCALE:
             self.scale_ns = number
         elif identity == TRACK_NUMBER:
             self.track["number"] = number
@@ -572,6 +580,10 @@ class StandIn:
             self.stop()
         elif mode != "refuse" and previous == "refuse":
             self.start(self.port)
+        elif mode in ("forbidden", "missing") and mode != previous:
+            # KVS checks credentials and the stream when an upload starts: end the open uploads so that the
+            # client's next one meets the new answer, as after a revoked key or a deleted stream.
+            self.server.cut_connections()
         announce("mode", mode=mode, errorId=self.state.error_id)
 
 
