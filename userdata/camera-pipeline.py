@@ -38,7 +38,7 @@ import kvssink_reports as reports  # noqa: E402
 # How a run ends (run-camera.sh reads these; keep both lists equal).
 STOPPED, TRANSIENT, AUTH, STALL, NOT_FOUND, UNSUPPORTED, MISSING_ELEMENT, BAD_URL = 0, 20, 21, 22, 23, 24, 25, 26
 STREAM_MISSING, RESTART_NOW, CREDENTIALS = 27, 28, 29
-FINISH_CODES = {"fresh-session": RESTART_NOW, "stream-missing": STREAM_MISSING, "credentials": CREDENTIALS}
+FINISH_CODES = {"fresh-session": RESTART_NOW, "new-credentials": RESTART_NOW, "stream-missing": STREAM_MISSING, "credentials": CREDENTIALS}
 
 env = os.environ
 camera_name = env["CAMERA_NAME"]
@@ -504,10 +504,26 @@ class MediaFlow:
         self.written = time.monotonic()
         first = min(track.first for track in self.tracks)
         latest = self.healthy_epoch if self.healthy_epoch is not None else first - 1
-        temporary = f"{self.health_file}.{os.getpid()}"
-        with open(temporary, "w") as out:
-            out.write(f"{int(first)} {int(latest)}{' ' + reason if reason else ''}\n")
-        os.replace(temporary, self.health_file)
+        write_health(f"{int(first)} {int(latest)}{' ' + reason if reason else ''}")
+
+
+def write_health(line):
+    temporary = f"{env['HEALTH_FILE']}.{os.getpid()}"
+    with open(temporary, "w") as out:
+        out.write(f"{line}\n")
+    os.replace(temporary, env["HEALTH_FILE"])
+
+
+def end_run(finished):
+    """Logs how the run ended and exits with its code. A run that ends waiting for a person or for the
+    credential refresher says why in the health file too (--check-health prints it)."""
+    if finished.code != STOPPED:
+        log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND, CREDENTIALS))
+    if finished.code in (STREAM_MISSING, CREDENTIALS):
+        write_health(f"0 0 {redact(finished)}")
+    flush_output()
+    # os._exit: no interpreter teardown racing GStreamer's threads; the pipeline is stopped or cannot be.
+    os._exit(finished.code)
 
 
 def watch_key_frames(pipeline, key_frames, lock, warnings):
@@ -568,6 +584,11 @@ class Run:
             return None
         if finish.outcome == "fresh-session":
             self.state.set("freshSession", time.time())
+        if finish.outcome == "new-credentials":
+            # What kvssink holds cannot be sent with the refused key, and stopping it would wait for that.
+            log(finish.message)
+            flush_output()
+            os._exit(RESTART_NOW)
         return Finished(FINISH_CODES[finish.outcome], finish.message)
 
     def healthy(self):
@@ -677,9 +698,7 @@ def start(pipeline, stopping, current):
         outcome = current.drain()
         if outcome is not None:
             # kvssink is inside its own retries and cannot be stopped cleanly; nothing was sent yet.
-            log(str(outcome))
-            flush_output()
-            os._exit(outcome.code)
+            end_run(outcome)
     stuck.cancel()
     return result[0] != Gst.StateChangeReturn.FAILURE
 
@@ -722,11 +741,7 @@ def main():
     try:
         run(stopping, CameraState(state_path()))
     except Finished as finished:
-        if finished.code != STOPPED:
-            log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND, CREDENTIALS))
-        flush_output()
-        # os._exit: no interpreter teardown racing GStreamer's threads; the pipeline is already stopped.
-        os._exit(finished.code)
+        end_run(finished)
 
 
 main()

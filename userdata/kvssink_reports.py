@@ -179,12 +179,13 @@ SECRET_PATTERNS = [
 REQUEST_DUMP_LINE = re.compile(r"^(Request URL:|Request Headers:|\s+[\w-]+(:|\s*$))")
 
 
-# kvssink messages that say nothing to act on, at every start: curl_easy_pause refusing a handle that is not
-# transferring yet (libcurl >= 7.68), and the stream's retention differing from kvssink's own default (it
-# is only used to create streams, which the gateway never does).
+# kvssink messages that say nothing to act on, at every start or stop: curl_easy_pause refusing a handle that
+# is not transferring yet (libcurl >= 7.68), the stream's retention differing from kvssink's own default (it
+# is only used to create streams, which the gateway never does), the end of the stream reaching kvssink.
 BENIGN = (
     "Failed to un-pause curl with error: 43",
     "Retention period returned from the DescribeStream call doesn't match",
+    "GStreamer buffer is invalid for",
 )
 
 
@@ -239,7 +240,7 @@ class LogThrottle:
         common, count = max(self.held_shapes.items(), key=lambda item: item[1])
         seconds = max(1, round(now - self.summarized))
         line = (
-            f"{self.held} similar lines in the last {seconds}s not shown "
+            f"{self.held} similar {'line' if self.held == 1 else 'lines'} in the last {seconds}s not shown "
             f"(most often, {count}x: {common.strip()[:100]})"
         )
         self.held = 0
@@ -331,8 +332,9 @@ UNREACHABLE_SECONDS = 5  # failed requests without any acknowledgement for this 
 REPEAT_SECONDS = 600  # a problem that lasts is logged again this often; a fresh session is not retried sooner
 
 
-# End the run. outcome: fresh-session (restart at once), stream-missing (the supervisor waits long),
-# credentials (the supervisor waits a little for the credential file).
+# End the run. outcome: fresh-session (restart at once, after kvssink sent what it holds), new-credentials
+# (restart at once: what kvssink holds cannot be sent with the refused key), stream-missing (the supervisor
+# waits long), credentials (the supervisor waits a little for the credential file).
 Finish = namedtuple("Finish", "outcome message")
 
 
@@ -358,12 +360,16 @@ class KvsWatch:
 
     def ack(self, now):
         """One acknowledgement event from KVS (kvssink's fragment-ack signal)."""
+        self.last_ack = now
+        return self.answered(now)
+
+    def answered(self, now):
+        """KVS answered a request (an acknowledgement or an HTTP status): it is within reach."""
         lines = []
         if self.unreachable_said:
             lines.append(f"KVS is answering again, after {now - self.failing_since:.0f}s out of reach")
         self.failing_since = None
         self.unreachable_said = False
-        self.last_ack = now
         return lines
 
     def report(self, report, now, wall):
@@ -376,15 +382,16 @@ class KvsWatch:
         if report.kind in ("credentials-missing", "credentials-expired"):
             self.finish = Finish("credentials", self.credential_problem(report.kind))
             return []
+        lines = self.answered(now) if report.kind == "http" and report.code else []
         verdict = verdict_for_status(report.code) if report.kind == "status" else verdict_for_http(report.code)
         if verdict is None:
-            return []
+            return lines
         code = f"0x{report.code:08x}" if report.kind == "status" else f"HTTP {report.code}"
         if self.problem and self.problem[0] is verdict:
             self.problem[2:] = [now, code]
         else:
             self.problem = [verdict, now, now, code]
-        return self.act(verdict, code, now, wall)
+        return lines + self.act(verdict, code, now, wall)
 
     def act(self, verdict, code, now, wall):
         if verdict.action == "stream-missing":
@@ -417,7 +424,7 @@ class KvsWatch:
             return lines
         verdict, first, latest, code = self.problem
         if verdict.action == "credentials" and credential_file_changed and self.finish is None:
-            self.finish = Finish("fresh-session", f"{self.credential_file} was refreshed: restarting kvssink so that it reads it now")
+            self.finish = Finish("new-credentials", f"{self.credential_file} was refreshed: restarting kvssink so that it reads it now")
         if now - latest > self.problem_seconds():
             if verdict.unhealthy and self.last_ack is not None and self.last_ack > latest + 1:
                 lines.append(f"KVS is accepting this camera's video again ({verdict.problem} over after {latest - first:.0f}s)")

@@ -243,19 +243,19 @@ check_health() {
   now="$(date +%s)"
   if [[ -f "$HEALTH_FILE" ]] && read -r first last reason <"$HEALTH_FILE" && [[ "$last" =~ ^[0-9]+$ ]]; then
     age=$((now - last))
-    if ((age <= HEALTH_MAX_AGE_SECONDS)); then
+    if ((age <= HEALTH_MAX_AGE_SECONDS)) && [[ -z "$reason" ]]; then
       echo "healthy: video flowed ${age}s ago ($CAMERA_NAME)"
       return 0
     fi
-  fi
-  if [[ -n "$reason" ]]; then
-    echo "unhealthy: $reason ($CAMERA_NAME)"
-    return 1
   fi
   if [[ -f "$HEALTH_FILE.auth-backoff" ]] && read -r until <"$HEALTH_FILE.auth-backoff" &&
     [[ "$until" =~ ^[0-9]+$ ]] && ((until + HEALTH_MAX_AGE_SECONDS >= now)); then
     echo "healthy (no video): waiting out an authentication backoff until $(date -u -d "@$until" +%FT%TZ); a restart would retry the password and may lock the camera account ($CAMERA_NAME)"
     return 0
+  fi
+  if [[ -n "$reason" ]]; then
+    echo "unhealthy: $reason ($CAMERA_NAME)"
+    return 1
   fi
   if [[ -n "${age:-}" ]]; then
     echo "unhealthy: no video for ${age}s (more than ${HEALTH_MAX_AGE_SECONDS}s) ($CAMERA_NAME)"

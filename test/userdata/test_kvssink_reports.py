@@ -212,7 +212,7 @@ class Watch(unittest.TestCase):
         self.assertIsNone(watch.finish)
         self.assertFalse(watch.healthy(6.0, True)[0])
         watch.tick(7.0, credential_file_changed=True)
-        self.assertEqual(watch.finish.outcome, "fresh-session")
+        self.assertEqual(watch.finish.outcome, "new-credentials")
         self.assertIn("/run/kvs-gateway/credentials was refreshed", watch.finish.message)
 
     def test_missing_stream_names_stream_region_and_what_to_deploy(self):
@@ -243,6 +243,17 @@ class Watch(unittest.TestCase):
         back = watch.ack(41.0)
         self.assertEqual(back, ["KVS is answering again, after 39s out of reach"])
         self.assertEqual(watch.healthy(41.5, True), (True, ""))
+
+    def test_failed_requests_between_http_answers_are_not_an_unreachable_kvs(self):
+        watch = self.watch()
+        lines = []
+        for tenth in range(10, 200):
+            now = tenth / 10
+            lines += watch.report(reports.Report("unreachable", 0, "http://127.0.0.1:1: Failed sending data to the peer"), now, 1e9)
+            lines += watch.report(reports.Report("http", 403), now, 1e9)
+            lines += watch.tick(now)
+        self.assertEqual(len(lines), 1)
+        self.assertIn("KVS refused the credentials (HTTP 403)", lines[0])
 
     def test_no_acknowledgement_at_all_is_unhealthy_with_kvssink_only(self):
         watch = self.watch(interval=2.0)
