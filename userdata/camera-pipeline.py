@@ -237,11 +237,11 @@ def transport_refused(message):
     return error.matches(Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND) and message.src.get_name() == "camera"
 
 
-# encoding-name in the SDP -> (CODEC value, depayloader, parser, caps kvssink accepts)
+# encoding-name in the SDP -> (CODEC value, depayloader, parser, timestamper, caps kvssink accepts)
 VIDEO_CHAINS = {
-    "H264": ("h264", "rtph264depay", "h264parse", "video/x-h264,stream-format=avc,alignment=au"),
+    "H264": ("h264", "rtph264depay", "h264parse", "h264timestamper", "video/x-h264,stream-format=avc,alignment=au"),
     # hvc1 keeps the parameter sets in the codec private data, as MKV and KVS players expect.
-    "H265": ("h265", "rtph265depay", "h265parse", "video/x-h265,stream-format=hvc1,alignment=au"),
+    "H265": ("h265", "rtph265depay", "h265parse", "h265timestamper", "video/x-h265,stream-format=hvc1,alignment=au"),
 }
 # encoding-name -> (depayloader, parser or None, caps kvssink accepts)
 AUDIO_CHAINS = {
@@ -343,12 +343,17 @@ def sink_description():
 
 def build_pipeline(video, audio):
     """The one pipeline description (no URL, password or user path in it: those are set as properties)."""
-    _, depay, parse, caps = VIDEO_CHAINS[video[1]]
+    _, depay, parse, timestamper, caps = VIDEO_CHAINS[video[1]]
     sink, video_target, audio_target = sink_description()
+    # RTP carries presentation times only. Without decoding times kvssink drops every key frame that carries
+    # the parameter sets (seen with cameras that send SPS/PPS at each IDR: nothing was ever uploaded) and
+    # makes up decoding times of its own; the timestamper derives them from the stream (B-frames included).
+    # GStreamer 1.22 has it (Ubuntu 24.04: 1.24); without it, the stream goes as it comes.
+    stamp = f" ! {timestamper}" if Gst.ElementFactory.find(timestamper) else ""
     # The caps filter after the parser makes a camera/sink mismatch fail at negotiation, clearly. The tee's
     # second branch keeps key frames only, so that Python sees one call per key frame (the GOP), not per frame.
     parts = [
-        f"rtspsrc name=camera  {depay} name=video ! {parse} ! tee name=videotee ! capsfilter name=videocaps caps={caps}"
+        f"rtspsrc name=camera  {depay} name=video ! {parse}{stamp} ! tee name=videotee ! capsfilter name=videocaps caps={caps}"
         f" ! {video_target}  videotee. ! identity name=keyframes drop-buffer-flags=delta-unit ! fakesink sync=false async=false"
     ]
     if audio:
@@ -558,7 +563,7 @@ class Run:
             self.credential_path,
             self.key_frames,
             time.monotonic(),
-            state.get("freshSession"),
+            float(state.get("freshSession", 0)) or None,
         )
         self.loaded_key = credential_key(self.credential_path) if self.credential_path else None
 

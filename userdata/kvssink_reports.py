@@ -257,10 +257,18 @@ class KvssinkLog:
 
     def __init__(self, throttle=None):
         self.throttle = throttle or LogThrottle()
+        self.in_traceback = False
 
     def feed(self, raw):
         """Returns (lines to write, report or None) for one raw line."""
         text = raw.rstrip("\n")
+        # A Python traceback is the program's own failure: all of it is shown, never rate-limited.
+        if text.startswith("Traceback (most recent call last):"):
+            self.in_traceback = True
+            return [redact(text)], None
+        if self.in_traceback:
+            self.in_traceback = text.startswith((" ", "\t"))
+            return [redact(text)], None
         if not text.strip() or REQUEST_DUMP_LINE.match(text):
             return [], None
         if text.startswith(KVSSINK_MARK):
@@ -329,7 +337,8 @@ def describe_interval(seconds):
 PROBLEM_SECONDS = 30  # a refusal keeps the camera unhealthy this long (plus two GOPs) after the latest one
 ACK_TIMEOUT_SECONDS = 30  # with kvssink, no acknowledgement for this long (plus a GOP) is unhealthy
 UNREACHABLE_SECONDS = 5  # failed requests without any acknowledgement for this long: KVS is unreachable
-REPEAT_SECONDS = 600  # a problem that lasts is logged again this often; a fresh session is not retried sooner
+REPEAT_SECONDS = 600  # a problem that lasts is logged again this often
+FRESH_SESSION_SECONDS = 3600  # refused timestamps get one fresh session an hour: more would only lose video
 
 
 # End the run. outcome: fresh-session (restart at once, after kvssink sent what it holds), new-credentials
@@ -398,7 +407,7 @@ class KvsWatch:
             self.finish = Finish("stream-missing", self.message(verdict, code))
             return []
         if verdict.action == "fresh-session":
-            if self.last_fresh_session is None or wall - self.last_fresh_session > REPEAT_SECONDS:
+            if self.last_fresh_session is None or wall - self.last_fresh_session > FRESH_SESSION_SECONDS:
                 self.finish = Finish("fresh-session", self.message(verdict, code))
                 return []
             # It came back right after a fresh session: another restart would only lose more video.

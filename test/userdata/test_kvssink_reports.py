@@ -140,9 +140,17 @@ class KvssinkLogFilter(unittest.TestCase):
         self.assertLessEqual(max(per_minute[1:]), 4)
         self.assertGreaterEqual(per_minute[0], 2)
 
-    def test_traceback_code_lines_pass_request_dump_lines_do_not(self):
-        log = reports.KvssinkLog()
-        self.assertEqual(log.feed("    raise Finished(code)\n")[0], ["    raise Finished(code)"])
+    def test_a_traceback_passes_whole_and_unthrottled_request_dump_lines_do_not(self):
+        log = reports.KvssinkLog(reports.LogThrottle(burst=1, per_minute=0))
+        self.assertEqual(len(log.feed("kvssink WARN something\n")[0]), 1)  # the one line the budget allows
+        traceback = [
+            "Traceback (most recent call last):",
+            '  File "/opt/kvs-gateway/bin/camera-pipeline.py", line 752, in <module>',
+            "    main()",
+            "    content-length: 25",
+            "TypeError: unsupported operand type(s) for -: 'float' and 'str'",
+        ]
+        self.assertEqual([line for text in traceback for line in log.feed(text + "\n")[0]], traceback)
         self.assertEqual(log.feed("    content-length: 25\n")[0], [])
         self.assertEqual(log.feed("    conn\n")[0], [])
         self.assertEqual(log.feed("Request URL: http://127.0.0.1:1/putMedia\n")[0], [])
