@@ -93,6 +93,13 @@ class Output:
                 except Exception as error:  # the pump must outlive any odd line, or the pipe would fill up
                     self.write(f"log filter: {error!r}")
 
+    def tick(self):
+        """Once a second: the summary of what was held back, once a minute, even when the flood has stopped."""
+        with self.lock:
+            lines = self.filter.throttle.summary()
+        for line in lines:
+            self.write(line)
+
     def close(self):
         """At exit: reads what is left in the pipe, then sums up what was held back."""
         sys.stdout.flush()
@@ -570,6 +577,8 @@ class Run:
     def drain(self):
         """Hands what kvssink reported to the watch; logs what it says; returns a Finished or None."""
         now = time.monotonic()
+        if output is not None:
+            output.tick()
         while self.events:
             kind, report, at = self.events.popleft()
             with self.lock:
