@@ -1,7 +1,7 @@
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '**/*.js'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'tmp/', '**/*.js'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian or Ubuntu machine; quick when all is already there.
 #   scripts/setup.sh node   npm packages: enough to synthesize the stacks
-#   scripts/setup.sh test   also GStreamer, the RTSP server, shellcheck and Chromium that the tests run
+#   scripts/setup.sh test   also GStreamer, the RTSP server, shellcheck and Chromium that the tests run, and
+#                           what the whole-system tests need (debootstrap; buildah, runc and tini for the
+#                           Fargate image and task)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,11 @@ readonly TEST_PACKAGES=(
   procps
   systemd
   python3-botocore
+  iproute2
+  debootstrap
+  buildah
+  runc
+  tini
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

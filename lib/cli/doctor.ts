@@ -123,7 +123,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
     add('fail', 'parameters', error.message);
   }
 
-  for (const camera of config.cameras) {
+  for (const [index, camera] of config.cameras.entries()) {
     const subject = `stream ${camera.streamName}`;
     let info: StreamInfo | undefined;
     try {
@@ -137,7 +137,11 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
       const call = { action: 'kinesisvideo:DescribeStream', resource: subject, region: clients.region };
       add('fail', subject, describeAwsError(error, call));
       // An endpoint that does not answer will not answer for the next stream either.
-      if (isNoAnswer(error)) break;
+      const unchecked = config.cameras.slice(index + 1).map((other) => other.streamName);
+      if (isNoAnswer(error) && unchecked.length > 0) {
+        add('warn', 'streams', `not checked, as the endpoint did not answer: ${unchecked.join(', ')}`);
+        break;
+      }
       continue;
     }
     const retention = info?.DataRetentionInHours ?? 0;

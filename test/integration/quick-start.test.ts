@@ -96,16 +96,13 @@ function expectNoPassword(result: CliRun): void {
   expect(`${result.stdout}${result.stderr}`).not.toContain('p@ss');
 }
 
-test("the README's config example synthesizes, with the security review passing", async () => {
-  const outdir = path.join(dir, 'cdk.out');
+test("the README's config example synthesizes through npm run synth -- -c config=<file>, review passing", async () => {
   const config = path.join(dir, 'gateway.config.json');
-  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-c', `config=${config}`, '-o', outdir], {
+  const { stdout } = await promisify(execFile)('npm', ['run', 'synth', '--', '-c', `config=${config}`], {
     cwd: ROOT,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const { stdout } = await promisify(execFile)('node', ['scripts/check-validation-report.js', outdir], {
-    cwd: ROOT,
-  });
+  const outdir = path.join(ROOT, 'cdk.out');
 
   expect(stdout).toContain('no unacknowledged finding');
   const streams = Object.values(
@@ -180,6 +177,41 @@ test('after the deploy, view --out writes a working player page and doctor is al
   expect(html.length).toBeGreaterThan(100_000); // hls.js inlined: the page works offline
   expect(doctor.exitCode).toBe(0);
   expect(doctor.stdout).toMatch(/^OK\s+stream loading-dock\s+ACTIVE, keeps 24 h of video, video\/h265$/m);
+});
+
+test('the other commands of docs/cameras.md work through the installed command too', async () => {
+  const env = userEnv(standIns());
+  const url = await run(['view', 'loading-dock', '--expires', '2h'], env);
+  const rotated = await run(
+    [
+      'cameras',
+      'add',
+      'loading-dock',
+      '--url',
+      'rtsp://192.0.2.11:554/stream1',
+      '--user',
+      'viewer',
+      '--overwrite',
+    ],
+    env,
+  );
+  const removed = await run(['cameras', 'remove', 'loading-dock', '--yes'], env);
+  const help = await run(['cameras', 'remove', '--help'], env);
+
+  expect([url.exitCode, url.stdout]).toEqual([0, expect.stringContaining('StandInToken-loading-dock')]);
+  expect(url.stderr).toContain('H.265'); // the browser warning for an H.265 stream
+  expect([rotated.exitCode, rotated.stdout]).toEqual([0, expect.stringContaining('Replaced the URL')]);
+  expect([removed.exitCode, removed.stdout]).toEqual([
+    0,
+    expect.stringContaining('Removed /kvs-gateway/cameras/loading-dock'),
+  ]);
+  expect(removed.stderr).toContain('is still in the config');
+  expect(aws.parameters.has('/kvs-gateway/cameras/loading-dock')).toBe(false);
+  expect([help.exitCode, help.stdout]).toEqual([
+    0,
+    expect.stringContaining('Usage: kvs-gateway cameras remove'),
+  ]);
+  for (const result of [url, rotated, removed]) expectNoPassword(result);
 });
 
 test('keys AWS rejects fail doctor at the credentials, naming the profile', async () => {

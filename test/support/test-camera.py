@@ -163,6 +163,7 @@ class RecordedVideo:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--address", default="127.0.0.1", help="listen address (a test network's own)")
     parser.add_argument("--path", default="/stream")
     parser.add_argument("--codec", choices=["h264", "h265"], default="h264")
     parser.add_argument("--width", type=int, default=320)
@@ -220,7 +221,7 @@ def main():
         factory.connect("media-configure", lambda _f, media: jump.attach(media.get_element()))
 
     server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
+    server.set_address(args.address)
     server.set_service(str(args.port))
     if args.user is not None:
         auth = GstRtspServer.RTSPAuth()

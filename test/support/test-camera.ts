@@ -29,6 +29,8 @@ export interface TestCameraOptions {
   readonly jumpAfterSeconds?: number;
   /** Default 3600; negative jumps back (the camera's clock reset). */
   readonly jumpSeconds?: number;
+  /** Listen address (default 127.0.0.1): an address of a test network, for cameras seen from a namespace. */
+  readonly address?: string;
 }
 
 const CAMERA_SCRIPT = path.join(__dirname, 'test-camera.py');
@@ -48,7 +50,7 @@ export class TestCamera {
     private listeningPort: number,
   ) {}
 
-  /** Starts a camera on a free 127.0.0.1 port and resolves once it listens. */
+  /** Starts a camera on a free port (of 127.0.0.1 unless `address` says) and resolves once it listens. */
   static async start(options: TestCameraOptions = {}): Promise<TestCamera> {
     const camera = new TestCamera(options, 0);
     await camera.launch();
@@ -69,7 +71,7 @@ export class TestCamera {
 
   /** The camera's URL without credentials. */
   get address(): string {
-    return `rtsp://127.0.0.1:${this.listeningPort}/stream`;
+    return `rtsp://${this.options.address ?? '127.0.0.1'}:${this.listeningPort}/stream`;
   }
 
   /** The camera's URL; `credentials` defaults to the camera's own, percent-encoded as the URL requires. */
@@ -110,6 +112,7 @@ export class TestCamera {
   private launch(): Promise<void> {
     const o = this.options;
     const args = [CAMERA_SCRIPT, '--port', String(this.listeningPort), '--codec', o.codec ?? 'h264'];
+    args.push('--address', o.address ?? '127.0.0.1');
     args.push('--audio', o.audio ?? 'none', '--auth', o.auth ?? 'basic');
     args.push('--width', String(o.width ?? 320), '--height', String(o.height ?? 240));
     args.push('--fps', String(o.fps ?? 15), '--bitrate', String(o.bitrateKbps ?? 300));
