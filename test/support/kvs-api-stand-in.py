@@ -57,8 +57,15 @@ def not_found(stream):
     return f"The requested stream {stream} is not found or not active."
 
 
+printing = threading.Lock()
+
+
 def announce(event, **fields):
-    print(json.dumps({"event": event, "time": round(time.time(), 3), **fields}), flush=True)
+    # One write per line, under a lock: uploads run in threads of their own.
+    line = json.dumps({"event": event, "time": round(time.time(), 3), **fields}) + "\n"
+    with printing:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def read_vint(data, pos, keep_marker):
