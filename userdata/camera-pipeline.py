@@ -571,6 +571,7 @@ class Run:
             self.key_frames,
             time.monotonic(),
             float(state.get("freshSession", 0)) or None,
+            expects_acks=sink_is_kvs,
         )
         self.loaded_key = credential_key(self.credential_path) if self.credential_path else None
 

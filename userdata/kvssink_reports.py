@@ -352,7 +352,9 @@ class KvsWatch:
     requests that cannot reach KVS. Produces the lines to log, the health verdict and the reasons to end a
     run. Every method takes `now` (monotonic seconds) so that the tests control time; `wall` is epoch time."""
 
-    def __init__(self, stream, region, credential_file, key_frames, started, last_fresh_session=None):
+    def __init__(self, stream, region, credential_file, key_frames, started, last_fresh_session=None, expects_acks=True):
+        self.expects_acks = expects_acks  # kvssink acknowledges; the file and fake sinks do not
+        self.silence_said = False
         self.stream = stream
         self.region = region
         self.credential_file = credential_file
@@ -369,8 +371,12 @@ class KvsWatch:
 
     def ack(self, now):
         """One acknowledgement event from KVS (kvssink's fragment-ack signal)."""
+        lines = []
+        if self.silence_said:
+            lines.append(f"KVS is acknowledging video again, after {now - (self.last_ack or self.started):.0f}s of silence")
+            self.silence_said = False
         self.last_ack = now
-        return self.answered(now)
+        return lines + self.answered(now)
 
     def answered(self, now):
         """KVS answered a request (an acknowledgement or an HTTP status): it is within reach."""
@@ -423,6 +429,15 @@ class KvsWatch:
     def tick(self, now, credential_file_changed=False):
         """Once a second. Returns the lines to log; may set `finish`."""
         lines = []
+        silent = now - (self.last_ack if self.last_ack is not None else self.started)
+        quiet = self.expects_acks and not self.silence_said and not self.unreachable_said and self.problem is None
+        if quiet and silent > self.ack_timeout():
+            # A connection that went quiet (packets dropped on the way) fails no request for a long while.
+            self.silence_said = True
+            lines.append(
+                f"no acknowledgement from KVS for {silent:.0f}s (a network path that drops packets, or KVS slow): kvssink "
+                "keeps the video in its buffer and reconnects by itself"
+            )
         if self.failing_since is not None and not self.unreachable_said and now - self.failing_since >= UNREACHABLE_SECONDS:
             self.unreachable_said = True
             lines.append(
@@ -439,6 +454,9 @@ class KvsWatch:
                 lines.append(f"KVS is accepting this camera's video again ({verdict.problem} over after {latest - first:.0f}s)")
             self.problem = None
         return lines
+
+    def ack_timeout(self):
+        return ACK_TIMEOUT_SECONDS + (self.key_frames.interval or 0)
 
     def problem_seconds(self):
         return PROBLEM_SECONDS + 2 * (self.key_frames.interval or 0)
@@ -483,7 +501,7 @@ class KvsWatch:
             return True, ""
         since = self.last_ack if self.last_ack is not None else self.started
         waited = now - since
-        if waited > ACK_TIMEOUT_SECONDS + (self.key_frames.interval or 0):
+        if waited > self.ack_timeout():
             if self.unreachable_said:
                 return False, f"KVS out of reach for {now - self.failing_since:.0f}s"
             return False, f"no acknowledgement from KVS for {waited:.0f}s"

@@ -183,6 +183,10 @@ class Watch(unittest.TestCase):
         frames.interval = interval
         return reports.KvsWatch("front-door", "eu-west-1", "/run/kvs-gateway/credentials", frames, 0.0, last_fresh_session)
 
+    def test_the_file_and_fake_sinks_never_wait_for_acknowledgements(self):
+        watch = reports.KvsWatch("cam", "eu-west-1", None, reports.KeyFrameInterval(), 0.0, expects_acks=False)
+        self.assertEqual([line for second in range(100) for line in watch.tick(float(second))], [])
+
     def test_4002_unhealthy_with_the_measured_interval_one_line_then_recovers(self):
         watch = self.watch(interval=12.0)
         lines = watch.report(reports.Report("status", 0x5200005E), 20.0, 1e9)
@@ -262,6 +266,15 @@ class Watch(unittest.TestCase):
             lines += watch.tick(now)
         self.assertEqual(len(lines), 1)
         self.assertIn("KVS refused the credentials (HTTP 403)", lines[0])
+
+    def test_acknowledgements_that_stop_without_any_failure_one_line_then_one_when_back(self):
+        watch = self.watch(interval=1.0)
+        watch.ack(5.0)
+        lines = [line for second in range(6, 90) for line in watch.tick(float(second))]
+        self.assertEqual(len(lines), 1)
+        self.assertIn("no acknowledgement from KVS for 32s", lines[0])
+        self.assertEqual(watch.ack(90.0), ["KVS is acknowledging video again, after 85s of silence"])
+        self.assertEqual(watch.tick(91.0), [])
 
     def test_no_acknowledgement_at_all_is_unhealthy_with_kvssink_only(self):
         watch = self.watch(interval=2.0)
