@@ -347,7 +347,9 @@ supervise() {
     delay="$(backoff_delay "$BACKOFF_INITIAL_SECONDS" "$failures" "$BACKOFF_MAX_SECONDS")"
     # The credential refresher rewrites the file every few minutes: no need to look more often than this.
     if ((status == RUN_CREDENTIALS)); then delay="$CREDENTIAL_WAIT_SECONDS"; fi
-    if ((quiet == 0 || seconds > 0)); then
+    if ((status == RUN_CREDENTIALS)); then
+      if ((quiet == 0)); then log "looking at the credential file again in ${delay}s (attempt $((failures + 1)))"; fi
+    elif ((quiet == 0 || seconds > 0)); then
       log "pipeline ended after $(($(date +%s) - started))s (${seconds}s of video); restarting in ${delay}s (attempt $((failures + 1)))"
     fi
     pause "$delay"
