@@ -30,6 +30,9 @@ readonly TEST_PACKAGES=(
   buildah
   runc
   tini
+  systemd-container
+  tinyproxy
+  util-linux
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

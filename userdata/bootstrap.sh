@@ -58,6 +58,7 @@ on_error() {
   if id="$(aws_imds_get instance-id)"; then
     # A UniqueId has at most 64 characters; the step, shortened, fits after the instance id.
     reason="$(tr -cs 'A-Za-z0-9.' '-' <<<"$failed_step")"
+    reason="${reason%-}"
     signal_cloudformation FAILURE "${id}-${reason:0:$((63 - ${#id}))}" ||
       signal_cloudformation FAILURE "$id" || log "could not send the FAILURE signal"
   else

@@ -61,14 +61,21 @@ export class KvsApiStandIn {
     readonly port: number,
     readonly controlPort: number,
     readonly region: string,
+    readonly host: string,
   ) {}
 
-  /** Starts a stand-in on free 127.0.0.1 ports that expects requests signed for `region`. */
-  static start(options: { region?: string; mode?: KvsStandInMode } = {}): Promise<KvsApiStandIn> {
+  /**
+   * Starts a stand-in on free ports of `host` (default 127.0.0.1; a box test gives its veth address)
+   * that expects requests signed for `region`.
+   */
+  static start(
+    options: { region?: string; mode?: KvsStandInMode; host?: string } = {},
+  ): Promise<KvsApiStandIn> {
     const region = options.region ?? 'us-east-1';
+    const host = options.host ?? '127.0.0.1';
     const child = spawn(
       'python3',
-      [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal'],
+      [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal', '--host', host],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -94,7 +101,7 @@ export class KvsApiStandIn {
         }
         early.push(event);
         if (event.event === 'ready') {
-          standIn = new KvsApiStandIn(child, event.port as number, event.controlPort as number, region);
+          standIn = new KvsApiStandIn(child, event.port as number, event.controlPort as number, region, host);
           standIn.events.push(...early);
           child.stderr!.on(
             'data',
@@ -109,7 +116,7 @@ export class KvsApiStandIn {
 
   /** The value for kvssink's CONTROL_PLANE_URI environment variable. */
   get controlPlaneUri(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   /** What the stand-in printed on stderr (its own failures), for error messages. */
@@ -161,7 +168,7 @@ export class KvsApiStandIn {
   }
 
   private async control(method: string, route: string, body?: unknown): Promise<KvsStandInState> {
-    const response = await fetch(`http://127.0.0.1:${this.controlPort}${route}`, {
+    const response = await fetch(`http://${this.host}:${this.controlPort}${route}`, {
       method,
       ...(body === undefined
         ? {}

@@ -29,6 +29,8 @@ export interface TestCameraOptions {
   readonly jumpAfterSeconds?: number;
   /** Default 3600; negative jumps back (the camera's clock reset). */
   readonly jumpSeconds?: number;
+  /** Serve on 127.0.0.1 inside this network namespace (`ip netns exec`), e.g. a booted box's. */
+  readonly netns?: string;
   /** Listen address (default 127.0.0.1): an address of a test network, for cameras seen from a namespace. */
   readonly address?: string;
 }
@@ -126,7 +128,10 @@ export class TestCamera {
     if (o.jumpAfterSeconds !== undefined) {
       args.push('--jump-after', String(o.jumpAfterSeconds), '--jump-seconds', String(o.jumpSeconds ?? 3600));
     }
-    const child = spawn(SYSTEM_PYTHON, args, {
+    const argv = o.netns
+      ? ['ip', 'netns', 'exec', o.netns, SYSTEM_PYTHON, ...args]
+      : [SYSTEM_PYTHON, ...args];
+    const child = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TEST_CAMERA_PASSWORD: o.password ?? '' },
     });

@@ -139,7 +139,22 @@ function synthesizeTaskDefinition(): EcsTaskDefinition {
   return definition.Properties as EcsTaskDefinition;
 }
 
+/** A run killed before its clean-up (a CI timeout) leaves containers, mounts and a namespace: remove them. */
+async function removeLeftoverRuns(): Promise<void> {
+  if (!fs.existsSync(workFolder)) return;
+  for (const name of fs.readdirSync(workFolder)) {
+    const pid = /^run-(\d+)$/.exec(name)?.[1];
+    if (!pid || fs.existsSync(`/proc/${pid}`)) continue;
+    const folder = path.join(workFolder, name);
+    await EcsTaskRunner.removeLeftover(path.join(folder, 'task'));
+    await TaskNetwork.removeLeftover(pid);
+    await new BuildahStorage(path.join(folder, 'buildah')).remove();
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 beforeAll(async () => {
+  await removeLeftoverRuns();
   fs.mkdirSync(runFolder, { recursive: true });
   await buildImage();
   taskDefinition = synthesizeTaskDefinition();

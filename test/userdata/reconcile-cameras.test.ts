@@ -65,16 +65,23 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
     expect(sandbox.takeSystemctlCalls()).toEqual([]);
   });
 
-  test('a run makes two signed SSM calls and never decrypts a camera URL', async () => {
+  test('a run that changes nothing makes one signed SSM request, and none decrypts a camera URL', async () => {
     sandbox.takeSsmCalls();
     await sandbox.run(RECONCILER);
+    // The list and the versions of the URL parameters applied last time, in one GetParameters.
     expect(sandbox.takeSsmCalls()).toEqual([
       {
-        target: 'AmazonSSM.GetParameter',
-        names: ['/kvs-gateway/Ec2GatewayStack/camera-list'],
+        target: 'AmazonSSM.GetParameters',
+        names: ['/kvs-gateway/Ec2GatewayStack/camera-list', `${PREFIX}/a`, `${PREFIX}/b`],
         decrypt: false,
       },
-      { target: 'AmazonSSM.GetParameters', names: [`${PREFIX}/a`, `${PREFIX}/b`], decrypt: false },
+    ]);
+    // A new camera's URL parameter is asked for in a second request.
+    sandbox.setCameraList(listOf({ name: 'a' }, { name: 'b', codec: 'h265', audio: true }, { name: 'c' }));
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSsmCalls().map((call) => call.names)).toEqual([
+      ['/kvs-gateway/Ec2GatewayStack/camera-list', `${PREFIX}/a`, `${PREFIX}/b`],
+      [`${PREFIX}/c`],
     ]);
   });
 
@@ -114,7 +121,7 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
   });
 
   test.each([
-    ['not JSON', '{"schemaVersion": 1, "cameras": [', /is not valid: .*parse error/],
+    ['not JSON', '{"schemaVersion": 1, "cameras": [', /is not valid: not JSON \(/],
     [
       'an unknown schema version',
       JSON.stringify({ ...listOf({ name: 'a' }), schemaVersion: 2 }),

@@ -249,6 +249,17 @@ export class EcsTaskRunner {
     return stopSeconds;
   }
 
+  /** Kills and deletes the runc containers that a killed run left in `folder` (its TaskRunOptions.folder). */
+  static async removeLeftover(folder: string): Promise<void> {
+    const runcRoot = path.join(folder, 'runc');
+    if (!fs.existsSync(runcRoot)) return;
+    const listed = await runCommand('runc', ['--root', runcRoot, 'list', '--quiet']);
+    for (const id of listed.stdout.split('\n').filter(Boolean)) {
+      await runCommand('runc', ['--root', runcRoot, 'kill', id, 'KILL']);
+      await runCommand('runc', ['--root', runcRoot, 'delete', '--force', id]);
+    }
+  }
+
   /** Kills whatever still runs and forgets every runc container of the task (for clean-up after a failure). */
   async remove(): Promise<void> {
     this.stopping = true;

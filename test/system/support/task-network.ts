@@ -23,8 +23,17 @@ export class TaskNetwork {
     return `/run/netns/${this.name}`;
   }
 
+  private static named(suffix: string): TaskNetwork {
+    return new TaskNetwork(`kvs-task-${suffix}`, `kvst${suffix}`.slice(0, 15));
+  }
+
+  /** Removes what a run that was killed before its clean-up left with this suffix. */
+  static removeLeftover(suffix: string): Promise<void> {
+    return TaskNetwork.named(suffix).remove();
+  }
+
   static async create(suffix: string): Promise<TaskNetwork> {
-    const network = new TaskNetwork(`kvs-task-${suffix}`, `kvst${suffix}`.slice(0, 15));
+    const network = TaskNetwork.named(suffix);
     const taskInterface = 'eth0';
     const host = network.hostInterface;
     try {
