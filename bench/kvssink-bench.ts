@@ -31,6 +31,8 @@ export function kvssinkAvailable(): boolean {
 interface KvsStream {
   readonly kind: 'seed' | 'run-camera.sh';
   pids(): number[];
+  /** How it ended, when it did (the seed has no supervisor: an exit is the end of that camera). */
+  ended(): string | undefined;
   /** Epoch milliseconds and byte length of every log line it wrote. */
   readonly logLines: { at: number; bytes: number }[];
   stop(): Promise<void>;
@@ -86,7 +88,11 @@ function startSeed(url: string, name: string, dir: string, env: NodeJS.ProcessEn
   }
   return {
     kind: 'seed',
-    pids: () => [child.pid!],
+    pids: () => (child.exitCode === null && child.signalCode === null ? [child.pid!] : []),
+    ended: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? `exited (${child.exitCode ?? child.signalCode})`
+        : undefined,
     logLines,
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -112,7 +118,11 @@ function startRunScript(url: string, name: string, dir: string, env: NodeJS.Proc
   });
   return {
     kind: 'run-camera.sh',
-    pids: () => [run.pid, ...run.pipelinePids()],
+    pids: () => (run.running ? [run.pid, ...run.pipelinePids()] : []),
+    ended: () => {
+      const restarts = run.lines.filter((line) => /pipeline ended|restarting/.test(line.text)).length;
+      return run.running ? (restarts ? `${restarts} pipeline restart(s)` : undefined) : 'exited';
+    },
     get logLines() {
       return run.lines.map((line) => ({ at: line.at, bytes: Buffer.byteLength(line.text) + 1 }));
     },
@@ -125,24 +135,42 @@ function startRunScript(url: string, name: string, dir: string, env: NodeJS.Proc
 interface Memory {
   rssMb: number;
   pssMb: number;
+  counted: number;
 }
 
-/** Per camera, averaged over the streams of one kind. */
+/** Per camera, averaged over the streams of one kind that still run (a process may end between the calls). */
 function memoryPerCamera(streams: KvsStream[]): Memory {
   let rss = 0;
   let pss = 0;
-  for (const pid of streams.flatMap((stream) => stream.pids())) {
-    rss += rssKb(pid);
-    pss += pssKb(pid);
+  let counted = 0;
+  for (const stream of streams) {
+    try {
+      const pids = stream.pids();
+      if (pids.length === 0) continue;
+      rss += pids.reduce((sum, pid) => sum + rssKb(pid), 0);
+      pss += pids.reduce((sum, pid) => sum + pssKb(pid), 0);
+      counted += 1;
+    } catch {
+      // it ended while being measured
+    }
   }
-  return { rssMb: rss / 1024 / streams.length, pssMb: pss / 1024 / streams.length };
+  return { rssMb: rss / 1024 / Math.max(counted, 1), pssMb: pss / 1024 / Math.max(counted, 1), counted };
+}
+
+/** CPU time of a process, 0 once it has ended (the run script's short-lived children come and go). */
+function ticksOf(pid: number): number {
+  try {
+    return cpuTicks(pid);
+  } catch {
+    return 0;
+  }
 }
 
 async function cpuPercentPerCamera(streams: KvsStream[], seconds: number): Promise<number> {
   const pids = streams.flatMap((stream) => stream.pids());
-  const before = new Map(pids.map((pid) => [pid, cpuTicks(pid)]));
+  const before = new Map(pids.map((pid) => [pid, ticksOf(pid)]));
   await sleep(seconds * 1000);
-  const ticks = pids.reduce((sum, pid) => sum + cpuTicks(pid) - before.get(pid)!, 0);
+  const ticks = pids.reduce((sum, pid) => sum + Math.max(0, ticksOf(pid) - before.get(pid)!), 0);
   return (ticks / CLOCK_TICKS / seconds / streams.length) * 100;
 }
 
@@ -163,8 +191,12 @@ function logBytesPerCameraMinute(
   return { bytes: bytes / streams.length / minutes, lines: lines / streams.length / minutes };
 }
 
-function describe(memory: Memory): string {
-  return `${memory.rssMb.toFixed(1)} MB RSS, ${memory.pssMb.toFixed(1)} MB PSS`;
+function describe(memory: Memory, streams: KvsStream[]): string {
+  const ended = streams.map((stream) => stream.ended()).filter(Boolean);
+  return (
+    `${memory.rssMb.toFixed(1)} MB RSS, ${memory.pssMb.toFixed(1)} MB PSS (${memory.counted}/${streams.length} running` +
+    `${ended.length ? `; ${ended.join(', ')}` : ''})`
+  );
 }
 
 /** Runs the kvssink phases and prints their figures. */
@@ -184,6 +216,8 @@ export async function kvssinkBench(camera: TestCamera, dir: string): Promise<voi
   );
   const groups = { seed: seeds, 'run-camera.sh': ours };
   const rows: string[] = [];
+  const full: Record<string, Memory> = {};
+  const outageLog: Record<string, number> = {};
   try {
     console.log(
       `kvssink: ${KVS_CAMERAS} seed pipeline(s) and ${KVS_CAMERAS} run script(s) against the KVS API stand-in; ` +
@@ -196,7 +230,9 @@ export async function kvssinkBench(camera: TestCamera, dir: string): Promise<voi
     for (const [kind, streams] of Object.entries(groups)) {
       const cpu = await cpuPercentPerCamera(streams, 15);
       const memory = memoryPerCamera(streams);
-      rows.push(`| KVS accepting (steady state) | ${kind} | ${describe(memory)} | ${cpu.toFixed(1)} % CPU |`);
+      rows.push(
+        `| KVS accepting (steady state) | ${kind} | ${describe(memory, streams)} | ${cpu.toFixed(1)} % CPU |`,
+      );
     }
 
     const outageStart = Date.now();
@@ -206,6 +242,7 @@ export async function kvssinkBench(camera: TestCamera, dir: string): Promise<voi
     await standIn.setMode('normal');
     for (const [kind, streams] of Object.entries(groups)) {
       const log = logBytesPerCameraMinute(streams, outageStart, outageEnd + 2000);
+      outageLog[kind] = log.bytes;
       rows.push(
         `| 30 s outage of KVS | ${kind} | ${(log.bytes / 1024).toFixed(1)} KB of log per camera-minute | ${log.lines.toFixed(0)} lines per camera-minute |`,
       );
@@ -216,14 +253,15 @@ export async function kvssinkBench(camera: TestCamera, dir: string): Promise<voi
     await standIn.setMode('refuse');
     await sleep((BUFFER_SECONDS + 20) * 1000);
     for (const [kind, streams] of Object.entries(groups)) {
+      full[kind] = memoryPerCamera(streams);
       rows.push(
-        `| buffer full (KVS unreachable > buffer-duration) | ${kind} | ${describe(memoryPerCamera(streams))} | |`,
+        `| buffer full (KVS unreachable > buffer-duration) | ${kind} | ${describe(full[kind], streams)} | |`,
       );
     }
     await standIn.setMode('normal');
     await sleep(40000);
     for (const [kind, streams] of Object.entries(groups)) {
-      rows.push(`| 40 s after KVS returned | ${kind} | ${describe(memoryPerCamera(streams))} | |`);
+      rows.push(`| 40 s after KVS returned | ${kind} | ${describe(memoryPerCamera(streams), streams)} | |`);
     }
   } finally {
     await Promise.all([...seeds, ...ours].map((stream) => stream.stop()));
@@ -232,5 +270,29 @@ export async function kvssinkBench(camera: TestCamera, dir: string): Promise<voi
   console.log('\n| phase | pipeline | per camera | |');
   console.log('|---|---|---|---|');
   for (const row of rows) console.log(row);
+  tradeOff(full, outageLog);
   console.log(`load average after the kvssink part: ${loadAverage()}`);
+}
+
+// CloudWatch Logs standard ingestion (us-east-1) and a GB of instance memory for a month (an m7g.large's
+// on-demand price over its 8 GiB), only to put the two costs side by side.
+const LOG_INGESTION_USD_PER_GB = 0.5;
+const MEMORY_USD_PER_GB_MONTH = (0.0816 * 730) / 8;
+
+/** What the run script's extra memory costs next to what the log it does not write would have cost. */
+function tradeOff(full: Record<string, Memory>, outageLog: Record<string, number>): void {
+  const seed = full.seed;
+  const ours = full['run-camera.sh'];
+  if (!seed?.counted || !ours?.counted || outageLog.seed === undefined) return;
+  const extraPssMb = ours.pssMb - seed.pssMb;
+  const memoryUsdMonth = (extraPssMb / 1024) * MEMORY_USD_PER_GB_MONTH;
+  const savedLogGbPerHour = ((outageLog.seed - outageLog['run-camera.sh']) * 60) / 1024 ** 3;
+  console.log(
+    `\ntrade-off per camera, buffer full: run-camera.sh takes ${extraPssMb.toFixed(1)} MB PSS more ` +
+      `(${((ours.pssMb / seed.pssMb - 1) * 100).toFixed(0)} %; RSS ${((ours.rssMb / seed.rssMb - 1) * 100).toFixed(0)} %), ` +
+      `about $${memoryUsdMonth.toFixed(2)} a month of instance memory; during a KVS outage it writes ` +
+      `${(outageLog.seed / Math.max(outageLog['run-camera.sh'], 1)).toFixed(0)}x less log: ` +
+      `${savedLogGbPerHour.toFixed(2)} GB less per camera-hour of outage ($${(savedLogGbPerHour * LOG_INGESTION_USD_PER_GB).toFixed(2)} ` +
+      'of CloudWatch Logs ingestion), and no request header (access key id, signature) at all',
+  );
 }

@@ -257,6 +257,10 @@ async function main(): Promise<void> {
   );
   const camera = await TestCamera.start({ file: FEED, fps: 30 });
   try {
+    if (process.env.BENCH_ONLY_KVSSINK) {
+      await kvssinkBench(camera, dir);
+      return;
+    }
     console.log(
       `load: N seed pipelines and N run scripts side by side; ${WARM_UP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured`,
     );
