@@ -530,7 +530,7 @@ def end_run(finished):
     """Logs how the run ended and exits with its code. A run that ends waiting for a person or for the
     credential refresher says why in the health file too (--check-health prints it)."""
     if finished.code != STOPPED:
-        log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND, CREDENTIALS))
+        log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND, CREDENTIALS, STREAM_MISSING))
     if finished.code in (STREAM_MISSING, CREDENTIALS):
         write_health(f"0 0 {redact(finished)}")
     flush_output()
@@ -556,8 +556,7 @@ def watch_key_frames(pipeline, key_frames, lock, warnings):
 class Run:
     """One pipeline run: its reports, its health, and how it ends."""
 
-    def __init__(self, stopping, state):
-        self.stopping = stopping
+    def __init__(self, state):
         self.state = state
         self.events = output.reports if output else collections.deque()
         self.lock = threading.Lock()
@@ -613,7 +612,7 @@ class Run:
 
 def run(stopping, state):
     endpoint = camera_endpoint(env["RTSP_URL"])
-    current = Run(stopping, state)
+    current = Run(state)
     check_credential_file(current.watch)
     log(f"probing {endpoint[3]}", failure=True)
     streams = probe(endpoint, stopping)
@@ -642,9 +641,10 @@ def run(stopping, state):
     if sink_is_kvs:
         watch_kvssink(pipeline, current.events)
     watch_key_frames(pipeline, current.key_frames, current.lock, current.warnings)
+    # Repeated failures (quiet mode) do not repeat what the first attempt said.
     log(f"camera offers {offered}; streaming {video[1]}{' + ' + audio[1] + ' audio' if audio else ''}"
-        f"{' over UDP' if transport == 'udp' else ''}{' to ' + file_path if file_path else ''}")
-    log(f"pipeline: {description}")
+        f"{' over UDP' if transport == 'udp' else ''}{' to ' + file_path if file_path else ''}", failure=True)
+    log(f"pipeline: {description}", failure=True)
     tracks = [TrackFlow("video", pipeline.get_by_name("videocaps").get_static_pad("src"))]
     if audio:
         tracks.append(TrackFlow("audio", pipeline.get_by_name("audiocaps").get_static_pad("src")))

@@ -228,14 +228,21 @@ class LogThrottle:
             self.tokens -= 1
             self.shown[key] = now
             return [text] + self.summary(now)
+        return self.hold(text, now)
+
+    def hold(self, text, now=None):
+        """Counts a line that is not shown; returns the summary when one is due."""
+        now = self.clock() if now is None else now
+        key = shape(text)
         self.held += 1
         self.held_shapes[key] = self.held_shapes.get(key, 0) + 1
         return self.summary(now)
 
     def summary(self, now=None, final=False):
-        """One line for what was held back, once a minute (or now, when final)."""
+        """One line for what was held back, once a minute (or at the end, when there is more than a line or
+        two to tell)."""
         now = self.clock() if now is None else now
-        if not self.held or (not final and now - self.summarized < 60):
+        if not self.held or (not final and now - self.summarized < 60) or (final and self.held < 3):
             return []
         common, count = max(self.held_shapes.items(), key=lambda item: item[1])
         seconds = max(1, round(now - self.summarized))
@@ -275,12 +282,28 @@ class KvssinkLog:
             message = " ".join(text[len(KVSSINK_MARK):].split())
             if any(benign in message for benign in BENIGN):
                 return [], None
-            return self.throttle.offer(redact("kvssink " + message)), parse_line(message)
+            report = parse_line(message)
+            if said_better(report):
+                # The gateway's own line about it names the cause and the fix; this one is only counted.
+                return self.throttle.hold("kvssink " + message), report
+            return self.throttle.offer(redact("kvssink " + message)), report
         # Other output of the process: GStreamer's own warnings, kvssink's "Stream is ready" on stdout.
         return self.throttle.offer(redact(text)), None
 
     def close(self):
         return self.throttle.summary(final=True)
+
+
+def said_better(report):
+    """Reports that KvsWatch turns into a line of its own: a missing stream, refused fragments or timestamps,
+    an unreachable KVS. A 403's own line stays: its response body may tell why the key was refused."""
+    if report is None:
+        return False
+    if report.kind == "unreachable":
+        return True
+    if report.kind == "status":
+        return verdict_for_status(report.code) is not None
+    return report.kind == "http" and report.code == 404
 
 
 # ---- key frames -------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@
 #   AUTH_BACKOFF_INITIAL_SECONDS [120]  delay after an authentication failure; doubles up to ...
 #   AUTH_BACKOFF_MAX_SECONDS [3600]     ... this (5 failures take 30 min: below common lockout policies)
 #   HEALTHY_RUN_SECONDS [30]         video flowing this long resets the backoff
-#   STREAM_MISSING_BACKOFF_SECONDS [300]  wait when the KVS stream does not exist; doubles up to ...
+#   STREAM_MISSING_BACKOFF_SECONDS [60]  wait when the KVS stream does not exist; doubles up to ...
 #   STREAM_MISSING_BACKOFF_MAX_SECONDS [3600]
 #   CREDENTIAL_WAIT_SECONDS [15]     wait when kvssink's credential file is missing or expired
 #   HEALTH_FILE [${TMPDIR:-/tmp}/kvs-gateway/<camera>.health]   fresh only while KVS accepts video
@@ -113,7 +113,7 @@ apply_defaults() {
   whole_number AUTH_BACKOFF_MAX_SECONDS 3600
   whole_number HEALTHY_RUN_SECONDS 30
   whole_number HEALTH_MAX_AGE_SECONDS 30
-  whole_number STREAM_MISSING_BACKOFF_SECONDS 300
+  whole_number STREAM_MISSING_BACKOFF_SECONDS 60
   whole_number STREAM_MISSING_BACKOFF_MAX_SECONDS 3600
   whole_number CREDENTIAL_WAIT_SECONDS 15
   export KVS_LOG_LEVEL="${KVS_LOG_LEVEL:-WARN}"
@@ -305,6 +305,8 @@ supervise() {
     # would otherwise write some 20,000 lines.
     quiet=0
     if ((failures >= 3 && started - last_logged < 60)); then quiet=1; fi
+    # A missing stream was explained at the first attempt; the next ones only say when they look again.
+    if ((missing_failures >= 1)); then quiet=1; fi
     if ((quiet == 0)); then last_logged="$started"; fi
     status=0
     run_pipeline_once "$quiet" || status=$?
@@ -313,8 +315,8 @@ supervise() {
     if ((seconds >= HEALTHY_RUN_SECONDS)); then
       failures=0
       auth_failures=0
-      missing_failures=0
     fi
+    if ((status != RUN_STREAM_MISSING)); then missing_failures=0; fi
     case "$status" in
       "$RUN_BAD_URL") fail "$EXIT_CONFIG" "fix the camera URL (${RTSP_URL_PARAMETER:-RTSP_URL})" ;;
       "$RUN_UNSUPPORTED") fail "$EXIT_UNSUPPORTED_CAMERA" "no stream of this camera can be passed through; see the message above" ;;
@@ -327,7 +329,7 @@ supervise() {
       "$RUN_STREAM_MISSING")
         missing_failures=$((missing_failures + 1))
         delay="$(backoff_delay "$STREAM_MISSING_BACKOFF_SECONDS" "$missing_failures" "$STREAM_MISSING_BACKOFF_MAX_SECONDS")"
-        log "waiting ${delay}s before looking for KVS stream $STREAM_NAME again (a configuration error: no restart loop)"
+        log "KVS stream $STREAM_NAME does not exist in $AWS_REGION (attempt $missing_failures): looking again in ${delay}s"
         pause "$delay"
         continue
         ;;

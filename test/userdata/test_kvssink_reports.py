@@ -86,9 +86,12 @@ class ParseLine(unittest.TestCase):
         )
         self.assertIsNone(self.parse("kvssink WARN  notifyDataAvailable(): [cam1] Failed to un-pause curl with error: 43."))
 
-    def test_every_captured_404_is_a_missing_stream(self):
-        found = [reports.KvssinkLog().feed(line)[1] for line in sample_lines("missing stream")]
-        self.assertEqual({report.code for report in found if report}, {404})
+    def test_every_captured_404_is_a_missing_stream_said_by_the_gateway_not_by_kvssink(self):
+        log = reports.KvssinkLog()
+        fed = [log.feed(line) for line in sample_lines("missing stream")]
+        self.assertEqual({report.code for _, report in fed if report}, {404})
+        self.assertEqual([line for lines, _ in fed for line in lines], [])
+        self.assertRegex(log.close()[0], r"^4 similar lines in the last \d+s not shown \(most often, 4x: kvssink WARN curlCompleteSync")
 
 
 class KvssinkLogFilter(unittest.TestCase):
