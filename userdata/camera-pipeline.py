@@ -357,6 +357,9 @@ def build_pipeline(video, audio):
     # makes up decoding times of its own; the timestamper derives them from the stream (B-frames included).
     # GStreamer 1.22 has it (Ubuntu 24.04: 1.24); without it, the stream goes as it comes.
     stamp = f" ! {timestamper}" if Gst.ElementFactory.find(timestamper) else ""
+    if not stamp:
+        log(f"warning: {timestamper} is missing (gst-plugins-bad >= 1.22): key frames with parameter sets and B-frames "
+            "may not reach KVS", failure=True)
     # The caps filter after the parser makes a camera/sink mismatch fail at negotiation, clearly. The tee's
     # second branch keeps key frames only, so that Python sees one call per key frame (the GOP), not per frame.
     parts = [
