@@ -537,7 +537,10 @@ const REAL_KVSSINK = process.env.KVS_BOX_REAL_KVSSINK;
     test('streams to the KVS API stand-in; KVS unreachable and a missing stream stay quiet and kill nothing', async () => {
       requireInstalled();
       const folder = REAL_KVSSINK!;
-      fs.cpSync(path.join(folder, 'lib'), path.join(box.root, 'opt/kvs-gateway/lib'), { recursive: true });
+      fs.cpSync(path.join(folder, 'lib'), path.join(box.root, 'opt/kvs-gateway/lib'), {
+        recursive: true,
+        verbatimSymlinks: true, // the SDK's libraries are relative symlinks (libcproducer.so.1 -> ...)
+      });
       const packages = fs
         .readFileSync(path.join(folder, 'share/kvs-gateway/kvssink-runtime-packages'), 'utf8')
         .split('\n')
@@ -561,7 +564,9 @@ const REAL_KVSSINK = process.env.KVS_BOX_REAL_KVSSINK;
       await box.mustExec(['systemctl', 'restart', ...units]);
       const streaming = (state: KvsStandInState) =>
         ['front-door', 'loading-dock'].every((stream) => (state.streams[stream]?.fragments.length ?? 0) > 2);
-      await kvs.waitFor(streaming, 120_000, 'fragments from both cameras');
+      await kvs.waitFor(streaming, 120_000, 'fragments from both cameras').catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await box.journal('-n', '60', '-u', units[0])}`);
+      });
       figure('real kvssink: both cameras streamed fragments to the KVS API stand-in');
 
       const journalBytes = async () =>
