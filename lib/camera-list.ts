@@ -1,7 +1,7 @@
 import { CameraConfig, cameraUrlParameterName, GatewayConfig } from './config';
 
 /**
- * The gateway's camera list as the EC2 gateway's reconciler (userdata/reconcile-cameras.sh) reads it
+ * A camera list as the EC2 gateway's reconciler (userdata/reconcile-cameras.sh) reads it
  * from SSM. It names each camera's URL parameter but never holds a URL: the URL (with its password)
  * stays in that SecureString. Bump `schemaVersion` with the reconciler when the shape changes.
  */
@@ -20,7 +20,11 @@ export interface CameraList {
   readonly cameras: readonly CameraListEntry[];
 }
 
-export function cameraList(config: Pick<GatewayConfig, 'cameras' | 'parameterPrefix'>): CameraList {
+/** The list of some cameras: one EC2 gateway instance (one shard) runs the cameras of its list. */
+export function cameraList(config: {
+  readonly parameterPrefix: GatewayConfig['parameterPrefix'];
+  readonly cameras: readonly Pick<CameraConfig, 'name' | 'streamName' | 'codec' | 'audio'>[];
+}): CameraList {
   return {
     schemaVersion: CAMERA_LIST_SCHEMA_VERSION,
     cameras: config.cameras.map((camera) => ({

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { cameraNameLengthProblem, normalizedCameraName } from './camera-names';
 import { parseConfigText } from './config-text';
 import { fieldName, generalSentence, problemSentences, show } from './config-problems';
+import { defaultParameterPrefix, defaultStreamName, SITE_PATTERN } from './site-names';
 
 /**
  * The gateway config: one file drives the streams, the compute stacks and the camera CLI.
@@ -20,6 +22,17 @@ export const CONFIG_SCHEMA_FILE = 'gateway.config.schema.json';
 export const KVS_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,256}$/;
 export const MAX_RETENTION_HOURS = 87600;
 export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
+/** The most cameras one config deploys: the largest fleet the tests synthesize and check against the limits. */
+export const MAX_CAMERAS = 1000;
+/**
+ * Shard numbers. Each shard is a nested stack (a stack holds 500 resources), and the dashboard names
+ * each shard's alarm and graphs: with 250 shards and the longest camera names the largest template is
+ * 0.76 MB of CloudFormation's 1 MB (measured; see test/gateway-scale.test.ts).
+ */
+export const MAX_SHARD = 250;
+export const MAX_CAMERAS_PER_INSTANCE = 50;
+/** ECS runs at most 10 containers per task: the credential refresher and up to 9 cameras. */
+export const MAX_CAMERAS_PER_TASK = 9;
 
 /** Graviton types: `a1`, or a family whose attributes after the generation contain `g` (t4g, c7gn, x2gd). */
 export function isGravitonInstanceType(instanceType: string): boolean {
@@ -113,65 +126,92 @@ export function cameraUrlParameterName(parameterPrefix: string, cameraName: stri
 const retentionSentence = (issue: { input?: unknown }) =>
   `must be 0 (keep no video) or a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${show(issue.input)}`;
 
-const CAMERA_SCHEMA = z
-  .strictObject({
-    name: kvsName.describe(
-      'Letters, digits, "_", "." or "-": names the systemd unit, the container and the SSM parameter of the camera.',
+const CAMERA_SCHEMA = z.strictObject({
+  name: kvsName.describe(
+    'Letters, digits, "_", "." or "-": names the systemd unit, the container and the SSM parameter of the camera.',
+  ),
+  streamName: kvsName
+    .optional()
+    .describe('The KVS stream name; defaults to the camera name (with a "site": "<site>-<name>").'),
+  retentionHours: z
+    .int({ error: retentionSentence })
+    .min(0, { error: retentionSentence })
+    .max(MAX_RETENTION_HOURS, { error: retentionSentence })
+    .default(24)
+    .describe(`Hours of video KVS keeps (1 to ${MAX_RETENTION_HOURS}); 0 keeps no video (no playback).`),
+  codec: choice(['auto', 'h264', 'h265'])
+    .default('auto')
+    .describe('The video codec the camera sends; "auto" takes what the camera offers.'),
+  audio: z.boolean().default(false).describe("Also send the camera's audio track (AAC, A-law or mu-law)."),
+  bitrateKbps: wholeNumber(64, 100000, ' kbit/s')
+    .default(2000)
+    .describe("The camera's average bitrate (kbit/s), used for cost estimates only."),
+  shard: wholeNumber(1, MAX_SHARD)
+    .default(1)
+    .describe(
+      'The group of cameras that run together: one EC2 instance or one Fargate task per shard number. Yours to set, never computed from the other cameras, so adding or removing a camera moves no other camera (docs/operations-and-cost.md).',
     ),
-    streamName: kvsName.optional().describe('The KVS stream name; defaults to the camera name.'),
-    retentionHours: z
-      .int({ error: retentionSentence })
-      .min(0, { error: retentionSentence })
-      .max(MAX_RETENTION_HOURS, { error: retentionSentence })
-      .default(24)
-      .describe(`Hours of video KVS keeps (1 to ${MAX_RETENTION_HOURS}); 0 keeps no video (no playback).`),
-    codec: choice(['auto', 'h264', 'h265'])
-      .default('auto')
-      .describe('The video codec the camera sends; "auto" takes what the camera offers.'),
-    audio: z.boolean().default(false).describe("Also send the camera's audio track (AAC, A-law or mu-law)."),
-    bitrateKbps: wholeNumber(64, 100000, ' kbit/s')
-      .default(2000)
-      .describe("The camera's average bitrate (kbit/s), used for cost estimates only."),
-  })
-  .transform(({ name, streamName, ...camera }) => ({ name, streamName: streamName ?? name, ...camera }));
+});
 
 const CAMERAS_REQUIRED = 'must list at least one camera, e.g. [{ "name": "front-door" }]';
 
 const CAMERAS_SCHEMA = z
   .array(CAMERA_SCHEMA, { error: CAMERAS_REQUIRED })
   .min(1, { error: CAMERAS_REQUIRED })
-  .superRefine((cameras, ctx) => {
-    // Read from the input as given, so that a camera with an unrelated problem still counts.
-    if (!Array.isArray(cameras)) return;
-    const named = (cameras as unknown[]).map((camera) => {
-      const fields = fieldsOf(camera);
-      const name =
-        fields && kvsStreamNameProblem(fields.name) === undefined ? String(fields.name) : undefined;
-      const streamName =
-        fields?.streamName === undefined
-          ? name
-          : kvsStreamNameProblem(fields.streamName) === undefined
-            ? String(fields.streamName)
-            : undefined;
-      return { name, streamName };
-    });
-    for (const key of ['name', 'streamName'] as const) {
-      const firstIndex = new Map<string, number>();
-      named.forEach((camera, i) => {
-        const value = camera[key];
-        if (value === undefined) return;
-        const first = firstIndex.get(value);
-        if (first === undefined) firstIndex.set(value, i);
-        else
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, key],
-            message: `"${value}" is already used by cameras[${first}]; names must be unique`,
-          });
-      });
-    }
-  }, ALWAYS)
+  .max(MAX_CAMERAS, {
+    error: (issue) =>
+      `lists ${(issue.input as unknown[]).length} cameras; one config deploys at most ${MAX_CAMERAS}: split them over several configs, each with its own "site"`,
+  })
   .describe('The cameras: one KVS stream and one gateway pipeline each.');
+
+/**
+ * The checks across cameras, read from the input as given (so that a camera with an unrelated problem
+ * still counts) and with the site, which sets the default stream names and the longest camera name:
+ * names and stream names unique, no two names alike but for case or "-", "_", ".", every name short
+ * enough for the names derived from it.
+ */
+function checkCameraNames(raw: Record<string, unknown>, ctx: z.core.$RefinementCtx<unknown>): void {
+  const site = typeof raw.site === 'string' && SITE_PATTERN.test(raw.site) ? raw.site : undefined;
+  if (!Array.isArray(raw.cameras) || raw.cameras.length > MAX_CAMERAS) return;
+  const named = (raw.cameras as unknown[]).map((camera) => {
+    const fields = fieldsOf(camera);
+    const name = fields && kvsStreamNameProblem(fields.name) === undefined ? String(fields.name) : undefined;
+    const streamName =
+      fields?.streamName === undefined
+        ? name && defaultStreamName(site, name)
+        : kvsStreamNameProblem(fields.streamName) === undefined
+          ? String(fields.streamName)
+          : undefined;
+    return { name, streamName };
+  });
+  const problem = (i: number, key: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['cameras', i, key], message });
+  for (const key of ['name', 'streamName'] as const) {
+    const firstIndex = new Map<string, number>();
+    named.forEach((camera, i) => {
+      const value = camera[key];
+      if (value === undefined) return;
+      const first = firstIndex.get(value);
+      if (first === undefined) firstIndex.set(value, i);
+      else problem(i, key, `"${value}" is already used by cameras[${first}]; names must be unique`);
+    });
+  }
+  const firstLookAlike = new Map<string, number>();
+  named.forEach(({ name }, i) => {
+    if (name === undefined) return;
+    const tooLong = cameraNameLengthProblem(site, name);
+    if (tooLong) problem(i, 'name', tooLong);
+    const key = normalizedCameraName(name);
+    const first = firstLookAlike.get(key);
+    if (first === undefined) firstLookAlike.set(key, i);
+    else if (named[first].name !== name)
+      problem(
+        i,
+        'name',
+        `"${name}" differs from cameras[${first}].name "${named[first].name}" only in case or in "-", "_" or ".": the names become containers, units, alarms and logs where that difference is lost or easy to misread; rename one`,
+      );
+  });
+}
 
 const NEW_VPC_KEYS = ['ipv6', 'maxAzs'] as const;
 const EXISTING_VPC_KEYS = ['vpcId', 'availabilityZones', 'subnetIds', 'subnetsArePublic'] as const;
@@ -297,6 +337,11 @@ const EC2_SCHEMA = z
       .default(DEFAULT_PRODUCER_SDK_TAG)
       .describe('The Producer SDK release the install script builds kvssink from.'),
     rootVolumeGiB: wholeNumber(8, 1024, ' GiB').default(16).describe('Size of the root volume (GiB).'),
+    camerasPerInstance: wholeNumber(1, MAX_CAMERAS_PER_INSTANCE)
+      .default(10)
+      .describe(
+        'The most cameras one shard (one instance) may hold; a t4g.small runs about 10 within its CPU baseline.',
+      ),
   })
   .superRefine((ec2, ctx) => {
     const { instanceType, architecture } = ec2;
@@ -326,7 +371,11 @@ const FARGATE_SCHEMA = z
     memoryMiB: wholeNumber(512, 122880, ' MiB')
       .default(1024)
       .describe('Memory per task (MiB); each CPU size allows a range.'),
-    camerasPerTask: wholeNumber(1, 10).default(4).describe('Cameras each task runs.'),
+    camerasPerTask: wholeNumber(1, MAX_CAMERAS_PER_TASK)
+      .default(4)
+      .describe(
+        'The most cameras one shard (one task) may hold; ECS runs at most 10 containers per task, the credential refresher and 9 cameras.',
+      ),
     architecture: ARCHITECTURE.default('arm64'),
   })
   .superRefine((fargate, ctx) => {
@@ -385,6 +434,15 @@ export const GATEWAY_CONFIG_SCHEMA = z
       .string()
       .optional()
       .describe('The JSON Schema of this file, for your editor: "./gateway.config.schema.json".'),
+    site: text(
+      SITE_PATTERN,
+      (v) =>
+        `${show(v)}: use 1 to 32 letters, digits or "-", starting with a letter (it begins every stack name)`,
+    )
+      .optional()
+      .describe(
+        'Names this deployment apart from others in the account and region: it begins every stack, parameter, alarm and dashboard name, and the default stream names. Choose it before the first deploy. Default: none (the names without a site).',
+      ),
     cameras: CAMERAS_SCHEMA,
     parameterPrefix: text(
       /^(\/[a-zA-Z0-9_.-]+)+$/,
@@ -392,8 +450,12 @@ export const GATEWAY_CONFIG_SCHEMA = z
         `${show(v)}: use an SSM path like "/kvs-gateway/cameras" (starts with "/", no trailing "/", letters, digits, "_", "." or "-")`,
     )
       .max(900, { error: 'must be at most 900 characters (SSM parameter names have at most 1011)' })
-      .default('/kvs-gateway/cameras')
-      .describe("SSM path under which each camera's RTSP URL is a SecureString named after the camera."),
+      .optional()
+      .meta({
+        default: '/kvs-gateway/cameras',
+        description:
+          "SSM path under which each camera's RTSP URL is a SecureString named after the camera. Default: /kvs-gateway/cameras, with a site /kvs-gateway/sites/<site>/cameras.",
+      }),
     streamRemovalPolicy: choice(['retain', 'destroy'])
       .default('retain')
       .describe('What happens to the streams (and their video) when the stack is deleted.'),
@@ -402,7 +464,19 @@ export const GATEWAY_CONFIG_SCHEMA = z
     fargate: FARGATE_SCHEMA.prefault({}).describe('The Fargate gateway (FargateGatewayStack).'),
     monitoring: MONITORING_SCHEMA.prefault({}).describe('Alarms, dashboard and logs.'),
   })
-  .transform(({ $schema: _schema, ...config }) => config)
+  .superRefine((config, ctx) => {
+    const fields = fieldsOf(config);
+    if (fields) checkCameraNames(fields, ctx);
+  }, ALWAYS)
+  .transform(({ $schema: _schema, site, cameras, parameterPrefix, ...config }) => ({
+    ...(site ? { site } : {}),
+    cameras: cameras.map(({ streamName, ...camera }) => ({
+      ...camera,
+      streamName: streamName ?? defaultStreamName(site, camera.name),
+    })),
+    parameterPrefix: parameterPrefix ?? defaultParameterPrefix(site),
+    ...config,
+  }))
   .meta({
     title: 'KVS Cloud Gateway config',
     description: 'The config of a KVS Cloud Gateway (docs/config.md).',

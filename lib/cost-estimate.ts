@@ -1,5 +1,6 @@
 import { GatewayConfig, NetworkConfig } from './config';
 import { CostEstimateError, PriceName, RegionPrices } from './prices';
+import { ec2GatewayProblems, fargateGatewayProblems } from './shards';
 
 export { CostEstimateError };
 
@@ -35,10 +36,15 @@ export const DEFAULT_USAGE: UsageAssumptions = {
 
 /** KVS (like AWS billing in general) counts a GB as 2^30 bytes. */
 const BYTES_PER_GB = 1024 ** 3;
-/** The alarms GatewayMonitoring creates per camera: no frames, connection errors, high latency. */
-export const ALARMS_PER_CAMERA = 3;
-/** The stream key (StreamStack) and the alarm topic key (GatewayMonitoring). */
-const CUSTOMER_MANAGED_KEYS = 2;
+/**
+ * What the alarms of one camera read, as CloudWatch bills them (per metric an alarm reads): "no frames"
+ * reads one metric, "upload failing" two (connection errors and fragment latency, metric math).
+ */
+export const ALARM_METRICS_PER_CAMERA = 3;
+/** The stream key (StreamStack), the log key and the alarm topic key (the compute stack). */
+const CUSTOMER_MANAGED_KEYS = 3;
+/** Each shard's instance or task has one alarm (instance status check, running tasks). */
+const ALARMS_PER_SHARD = 1;
 
 export interface CostLine {
   readonly item: string;
@@ -87,9 +93,9 @@ export function gatewayHasPublicIpv4(network: NetworkConfig): boolean {
   return network.mode === 'new' || network.subnetsArePublic;
 }
 
-/** Fargate runs one task per shard of `camerasPerTask` cameras. */
-export function fargateTaskCount(config: GatewayConfig): number {
-  return Math.ceil(config.cameras.length / config.fargate.camerasPerTask);
+/** The shards of the config: each runs on one EC2 instance or one Fargate task. */
+export function shardCount(config: Pick<GatewayConfig, 'cameras'>): number {
+  return new Set(config.cameras.map((camera) => camera.shard)).size;
 }
 
 export function estimateMonthlyCost(
@@ -106,9 +112,10 @@ export function estimateMonthlyCost(
   const hours = usage.hoursPerMonth;
   const lines: CostLine[] = [];
   const add = (item: string, detail: string, monthlyUsd: number) => lines.push({ item, detail, monthlyUsd });
+  const problems = compute === 'ec2' ? ec2GatewayProblems(config) : fargateGatewayProblems(config);
+  if (problems.length > 0) throw new CostEstimateError(problems.join('\n'));
+  const shards = shardCount(config);
 
-  let gatewayAddresses: number;
-  let gatewayAlarms: number;
   if (compute === 'ec2') {
     const { instanceType, rootVolumeGiB } = config.ec2;
     const hourly = price('ec2PerHour')[instanceType];
@@ -117,13 +124,19 @@ export function estimateMonthlyCost(
         `ec2.instanceType "${instanceType}": lib/prices.ts has no ${prices.region} price for it (it has ${Object.keys(prices.ec2PerHour).join(', ')}); add it there`,
       );
     }
-    add('EC2 instance', `1 × ${instanceType} × ${hours} h × ${dollars(hourly)}/h`, hourly * hours);
+    add(
+      'EC2 instances',
+      `${shards} (one per shard) × ${instanceType} × ${hours} h × ${dollars(hourly)}/h`,
+      shards * hourly * hours,
+    );
     const gp3 = price('ebsGp3PerGbMonth');
-    add('EBS gp3 root volume', `${rootVolumeGiB} GB × ${dollars(gp3)}/GB-month`, rootVolumeGiB * gp3);
-    gatewayAddresses = 1;
-    gatewayAlarms = 1; // the instance status check
+    add(
+      'EBS gp3 root volumes',
+      `${shards} × ${rootVolumeGiB} GB × ${dollars(gp3)}/GB-month`,
+      shards * rootVolumeGiB * gp3,
+    );
   } else {
-    const tasks = fargateTaskCount(config);
+    const tasks = shards;
     const { cpu, memoryMiB, architecture } = config.fargate;
     const vcpuHour = price('fargatePerVcpuHour')[architecture];
     const gbHour = price('fargatePerGbHour')[architecture];
@@ -143,17 +156,12 @@ export function estimateMonthlyCost(
       `${tasks} service(s) × ${usage.containerInsightsMetricsPerService} metrics (assumed) × ${dollars(metric)}`,
       tasks * usage.containerInsightsMetricsPerService * metric,
     );
-    gatewayAddresses = tasks;
-    gatewayAlarms = tasks; // one running-task alarm per service
   }
 
   if (gatewayHasPublicIpv4(config.network)) {
     const ipv4 = price('publicIpv4PerHour');
-    add(
-      'Public IPv4 addresses',
-      `${gatewayAddresses} × ${hours} h × ${dollars(ipv4)}/h`,
-      gatewayAddresses * hours * ipv4,
-    );
+    // One per instance or task: one per shard.
+    add('Public IPv4 addresses', `${shards} × ${hours} h × ${dollars(ipv4)}/h`, shards * hours * ipv4);
   }
 
   const ingestPrice = price('kvsIngestedPerGb');
@@ -168,7 +176,7 @@ export function estimateMonthlyCost(
       stored,
       kvsIngestionUsd: ingested * ingestPrice,
       kvsStorageUsd: stored * storePrice,
-      alarmsUsd: ALARMS_PER_CAMERA * alarmPrice,
+      alarmsUsd: ALARM_METRICS_PER_CAMERA * alarmPrice,
     };
   });
   const totalIngested = sum(cameras.map((c) => c.ingested));
@@ -184,8 +192,12 @@ export function estimateMonthlyCost(
     totalStored * storePrice,
   );
 
-  const alarms = ALARMS_PER_CAMERA * config.cameras.length + gatewayAlarms;
-  add('CloudWatch alarms', `${alarms} × ${dollars(alarmPrice)}`, alarms * alarmPrice);
+  const alarms = ALARM_METRICS_PER_CAMERA * config.cameras.length + ALARMS_PER_SHARD * shards;
+  add(
+    'CloudWatch alarms',
+    `(${config.cameras.length} cameras × ${ALARM_METRICS_PER_CAMERA} + ${shards} shard(s)) alarm metrics × ${dollars(alarmPrice)}`,
+    alarms * alarmPrice,
+  );
   const dashboard = price('dashboardPerMonth');
   add('CloudWatch dashboard', `1 × ${dollars(dashboard)}`, dashboard);
   const logGb =
@@ -202,7 +214,7 @@ export function estimateMonthlyCost(
   const keyPrice = price('kmsKeyPerMonth');
   add(
     'KMS keys',
-    `${CUSTOMER_MANAGED_KEYS} × ${dollars(keyPrice)} (stream key, alarm topic key)`,
+    `${CUSTOMER_MANAGED_KEYS} × ${dollars(keyPrice)} (stream key, log key, alarm topic key)`,
     CUSTOMER_MANAGED_KEYS * keyPrice,
   );
 

@@ -9,39 +9,33 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { CameraAlarmKind, cameraAlarmName } from './camera-names';
 import { MonitoringConfig } from './config';
 import { CameraStream } from './stream-stack';
 
-/** The compute that runs the camera pipelines, as the gateway-side alarms and the dashboard see it. */
-export type MonitoredGateway =
-  | {
-      readonly kind: 'ec2';
-      readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
-      /** The instance's memory use in percent (CloudWatch agent `mem_used_percent`), when it publishes one. */
-      readonly memoryUtilization?: cloudwatch.IMetric;
-    }
-  | {
-      readonly kind: 'fargate';
-      /** One ECS service per shard of cameras. */
-      readonly services: readonly ecs.IBaseService[];
-      readonly desiredCountPerService: number;
-    };
+/**
+ * Tells operators within minutes that a camera went dark or the gateway stopped. Three parts, because
+ * a gateway of 1,000 cameras spreads its resources over nested stacks, one per shard:
+ *   - `AlarmTopic` (compute stack): one encrypted SNS topic that every alarm notifies;
+ *   - `ShardAlarms` (each shard's nested stack): two alarms per camera and one for the shard's
+ *     instance or task;
+ *   - `GatewayMonitoring` (compute stack): the dashboard and the saved Logs Insights queries.
+ * Alarm names are fixed (`<compute stack>-<camera>-no-frames`), so the dashboard refers to them by name,
+ * not through a reference into each nested stack.
+ */
 
-export interface GatewayMonitoringProps {
-  readonly cameraStreams: readonly CameraStream[];
-  readonly monitoring: MonitoringConfig;
-  readonly gateway: MonitoredGateway;
-  /** The log groups the camera pipelines write to; the saved Logs Insights queries search them. */
-  readonly logGroups: readonly logs.ILogGroup[];
-  /** Starts every alarm name and names the dashboard. @default the stack name */
-  readonly namePrefix?: string;
-  /**
-   * A camera's latency alarm fires when KVS takes longer than this, on average for 5 minutes, to
-   * receive one fragment. Fragments start at key frames, so in real time a fragment arrives over one
-   * key-frame interval (1 to 4 s on most cameras); longer means the upload falls behind the camera.
-   * @default 10 seconds
-   */
-  readonly fragmentLatencyThreshold?: Duration;
+/** A camera's latency alarm threshold unless told otherwise: see `ShardAlarmsProps.fragmentLatencyThreshold`. */
+export const DEFAULT_FRAGMENT_LATENCY_THRESHOLD = Duration.seconds(10);
+
+/** The compute that runs one shard's camera pipelines. */
+export type ShardCompute =
+  | { readonly kind: 'ec2'; readonly autoScalingGroup: autoscaling.IAutoScalingGroup }
+  | { readonly kind: 'fargate'; readonly service: ecs.IBaseService; readonly desiredCount: number };
+
+export type GatewayAlarmKind = 'instance-status-check' | 'running-tasks';
+
+export function shardAlarmName(gatewayStackName: string, shard: number, kind: GatewayAlarmKind): string {
+  return `${gatewayStackName}-shard-${shard}-${kind}`;
 }
 
 /** The KVS metrics of one stream (namespace `AWS/KinesisVideo`, dimension `StreamName`). */
@@ -66,75 +60,34 @@ export function cameraStreamMetrics(streamName: string) {
   };
 }
 
-export interface CameraAlarms {
-  readonly cameraName: string;
-  readonly noFrames: cloudwatch.Alarm;
-  readonly connectionErrors: cloudwatch.Alarm;
-  readonly highLatency: cloudwatch.Alarm;
+export interface AlarmTopicProps {
+  /** The compute stack's name: alarms named `<it>-*` may publish. */
+  readonly namePrefix: string;
+  /** Where alarms are emailed; no subscription when absent. */
+  readonly alarmEmail?: string;
 }
 
-/**
- * Tells operators within minutes that a camera went dark or the gateway stopped: three alarms per
- * camera on the KVS metrics, the gateway's own alarms, one encrypted SNS topic for all of them,
- * a dashboard with one row per camera, and saved Logs Insights queries for the last errors.
- * It lives in the compute stack, so whichever gateway is deployed brings its own monitoring.
- */
-export class GatewayMonitoring extends Construct {
-  readonly alarmTopic: sns.ITopic;
-  readonly cameraAlarms: readonly CameraAlarms[];
-  readonly gatewayAlarms: readonly cloudwatch.Alarm[];
-  readonly dashboard: cloudwatch.Dashboard;
-  readonly lastErrorsQuery: logs.QueryDefinition;
+/** The one topic every alarm of the gateway notifies, encrypted with a key of its own. */
+export class AlarmTopic extends Construct {
+  readonly topic: sns.Topic;
 
-  private readonly namePrefix: string;
-
-  constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
+  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
     super(scope, id);
-    this.namePrefix = props.namePrefix ?? Stack.of(this).stackName;
-    const topic = this.createAlarmTopic(props.monitoring.alarmEmail);
-    this.alarmTopic = topic;
-    const notify = new cloudwatchActions.SnsAction(topic);
-
-    const latencyThreshold = props.fragmentLatencyThreshold ?? Duration.seconds(10);
-    this.cameraAlarms = props.cameraStreams.map((stream) =>
-      this.createCameraAlarms(stream, props.monitoring.noFramesMinutes, latencyThreshold),
-    );
-    this.gatewayAlarms = this.createGatewayAlarms(props.gateway);
-    for (const alarm of [...this.cameraAlarms.flatMap(alarmsOf), ...this.gatewayAlarms]) {
-      alarm.addAlarmAction(notify);
-      // The all-clear matters as much: the operator learns the camera came back without looking.
-      alarm.addOkAction(notify);
-    }
-
-    this.dashboard = this.createDashboard(props, latencyThreshold);
-    this.lastErrorsQuery = this.createLogQueries(props.logGroups);
-
-    new CfnOutput(this, 'DashboardUrl', {
-      description: 'The gateway dashboard: one row per camera',
-      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${this.namePrefix}`,
-    });
-    new CfnOutput(this, 'AlarmTopicArn', {
-      description:
-        'Every camera and gateway alarm notifies this topic: subscribe your paging or chat tool to it',
-      value: topic.topicArn,
-    });
-  }
-
-  private createAlarmTopic(alarmEmail: string | undefined): sns.Topic {
+    const stack = Stack.of(this);
     const topicKey = new kms.Key(this, 'AlarmTopicKey', {
-      description: `Encrypts the ${this.namePrefix} alarm notifications`,
+      description: `Encrypts the ${props.namePrefix} alarm notifications`,
       enableKeyRotation: true,
       // It protects only notifications in flight: nothing needs it once the topic is gone.
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    const fromThisAccountsAlarms = {
-      StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+    const fromThisGatewaysAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
       ArnLike: {
-        'aws:SourceArn': Stack.of(this).formatArn({
+        'aws:SourceArn': stack.formatArn({
           service: 'cloudwatch',
           resource: 'alarm',
-          resourceName: `${this.namePrefix}-*`,
+          resourceName: `${props.namePrefix}-*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       },
@@ -147,40 +100,99 @@ export class GatewayMonitoring extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: fromThisAccountsAlarms,
+        conditions: fromThisGatewaysAlarms,
       }),
     );
-    const topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `${this.namePrefix} camera and gateway alarms`,
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${props.namePrefix} camera and gateway alarms`,
       masterKey: topicKey,
       enforceSSL: true,
     });
-    topic.addToResourcePolicy(
+    this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-        conditions: fromThisAccountsAlarms,
+        resources: [this.topic.topicArn],
+        conditions: fromThisGatewaysAlarms,
       }),
     );
-    if (alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(alarmEmail));
-    return topic;
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+  }
+}
+
+export interface ShardAlarmsProps {
+  readonly shard: number;
+  /** The shard's cameras. */
+  readonly cameraStreams: readonly CameraStream[];
+  readonly compute: ShardCompute;
+  /** The compute stack's name, which begins every alarm name. */
+  readonly namePrefix: string;
+  readonly alarmTopic: sns.ITopic;
+  /** Minutes with no frame arriving before a camera's alarm fires. */
+  readonly noFramesMinutes: number;
+  /**
+   * A camera's upload alarm counts a minute as bad when KVS took longer than this, on average, to
+   * receive one fragment. Fragments start at key frames, so in real time a fragment arrives over one
+   * key-frame interval (1 to 4 s on most cameras); longer means the upload falls behind the camera.
+   * @default DEFAULT_FRAGMENT_LATENCY_THRESHOLD
+   */
+  readonly fragmentLatencyThreshold?: Duration;
+}
+
+export interface CameraAlarms {
+  readonly cameraName: string;
+  readonly noFrames: cloudwatch.Alarm;
+  readonly uploadFailing: cloudwatch.Alarm;
+}
+
+/**
+ * One shard's alarms. Two per camera: "no frames" (the camera, its network or the gateway is down) and
+ * "upload failing" (KVS refuses the connection, or the upload falls behind); the second is one alarm on
+ * both metrics (metric math) where there were two alarms, which halves the resources per camera at the
+ * same price (CloudWatch bills an alarm per metric it reads). One more for the shard's instance or task.
+ */
+export class ShardAlarms extends Construct {
+  readonly cameraAlarms: readonly CameraAlarms[];
+  readonly gatewayAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ShardAlarmsProps) {
+    super(scope, id);
+    const latencyThreshold = props.fragmentLatencyThreshold ?? DEFAULT_FRAGMENT_LATENCY_THRESHOLD;
+    this.cameraAlarms = props.cameraStreams.map((stream) =>
+      this.createCameraAlarms(stream, props, latencyThreshold),
+    );
+    this.gatewayAlarm = this.createGatewayAlarm(props);
+    const notify = new cloudwatchActions.SnsAction(props.alarmTopic);
+    for (const alarm of [...this.cameraAlarms.flatMap(alarmsOf), this.gatewayAlarm]) {
+      alarm.addAlarmAction(notify);
+      // The all-clear matters as much: the operator learns the camera came back without looking.
+      alarm.addOkAction(notify);
+    }
   }
 
   private createCameraAlarms(
     stream: CameraStream,
-    noFramesMinutes: number,
+    props: ShardAlarmsProps,
     latencyThreshold: Duration,
   ): CameraAlarms {
     const camera = stream.camera.name;
     const metrics = cameraStreamMetrics(stream.streamName);
     const scope = new Construct(this, `Camera-${camera}`);
+    const name = (kind: CameraAlarmKind) => cameraAlarmName(props.namePrefix, camera, kind);
+    const { noFramesMinutes } = props;
+    const uploadTrouble = new cloudwatch.MathExpression({
+      // KVS publishes neither metric in a minute without connection attempts or fragments: that minute is fine.
+      expression: `IF(FILL(errors, 0) >= 1 OR FILL(latency, 0) > ${latencyThreshold.toMilliseconds()}, 1, 0)`,
+      usingMetrics: { errors: metrics.connectionErrors, latency: metrics.fragmentIngestionLatency },
+      label: 'minutes with connection errors or slow fragments',
+      period: Duration.minutes(1),
+    });
     return {
       cameraName: camera,
       noFrames: metrics.incomingFrames.createAlarm(scope, 'NoFrames', {
-        alarmName: `${this.namePrefix}-${camera}-no-frames`,
-        alarmDescription: `No video frame from camera "${camera}" reached KVS stream "${stream.streamName}" for ${noFramesMinutes} minute(s): the camera, its network or the gateway is down. Check the dashboard and the "camera-errors" Logs Insights query.`,
+        alarmName: name('no-frames'),
+        alarmDescription: `No video frame from camera "${camera}" reached KVS stream "${stream.streamName}" for ${noFramesMinutes} minute(s): the camera, its network or the gateway (shard ${props.shard}) is down. Check the dashboard and the "camera-errors" Logs Insights query.`,
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         // One-minute periods, all breaching: the alarm fires noFramesMinutes after the last frame.
@@ -189,114 +201,161 @@ export class GatewayMonitoring extends Construct {
         // KVS publishes nothing for a stream that receives nothing: silence is the outage itself.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
-      connectionErrors: metrics.connectionErrors.createAlarm(scope, 'ConnectionErrors', {
-        alarmName: `${this.namePrefix}-${camera}-connection-errors`,
-        alarmDescription: `kvssink failed to open a PutMedia connection to KVS stream "${stream.streamName}" (camera "${camera}") in 3 of the last 5 minutes: check the gateway's IAM role, the stream's KMS key and its route to the KVS endpoint.`,
+      uploadFailing: uploadTrouble.createAlarm(scope, 'UploadFailing', {
+        alarmName: name('upload-failing'),
+        alarmDescription: `Camera "${camera}" (stream "${stream.streamName}", shard ${props.shard}): in 3 of the last 5 minutes kvssink could not open a PutMedia connection, or fragments took over ${latencyThreshold.toSeconds()} s to arrive. Connection errors: check the gateway's IAM role, the stream's KMS key and the route to KVS. Slow fragments: the upload falls behind (bandwidth or CPU). The camera's dashboard row shows which.`,
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // A single failed reconnect is normal (kvssink retries); errors in most minutes are not.
+        // A single failed reconnect or slow minute is normal (kvssink retries); most minutes are not.
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      highLatency: metrics.fragmentIngestionLatency.createAlarm(scope, 'HighLatency', {
-        alarmName: `${this.namePrefix}-${camera}-high-latency`,
-        alarmDescription: `Fragments of KVS stream "${stream.streamName}" (camera "${camera}") took more than ${latencyThreshold.toSeconds()} s to arrive for 5 minutes: the gateway's upload falls behind the camera (bandwidth or CPU), so video reaches KVS late and kvssink's buffer fills.`,
-        threshold: latencyThreshold.toMilliseconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
-        // No fragments is the no-frames alarm's job.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     };
   }
 
-  private createGatewayAlarms(gateway: MonitoredGateway): cloudwatch.Alarm[] {
-    if (gateway.kind === 'ec2') {
-      const statusCheckFailed = new cloudwatch.Metric({
-        namespace: 'AWS/EC2',
-        metricName: 'StatusCheckFailed',
-        dimensionsMap: { AutoScalingGroupName: gateway.autoScalingGroup.autoScalingGroupName },
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: Duration.minutes(1),
-      });
-      return [
-        statusCheckFailed.createAlarm(this, 'GatewayInstanceStatusCheck', {
-          alarmName: `${this.namePrefix}-gateway-instance-status-check`,
-          alarmDescription:
-            'The gateway instance failed its EC2 status checks, or no instance has reported for 5 minutes: every camera on it is down until the Auto Scaling group replaces it.',
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 5,
-          // No instance in the group reports nothing: that is the gateway being down.
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        }),
-      ];
-    }
-    return gateway.services.map((service, i) =>
-      runningTaskCount(service).createAlarm(this, `GatewayService${i + 1}RunningTasks`, {
-        alarmName: `${this.namePrefix}-gateway-service-${i + 1}-running-tasks`,
-        alarmDescription: `Fewer than ${gateway.desiredCountPerService} task(s) of gateway service ${service.serviceName} ran for 5 minutes: its cameras are down while ECS restarts the task (look at the service's events and stopped tasks).`,
-        threshold: gateway.desiredCountPerService,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+  private createGatewayAlarm(props: ShardAlarmsProps): cloudwatch.Alarm {
+    const { compute, shard, namePrefix } = props;
+    if (compute.kind === 'ec2') {
+      return instanceStatusCheckFailed(compute.autoScalingGroup).createAlarm(this, 'InstanceStatusCheck', {
+        alarmName: shardAlarmName(namePrefix, shard, 'instance-status-check'),
+        alarmDescription: `The gateway instance of shard ${shard} failed its EC2 status checks, or no instance has reported for 5 minutes: every camera of the shard is down until the Auto Scaling group replaces it.`,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 5,
         datapointsToAlarm: 5,
-        // Container Insights reports nothing when no task runs (or when it is off): treat as down.
+        // No instance in the group reports nothing: that is the gateway being down.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-    );
+      });
+    }
+    return runningTaskCount(compute.service).createAlarm(this, 'RunningTasks', {
+      alarmName: shardAlarmName(namePrefix, shard, 'running-tasks'),
+      alarmDescription: `Fewer than ${compute.desiredCount} task(s) of gateway service ${compute.service.serviceName} (shard ${shard}) ran for 5 minutes: its cameras are down while ECS restarts the task (look at the service's events and stopped tasks).`,
+      threshold: compute.desiredCount,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      // Container Insights reports nothing when no task runs (or when it is off): treat as down.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+}
+
+export interface MonitoredShard {
+  readonly id: number;
+  readonly compute: ShardCompute;
+}
+
+export interface GatewayMonitoringProps {
+  /** Every camera of the gateway. */
+  readonly cameraStreams: readonly CameraStream[];
+  readonly monitoring: MonitoringConfig;
+  readonly gatewayKind: 'ec2' | 'fargate';
+  readonly shards: readonly MonitoredShard[];
+  readonly alarmTopic: sns.ITopic;
+  /** The log groups the camera pipelines write to; the saved Logs Insights queries search them. */
+  readonly logGroups: readonly logs.ILogGroup[];
+  /** The compute stack's name: it begins every alarm name and names the dashboard. */
+  readonly namePrefix: string;
+  /** The EC2 instances' memory use in percent (CloudWatch agent `mem_used_percent`), when they publish one. */
+  readonly memoryUtilization?: cloudwatch.IMetric;
+  /** @default DEFAULT_FRAGMENT_LATENCY_THRESHOLD */
+  readonly fragmentLatencyThreshold?: Duration;
+}
+
+/** Per-camera graphs for at most this many cameras: four widgets each, and a dashboard holds 500. */
+export const MAX_CAMERA_ROWS = 100;
+/** An alarm status widget lists at most 100 alarms. */
+const MAX_ALARMS_PER_WIDGET = 100;
+/** Lines per gateway graph, so that a graph of a few hundred shards stays readable and within limits. */
+const MAX_METRICS_PER_GRAPH = 100;
+
+/**
+ * The gateway's dashboard (every alarm's state, the gateway's CPU and memory per shard, one row of
+ * graphs per camera up to `MAX_CAMERA_ROWS`) and saved Logs Insights queries for the last errors.
+ */
+export class GatewayMonitoring extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly lastErrorsQuery: logs.QueryDefinition;
+
+  constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
+    super(scope, id);
+    this.dashboard = this.createDashboard(props);
+    this.lastErrorsQuery = this.createLogQueries(props.namePrefix, props.logGroups);
+
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The gateway dashboard: every alarm, the gateway per shard, a row per camera',
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${props.namePrefix}`,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description:
+        'Every camera and gateway alarm notifies this topic: subscribe your paging or chat tool to it',
+      value: props.alarmTopic.topicArn,
+    });
   }
 
-  private createDashboard(props: GatewayMonitoringProps, latencyThreshold: Duration): cloudwatch.Dashboard {
+  private createDashboard(props: GatewayMonitoringProps): cloudwatch.Dashboard {
+    const { namePrefix, cameraStreams, shards } = props;
+    const latencyThreshold = props.fragmentLatencyThreshold ?? DEFAULT_FRAGMENT_LATENCY_THRESHOLD;
+    const gatewayAlarmKind: GatewayAlarmKind =
+      props.gatewayKind === 'ec2' ? 'instance-status-check' : 'running-tasks';
+    // The state of every camera (no frames) and of every shard's instance or task, at a glance. The
+    // upload alarms notify like the others but stay off the grid: 1,000 cameras' alarm ARNs would
+    // take a third of the template's megabyte.
+    const alarmNames = [
+      ...shards.map((shard) => shardAlarmName(namePrefix, shard.id, gatewayAlarmKind)),
+      ...cameraStreams.map((stream) => cameraAlarmName(namePrefix, stream.camera.name, 'no-frames')),
+    ];
+    const stack = Stack.of(this);
+    const alarmArns = alarmNames.map((name) =>
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    const shownCameras = cameraStreams.length <= MAX_CAMERA_ROWS ? cameraStreams : [];
     const header: cloudwatch.IWidget[] = [
       new cloudwatch.TextWidget({
         markdown: [
-          `# ${this.namePrefix}: KVS camera gateway`,
-          `${props.cameraStreams.length} camera(s). A camera alarms after ${props.monitoring.noFramesMinutes} minute(s) without a frame.`,
-          `Last errors: Logs Insights, saved query \`${this.namePrefix}/camera-errors\`.`,
-        ].join('\n\n'),
+          `# ${namePrefix}: KVS camera gateway`,
+          `${cameraStreams.length} camera(s) in ${shards.length} shard(s). A camera alarms after ${props.monitoring.noFramesMinutes} minute(s) without a frame.`,
+          `Last errors: Logs Insights, saved query \`${namePrefix}/camera-errors\`.`,
+          shownCameras.length < cameraStreams.length
+            ? `Per-camera graphs are drawn for up to ${MAX_CAMERA_ROWS} cameras; each alarm above opens its camera's graph.`
+            : '',
+        ]
+          .filter(Boolean)
+          .join('\n\n'),
         width: 8,
         height: 6,
       }),
-      ...chunks([...this.gatewayAlarms, ...this.cameraAlarms.flatMap(alarmsOf)], MAX_ALARMS_PER_WIDGET).map(
-        (alarms, i) =>
-          new cloudwatch.AlarmStatusWidget({
-            title: i === 0 ? 'Alarms' : `Alarms (${i + 1})`,
-            alarms,
-            width: 16,
-            height: 6,
-          }),
+      ...chunks(alarmArns, MAX_ALARMS_PER_WIDGET).map(
+        (arns, i) => new AlarmStatusByArnWidget(i === 0 ? 'Alarms' : `Alarms (${i + 1})`, arns, 16, 6),
       ),
     ];
     const rows = [
       header,
-      gatewayWidgets(props.gateway),
-      ...props.cameraStreams.map((stream) => cameraWidgets(stream, latencyThreshold)),
+      gatewayWidgets(props),
+      ...shownCameras.map((stream) => cameraWidgets(stream, latencyThreshold)),
     ];
-    const widgetCount = rows.reduce((count, row) => count + row.length, 0);
-    if (widgetCount > MAX_DASHBOARD_WIDGETS) {
-      throw new Error(
-        `cameras: ${props.cameraStreams.length} cameras need ${widgetCount} dashboard widgets, more than the ${MAX_DASHBOARD_WIDGETS} a CloudWatch dashboard holds; split the cameras over several gateways`,
-      );
-    }
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: this.namePrefix,
+      dashboardName: namePrefix,
       defaultInterval: Duration.hours(3),
     });
     for (const row of rows) dashboard.addWidgets(...row);
     return dashboard;
   }
 
-  private createLogQueries(logGroups: readonly logs.ILogGroup[]): logs.QueryDefinition {
+  private createLogQueries(namePrefix: string, logGroups: readonly logs.ILogGroup[]): logs.QueryDefinition {
     // run-camera.sh writes `run-camera[<camera>]: <message>`; kvssink's own lines carry no camera
     // name, but their log stream (one per camera unit or container) says which camera they belong to.
     const parseCameraLine = '@message /run-camera\\[(?<camera>[^\\]]+)\\]: (?<detail>.*)/';
     const isProblem =
       'detail like /(?i)(error|fail|refused|denied|unauthori[sz]ed|timed? ?out|stall|warning|restarting)/';
     const lastErrors = new logs.QueryDefinition(this, 'CameraErrorsQuery', {
-      queryDefinitionName: `${this.namePrefix}/camera-errors`,
+      queryDefinitionName: `${namePrefix}/camera-errors`,
       queryString: new logs.QueryString({
         fields: ['@timestamp', '@message', '@logStream'],
         parseStatements: [parseCameraLine],
@@ -308,7 +367,7 @@ export class GatewayMonitoring extends Construct {
       logGroups: [...logGroups],
     });
     new logs.QueryDefinition(this, 'ErrorsPerCameraQuery', {
-      queryDefinitionName: `${this.namePrefix}/errors-per-camera`,
+      queryDefinitionName: `${namePrefix}/errors-per-camera`,
       queryString: new logs.QueryString({
         fields: ['@timestamp', '@message'],
         parseStatements: [parseCameraLine],
@@ -324,9 +383,33 @@ export class GatewayMonitoring extends Construct {
   }
 }
 
-const MAX_DASHBOARD_WIDGETS = 500;
-/** An alarm status widget lists at most 100 alarms. */
-const MAX_ALARMS_PER_WIDGET = 100;
+/**
+ * CloudWatch's alarm status widget for alarms known by ARN: what `AlarmStatusWidget` renders, without
+ * an imported alarm construct for each of the gateway's 1,000 cameras.
+ */
+class AlarmStatusByArnWidget extends cloudwatch.ConcreteWidget {
+  constructor(
+    private readonly title: string,
+    private readonly alarmArns: readonly string[],
+    width: number,
+    height: number,
+  ) {
+    super(width, height);
+  }
+
+  toJson() {
+    return [
+      {
+        type: 'alarm',
+        width: this.width,
+        height: this.height,
+        x: this.x,
+        y: this.y,
+        properties: { title: this.title, alarms: this.alarmArns },
+      },
+    ];
+  }
+}
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
@@ -335,7 +418,17 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 function alarmsOf(alarms: CameraAlarms): cloudwatch.Alarm[] {
-  return [alarms.noFrames, alarms.connectionErrors, alarms.highLatency];
+  return [alarms.noFrames, alarms.uploadFailing];
+}
+
+function instanceStatusCheckFailed(group: autoscaling.IAutoScalingGroup): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/EC2',
+    metricName: 'StatusCheckFailed',
+    dimensionsMap: { AutoScalingGroupName: group.autoScalingGroupName },
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period: Duration.minutes(1),
+  });
 }
 
 /** Container Insights' count of a service's running tasks (AWS/ECS itself has no such metric). */
@@ -360,60 +453,75 @@ function ecsServiceMetric(service: ecs.IBaseService, metricName: string, label: 
   });
 }
 
-function gatewayWidgets(gateway: MonitoredGateway): cloudwatch.IWidget[] {
-  const percentAxis = { min: 0, max: 100, label: '%', showUnits: false };
-  if (gateway.kind === 'ec2') {
-    const cpu = new cloudwatch.Metric({
-      namespace: 'AWS/EC2',
-      metricName: 'CPUUtilization',
-      dimensionsMap: { AutoScalingGroupName: gateway.autoScalingGroup.autoScalingGroupName },
-      statistic: cloudwatch.Stats.AVERAGE,
-      period: Duration.minutes(5),
-      label: 'CPU',
-    });
-    return [
+/** One graph per `MAX_METRICS_PER_GRAPH` shards, titled with the shards it shows when there are several. */
+function shardGraphs(
+  title: string,
+  shards: readonly MonitoredShard[],
+  metricOf: (shard: MonitoredShard) => cloudwatch.IMetric,
+  options: Omit<cloudwatch.GraphWidgetProps, 'title' | 'left'>,
+): cloudwatch.GraphWidget[] {
+  const groups = chunks(shards, MAX_METRICS_PER_GRAPH);
+  return groups.map(
+    (group) =>
       new cloudwatch.GraphWidget({
-        title: 'Gateway instance: CPU %',
-        left: [cpu],
-        leftYAxis: percentAxis,
-        width: 12,
+        ...options,
+        title: groups.length === 1 ? title : `${title} (shards ${group[0].id}-${group[group.length - 1].id})`,
+        left: group.map(metricOf),
       }),
-      gateway.memoryUtilization
-        ? new cloudwatch.GraphWidget({
-            title: 'Gateway instance: memory %',
-            left: [gateway.memoryUtilization],
-            leftYAxis: percentAxis,
-            width: 12,
-          })
-        : new cloudwatch.TextWidget({
-            markdown:
-              '**Gateway instance: memory %**\n\nEC2 does not measure memory; it appears here once the instance publishes `mem_used_percent` with the CloudWatch agent.',
-            width: 12,
-            height: 6,
-          }),
-    ];
+  );
+}
+
+function gatewayWidgets(props: GatewayMonitoringProps): cloudwatch.IWidget[] {
+  const percentAxis = { min: 0, max: 100, label: '%', showUnits: false };
+  const label = (shard: MonitoredShard) => `shard ${shard.id}`;
+  if (props.gatewayKind === 'ec2') {
+    const cpu = shardGraphs(
+      'Gateway instances: CPU %',
+      props.shards,
+      (shard) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/EC2',
+          metricName: 'CPUUtilization',
+          dimensionsMap: {
+            AutoScalingGroupName: (shard.compute as { autoScalingGroup: autoscaling.IAutoScalingGroup })
+              .autoScalingGroup.autoScalingGroupName,
+          },
+          statistic: cloudwatch.Stats.AVERAGE,
+          period: Duration.minutes(5),
+          label: label(shard),
+        }),
+      { leftYAxis: percentAxis, width: 12 },
+    );
+    const memory = props.memoryUtilization
+      ? new cloudwatch.GraphWidget({
+          title: 'Gateway instances: memory %',
+          left: [props.memoryUtilization],
+          leftYAxis: percentAxis,
+          width: 12,
+        })
+      : new cloudwatch.TextWidget({
+          markdown:
+            '**Gateway instances: memory %**\n\nEC2 does not measure memory; it appears here once the instances publish `mem_used_percent` with the CloudWatch agent.',
+          width: 12,
+          height: 6,
+        });
+    return [...cpu, memory];
   }
-  const shard = (i: number) => `service ${i + 1}`;
+  // Running tasks: each shard's running-tasks alarm, in the grid above.
+  const serviceOf = (shard: MonitoredShard) => (shard.compute as { service: ecs.IBaseService }).service;
   return [
-    new cloudwatch.GraphWidget({
-      title: 'Gateway tasks: CPU %',
-      left: gateway.services.map((service, i) => ecsServiceMetric(service, 'CPUUtilization', shard(i))),
-      leftYAxis: percentAxis,
-      width: 8,
-    }),
-    new cloudwatch.GraphWidget({
-      title: 'Gateway tasks: memory %',
-      left: gateway.services.map((service, i) => ecsServiceMetric(service, 'MemoryUtilization', shard(i))),
-      leftYAxis: percentAxis,
-      width: 8,
-    }),
-    new cloudwatch.GraphWidget({
-      title: 'Gateway tasks: running',
-      left: gateway.services.map((service, i) => runningTaskCount(service).with({ label: shard(i) })),
-      leftAnnotations: [{ value: gateway.desiredCountPerService, label: 'desired' }],
-      leftYAxis: { min: 0, showUnits: false },
-      width: 8,
-    }),
+    ...shardGraphs(
+      'Gateway tasks: CPU %',
+      props.shards,
+      (shard) => ecsServiceMetric(serviceOf(shard), 'CPUUtilization', label(shard)),
+      { leftYAxis: percentAxis, width: 12 },
+    ),
+    ...shardGraphs(
+      'Gateway tasks: memory %',
+      props.shards,
+      (shard) => ecsServiceMetric(serviceOf(shard), 'MemoryUtilization', label(shard)),
+      { leftYAxis: percentAxis, width: 12 },
+    ),
   ];
 }
 

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { Aws, NestedStack, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesisvideo from 'aws-cdk-lib/aws-kinesisvideo';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -15,7 +15,48 @@ export interface StreamStackProps extends StackProps {
 export interface CameraStream {
   readonly camera: CameraConfig;
   readonly streamName: string;
-  readonly streamArn: string;
+}
+
+/**
+ * The streams are spread over this many nested stacks (a stack holds at most 500 resources). A stream's
+ * group is a hash of its own name, never of its place among the others: moving a stream from one stack
+ * to another would delete it in one and create it in the other, which fails (the name is taken) or, with
+ * "destroy", loses its video.
+ */
+export const STREAM_GROUPS = 32;
+
+/** FNV-1a (32 bit): small, stable across Node.js versions and machines, well spread for short names. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+export function streamGroupOf(streamName: string): number {
+  return fnv1a(streamName) % STREAM_GROUPS;
+}
+
+/**
+ * The ARN of a stream by its name. KVS ends stream ARNs with the stream's creation time, so a producer's
+ * policy names the stream and leaves that suffix open; the compute stacks then need no reference into
+ * this stack per stream (1,000 of them would pass the 200 outputs a template may have).
+ */
+export function streamArnPattern(streamName: string): string {
+  return `arn:${Aws.PARTITION}:kinesisvideo:${Aws.REGION}:${Aws.ACCOUNT_ID}:stream/${streamName}/*`;
+}
+
+/**
+ * One acknowledgement per stream of `streamArnPattern` (cdk-nag names each wildcard resource as it reads
+ * it in the template): the pattern leaves open only the stream's creation time.
+ */
+export function streamArnAcknowledgements(cameraStreams: readonly CameraStream[]) {
+  return cameraStreams.map((stream) => ({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:<AWS::Region>:<AWS::AccountId>:stream/${stream.streamName}/*]`,
+    reason: `KVS stream ARNs end in the stream's creation time, which no template knows: the ARN names stream "${stream.streamName}" and leaves only that suffix open.`,
+  }));
 }
 
 /** What KVS records as the stream's media type; left unset when the camera's codec is probed at run time. */
@@ -23,6 +64,29 @@ function mediaTypeOf(camera: CameraConfig): string | undefined {
   if (camera.codec === 'auto') return undefined;
   const video = camera.codec === 'h264' ? 'video/h264' : 'video/h265';
   return camera.audio ? `${video},audio/aac` : video;
+}
+
+interface StreamGroupStackProps {
+  readonly cameras: readonly CameraConfig[];
+  readonly streamKeyArn: string;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** The streams whose names hash to one group. */
+class StreamGroupStack extends NestedStack {
+  constructor(scope: Construct, id: string, props: StreamGroupStackProps) {
+    super(scope, id, { description: `KVS cloud gateway: camera streams, ${id}` });
+    for (const camera of props.cameras) {
+      const stream = new kinesisvideo.CfnStream(this, `Stream-${camera.name}`, {
+        name: camera.streamName,
+        dataRetentionInHours: camera.retentionHours,
+        mediaType: mediaTypeOf(camera),
+        kmsKeyId: props.streamKeyArn,
+      });
+      stream.applyRemovalPolicy(props.removalPolicy);
+      Tags.of(stream).add('kvs-gateway:camera', camera.name);
+    }
+  }
 }
 
 /**
@@ -45,25 +109,29 @@ export class StreamStack extends Stack {
     });
     this.streamKey = streamKey;
 
-    this.cameraStreams = props.cameras.map((camera) => {
-      const stream = new kinesisvideo.CfnStream(this, `Stream-${camera.name}`, {
-        name: camera.streamName,
-        dataRetentionInHours: camera.retentionHours,
-        mediaType: mediaTypeOf(camera),
-        kmsKeyId: streamKey.keyArn,
+    const groups = new Map<number, CameraConfig[]>();
+    for (const camera of props.cameras) {
+      const group = streamGroupOf(camera.streamName);
+      groups.set(group, [...(groups.get(group) ?? []), camera]);
+    }
+    for (const [group, cameras] of [...groups.entries()].sort(([a], [b]) => a - b)) {
+      const groupStack = new StreamGroupStack(this, `StreamGroup${group}`, {
+        cameras,
+        streamKeyArn: streamKey.keyArn,
+        removalPolicy,
       });
-      stream.applyRemovalPolicy(removalPolicy);
-      Tags.of(stream).add('kvs-gateway:camera', camera.name);
-      return { camera, streamName: camera.streamName, streamArn: stream.attrArn };
-    });
+      // A group never goes before the key that encrypts its streams' video.
+      groupStack.node.addDependency(streamKey);
+    }
+    this.cameraStreams = props.cameras.map((camera) => ({ camera, streamName: camera.streamName }));
   }
 
-  /** What kvssink needs to write the camera streams, and nothing more. */
-  grantProducer(grantee: iam.IGrantable): void {
+  /** What kvssink needs to write these streams, and nothing more. */
+  grantProducer(grantee: iam.IGrantable, cameraStreams: readonly CameraStream[]): void {
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['kinesisvideo:DescribeStream', 'kinesisvideo:GetDataEndpoint', 'kinesisvideo:PutMedia'],
-      resourceArns: this.cameraStreams.map((stream) => stream.streamArn),
+      resourceArns: cameraStreams.map((stream) => streamArnPattern(stream.streamName)),
     });
     // KVS encrypts each fragment under a data key generated with the stream's key on the producer's behalf.
     iam.Grant.addToPrincipal({

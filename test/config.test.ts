@@ -43,6 +43,7 @@ describe('a valid config', () => {
       codec: 'auto',
       audio: false,
       bitrateKbps: 2000,
+      shard: 1,
     });
   });
 
@@ -57,15 +58,44 @@ describe('a valid config', () => {
           codec: 'auto',
           audio: false,
           bitrateKbps: 2000,
+          shard: 1,
         },
       ],
       parameterPrefix: '/kvs-gateway/cameras',
       streamRemovalPolicy: 'retain',
       network: { mode: 'new', ipv6: false, maxAzs: 2 },
-      ec2: { instanceType: 't4g.small', architecture: 'arm64', producerSdkTag: 'v3.5.0', rootVolumeGiB: 16 },
+      ec2: {
+        instanceType: 't4g.small',
+        architecture: 'arm64',
+        producerSdkTag: 'v3.5.0',
+        rootVolumeGiB: 16,
+        camerasPerInstance: 10,
+      },
       fargate: { cpu: 512, memoryMiB: 1024, camerasPerTask: 4, architecture: 'arm64' },
       monitoring: { noFramesMinutes: 5, logRetentionDays: 30 },
     });
+  });
+
+  test('a site names its streams and camera parameters after it; names written out are kept', () => {
+    const config = validateGatewayConfig({
+      site: 'plant-2',
+      cameras: [{ name: 'front-door' }, { name: 'dock', streamName: 'plant2.dock' }],
+    });
+    expect(config.site).toBe('plant-2');
+    expect(config.cameras.map((c) => c.streamName)).toEqual(['plant-2-front-door', 'plant2.dock']);
+    expect(config.parameterPrefix).toBe('/kvs-gateway/sites/plant-2/cameras');
+    expect(
+      validateGatewayConfig({ site: 'plant-2', parameterPrefix: '/cams', cameras: [camera] }).parameterPrefix,
+    ).toBe('/cams');
+    // Without a site, today's names; no "site" key in the result.
+    expect(validateGatewayConfig(withCameras(camera))).not.toHaveProperty('site');
+  });
+
+  test('each camera keeps the shard it names, 1 when it names none', () => {
+    const config = validateGatewayConfig(
+      withCameras({ name: 'a', shard: 3 }, { name: 'b' }, { name: 'c', shard: 250 }),
+    );
+    expect(config.cameras.map((c) => c.shard)).toEqual([3, 1, 250]);
   });
 
   test('x86_64 defaults to an x86 instance type', () => {
@@ -213,8 +243,78 @@ describe('a bad config is rejected with the field and the fix', () => {
     ],
     [
       'too many cameras per task',
-      { ...withCameras(camera), fargate: { camerasPerTask: 11 } },
-      ['fargate.camerasPerTask: must be a whole number from 1 to 10, got 11'],
+      { ...withCameras(camera), fargate: { camerasPerTask: 10 } },
+      // ECS runs at most 10 containers per task, one of them the credential refresher.
+      ['fargate.camerasPerTask: must be a whole number from 1 to 9, got 10'],
+    ],
+    [
+      'too many cameras per instance',
+      { ...withCameras(camera), ec2: { camerasPerInstance: 51 } },
+      ['ec2.camerasPerInstance: must be a whole number from 1 to 50, got 51'],
+    ],
+    [
+      'a shard that is not a positive whole number',
+      withCameras({ name: 'a', shard: 0 }, { name: 'b', shard: 1.5 }, { name: 'c', shard: 'east' }),
+      [
+        'cameras[0].shard: must be a whole number from 1 to 250, got 0',
+        'cameras[1].shard: must be a whole number from 1 to 250, got 1.5',
+        'cameras[2].shard: must be a whole number from 1 to 250, got "east"',
+      ],
+    ],
+    [
+      'more cameras than one config deploys',
+      withCameras(...Array.from({ length: 1001 }, (_, i) => ({ name: `camera-${i}` }))),
+      [
+        'cameras: lists 1001 cameras; one config deploys at most 1000: split them over several configs, each with its own "site"',
+      ],
+    ],
+    [
+      'a site with a space',
+      { ...withCameras(camera), site: 'plant 2' },
+      [
+        'site: "plant 2": use 1 to 32 letters, digits or "-", starting with a letter (it begins every stack name)',
+      ],
+    ],
+    [
+      'a site starting with a digit',
+      { ...withCameras(camera), site: '2nd-floor' },
+      ['site: "2nd-floor": use 1 to 32 letters, digits or "-", starting with a letter'],
+    ],
+    [
+      'a site longer than 32 characters',
+      { ...withCameras(camera), site: 'a'.repeat(33) },
+      ['site: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": use 1 to 32 letters'],
+    ],
+    [
+      'names that differ only in "-"',
+      withCameras({ name: 'front-door' }, { name: 'frontdoor' }),
+      [
+        'cameras[1].name: "frontdoor" differs from cameras[0].name "front-door" only in case or in "-", "_" or ".": the names become containers, units, alarms and logs where that difference is lost or easy to misread; rename one',
+      ],
+    ],
+    [
+      'names that differ only in "." and "_" (one ECS container name)',
+      withCameras({ name: 'site1.front' }, { name: 'site1_front' }),
+      ['cameras[1].name: "site1_front" differs from cameras[0].name "site1.front" only in case'],
+    ],
+    [
+      'names that differ only in case',
+      withCameras({ name: 'Front-Door' }, { name: 'front-door' }),
+      ['cameras[1].name: "front-door" differs from cameras[0].name "Front-Door" only in case'],
+    ],
+    [
+      'a name too long for its alarm names',
+      withCameras({ name: 'a'.repeat(221) }),
+      [
+        'cameras[0].name: is 221 characters; at most 220 fit its CloudWatch alarm names ("FargateGatewayStack-<name>-upload-failing", at most 255)',
+      ],
+    ],
+    [
+      'a site makes the alarm names longer, and the longest name shorter',
+      { ...withCameras({ name: 'a'.repeat(220) }), site: 'plant-2' },
+      [
+        'cameras[0].name: is 220 characters; at most 212 fit its CloudWatch alarm names ("plant-2-FargateGatewayStack-<name>-upload-failing", at most 255)',
+      ],
     ],
     [
       'a parameter prefix with a trailing slash',

@@ -44,7 +44,7 @@ test('the hand-computed figures below use the us-east-1 prices of the table', ()
   });
 });
 
-describe('an EC2 gateway: 2 cameras on a t3.small in public subnets', () => {
+describe('an EC2 gateway: 2 cameras in one shard on a t3.small in public subnets', () => {
   const config = configWith({
     cameras: [
       { name: 'gate', bitrateKbps: 2000, retentionHours: 24 },
@@ -66,17 +66,17 @@ describe('an EC2 gateway: 2 cameras on a t3.small in public subnets', () => {
     publicIpv4: 1 * 730 * 0.005, // 3.65: one address for the instance
     kvsIngested: (gateIngestedGb + yardIngestedGb) * 0.0085, // 7.80
     kvsStored: gateStoredGb * 0.023, // 0.46; yard keeps no video
-    alarms: (3 * 2 + 1) * 0.1, // 3 per camera + the instance status check: 0.70
+    alarms: (3 * 2 + 1) * 0.1, // 3 alarm metrics per camera + the instance status check: 0.70
     dashboard: 3,
     // 0.05 GB per camera + 0.1 GB of flow logs, kept 30 of 730/24 days
     logs: 0.2 * 0.5 + 0.2 * (30 / (730 / 24)) * 0.03, // 0.106
-    keys: 2 * 1, // the stream key and the alarm topic key
+    keys: 3 * 1, // the stream key, the log key and the alarm topic key
   };
-  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 34.50
+  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 35.50
 
   test('each line and the total', () => {
-    expect(line(estimate, 'EC2 instance')).toBeCloseTo(expected.instance, 6);
-    expect(line(estimate, 'EBS gp3 root volume')).toBeCloseTo(expected.rootVolume, 6);
+    expect(line(estimate, 'EC2 instances')).toBeCloseTo(expected.instance, 6);
+    expect(line(estimate, 'EBS gp3 root volumes')).toBeCloseTo(expected.rootVolume, 6);
     expect(line(estimate, 'Public IPv4 addresses')).toBeCloseTo(expected.publicIpv4, 6);
     expect(line(estimate, 'KVS data ingested')).toBeCloseTo(expected.kvsIngested, 6);
     expect(line(estimate, 'KVS data stored')).toBeCloseTo(expected.kvsStored, 6);
@@ -86,7 +86,7 @@ describe('an EC2 gateway: 2 cameras on a t3.small in public subnets', () => {
     expect(line(estimate, 'KMS keys')).toBeCloseTo(expected.keys, 6);
     expect(estimate.lines).toHaveLength(9);
     expect(estimate.total).toBeCloseTo(total, 6);
-    expect(estimate.total).toBeCloseTo(34.5, 2);
+    expect(estimate.total).toBeCloseTo(35.5, 2);
   });
 
   test('per camera: its own KVS and alarms, plus an equal share of the rest', () => {
@@ -115,7 +115,7 @@ describe('an EC2 gateway: 2 cameras on a t3.small in public subnets', () => {
       3.65; // the instance no longer needs its public address
     expect(nat.thisDesignTotal).toBeCloseTo(total, 6);
     expect(nat.total).toBeCloseTo(total + added, 6);
-    expect(nat.total).toBeCloseTo(245.22, 2);
+    expect(nat.total).toBeCloseTo(246.22, 2);
   });
 
   test('lists the price figures it used that were not confirmed on the AWS pages', () => {
@@ -126,9 +126,14 @@ describe('an EC2 gateway: 2 cameras on a t3.small in public subnets', () => {
   });
 });
 
-describe("a Fargate gateway: 5 cameras, 2 per task, in an existing VPC's private subnets", () => {
+describe("a Fargate gateway: 5 cameras in 3 shards, in an existing VPC's private subnets", () => {
   const config = configWith({
-    cameras: ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, bitrateKbps: 1500, retentionHours: 48 })),
+    cameras: ['a', 'b', 'c', 'd', 'e'].map((name, i) => ({
+      name,
+      bitrateKbps: 1500,
+      retentionHours: 48,
+      shard: [1, 1, 2, 2, 3][i],
+    })),
     fargate: { cpu: 1024, memoryMiB: 2048, camerasPerTask: 2, architecture: 'x86_64' },
     network: {
       mode: 'existing',
@@ -140,7 +145,7 @@ describe("a Fargate gateway: 5 cameras, 2 per task, in an existing VPC's private
   });
   const estimate = estimateMonthlyCost(config, usEast1, 'fargate');
 
-  // 5 cameras, 2 per task: 3 tasks (2 + 2 + 1). 1500 kbit/s = 187,500 B/s per camera.
+  // 5 cameras in shards of 2, 2 and 1: 3 tasks. 1500 kbit/s = 187,500 B/s per camera.
   const cameraIngestedGb = (187_500 * 3600 * HOURS) / GB; // 458.91 GB
   const cameraStoredGb = (187_500 * 3600 * 48) / GB; // 30.17 GB
   const expected = {
@@ -149,12 +154,12 @@ describe("a Fargate gateway: 5 cameras, 2 per task, in an existing VPC's private
     containerInsights: 3 * 20 * 0.3, // 3 services × 20 metrics (assumed): 18.00
     kvsIngested: 5 * cameraIngestedGb * 0.0085, // 19.50
     kvsStored: 5 * cameraStoredGb * 0.023, // 3.47
-    alarms: (3 * 5 + 3) * 0.1, // 3 per camera + 1 per service: 1.80
+    alarms: (3 * 5 + 3) * 0.1, // 3 alarm metrics per camera + 1 per shard's service: 1.80
     dashboard: 3,
     logs: 0.25 * 0.5 + 0.25 * (14 / (730 / 24)) * 0.03, // 5 × 0.05 GB, kept 14 days (no flow logs: the VPC is yours): 0.13
-    keys: 2,
+    keys: 3,
   };
-  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 156.02
+  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 157.02
 
   test('each line and the total; no public IPv4 address to pay for', () => {
     expect(line(estimate, 'Fargate vCPU (x86_64)')).toBeCloseTo(expected.vcpu, 6);
@@ -167,7 +172,7 @@ describe("a Fargate gateway: 5 cameras, 2 per task, in an existing VPC's private
     expect(estimate.lines.map((l) => l.item)).not.toContain('Public IPv4 addresses');
     expect(estimate.lines).toHaveLength(9);
     expect(estimate.total).toBeCloseTo(total, 6);
-    expect(estimate.total).toBeCloseTo(156.02, 2);
+    expect(estimate.total).toBeCloseTo(157.02, 2);
   });
 
   test('every camera costs the same here, and the parts add up to the total', () => {
@@ -186,6 +191,55 @@ describe("a Fargate gateway: 5 cameras, 2 per task, in an existing VPC's private
     );
     expect(line(arm, 'Fargate vCPU (arm64)')).toBeCloseTo(3 * 1 * 730 * 0.03238, 6);
     expect(line(arm, 'Fargate memory (arm64)')).toBeCloseTo(3 * 2 * 730 * 0.00356, 6);
+  });
+});
+
+describe('1,000 cameras, 8 per shard: 125 instances or 125 tasks', () => {
+  const cameras = (perShard: number) =>
+    Array.from({ length: 1000 }, (_, i) => ({
+      name: `camera-${String(i + 1).padStart(4, '0')}`,
+      bitrateKbps: 2000,
+      retentionHours: 24,
+      shard: Math.floor(i / perShard) + 1,
+    }));
+  const config = configWith({
+    cameras: cameras(8),
+    ec2: { instanceType: 't4g.small', camerasPerInstance: 10 },
+    fargate: { cpu: 2048, memoryMiB: 4096, camerasPerTask: 9, architecture: 'arm64' },
+  });
+  const ec2 = estimateMonthlyCost(config, usEast1, 'ec2');
+  const fargate = estimateMonthlyCost(config, usEast1, 'fargate');
+
+  test('the EC2 gateway pays for one instance, root volume and address per shard', () => {
+    expect(line(ec2, 'EC2 instances')).toBeCloseTo(125 * 0.0168 * 730, 6); // 1,533.00
+    expect(line(ec2, 'EBS gp3 root volumes')).toBeCloseTo(125 * 16 * 0.08, 6); // 160.00
+    expect(line(ec2, 'Public IPv4 addresses')).toBeCloseTo(125 * 730 * 0.005, 6); // 456.25
+    expect(line(ec2, 'CloudWatch alarms')).toBeCloseTo((1000 * 3 + 125) * 0.1, 6); // 312.50
+    expect(ec2.lines.find((l) => l.item === 'EC2 instances')?.detail).toBe(
+      '125 (one per shard) × t4g.small × 730 h × $0.0168/h',
+    );
+    expect(ec2.perCamera).toHaveLength(1000);
+  });
+
+  test('the Fargate gateway pays for one task and address per shard', () => {
+    expect(line(fargate, 'Fargate vCPU (arm64)')).toBeCloseTo(125 * 2 * 730 * 0.03238, 6); // 5,909.35
+    expect(line(fargate, 'Fargate memory (arm64)')).toBeCloseTo(125 * 4 * 730 * 0.00356, 6); // 1,299.40
+    expect(line(fargate, 'Public IPv4 addresses')).toBeCloseTo(125 * 730 * 0.005, 6);
+    expect(line(fargate, 'Container Insights metrics')).toBeCloseTo(125 * 20 * 0.3, 6);
+  });
+
+  test('shards of 10 fit an instance but no Fargate task: Fargate is not estimated, and says why', () => {
+    const tens = configWith({
+      cameras: cameras(10),
+      fargate: { cpu: 2048, memoryMiB: 4096, camerasPerTask: 9 },
+    });
+    expect(estimateMonthlyCost(tens, usEast1, 'ec2').lines[0].detail).toMatch(/^100 \(one per shard\)/);
+    expect(() => estimateMonthlyCost(tens, usEast1, 'fargate')).toThrow(
+      /^cameras: shard 1 holds 10 cameras \(cameras\[0\], .* and 4 more\) but one Fargate task runs at most fargate\.camerasPerTask = 9: give some of them another "shard"\n/,
+    );
+    expect(() => estimateMonthlyCost(tens, usEast1, 'fargate')).toThrow(
+      /\ncameras: 95 more shards \(6, 7, .*, 100\) hold more than fargate\.camerasPerTask = 9 cameras$/,
+    );
   });
 });
 

@@ -4,23 +4,32 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CAMERA_LIST_SCHEMA_VERSION } from '../lib/camera-list';
 import { GatewayConfig } from '../lib/config';
 import { INSTALL_TIMEOUT, USERDATA_DIR } from '../lib/ec2-stack';
-import { buildGatewayApp, configWith, sampleConfigJson } from './support/gateway-app';
+import { buildGatewayApp, buildPartialGatewayApp, configWith, sampleConfigJson } from './support/gateway-app';
 
 interface Templates {
+  /** The compute stack: what the shards share. */
   ec2: Template;
+  /** The nested stack of the first shard: its instance, camera list, role and alarms. */
+  shard: Template;
+  shards: Template[];
   streams: Template;
   network: Template;
   config: GatewayConfig;
+  gateway: ReturnType<typeof buildGatewayApp>;
 }
 
 function synthesize(changes: Record<string, unknown> = {}): Templates {
   const config = configWith(changes);
   const gateway = buildGatewayApp(config);
+  const shards = gateway.ec2Gateway.shards.map((shard) => Template.fromStack(shard));
   return {
     ec2: Template.fromStack(gateway.ec2Gateway),
+    shard: shards[0],
+    shards,
     streams: Template.fromStack(gateway.streams),
     network: Template.fromStack(gateway.network),
     config,
+    gateway,
   };
 }
 
@@ -72,12 +81,13 @@ function streamStackResourceOf(reference: unknown, streams: Template): string {
   return output.Value['Fn::GetAtt'][0];
 }
 
-function parameterArnSuffix(resource: unknown): string {
+/** The part of an ARN after `arn:<partition>:<service>:<region>:<account>`. */
+function arnSuffix(resource: unknown, service: string): string {
   const parts = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
   expect(parts.slice(0, 6)).toEqual([
     'arn:',
     { Ref: 'AWS::Partition' },
-    ':ssm:',
+    `:${service}:`,
     { Ref: 'AWS::Region' },
     ':',
     { Ref: 'AWS::AccountId' },
@@ -85,15 +95,38 @@ function parameterArnSuffix(resource: unknown): string {
   return parts.slice(6).join('');
 }
 
-describe('Ec2GatewayStack on the sample config', () => {
-  const { ec2, streams, network, config } = synthesize();
+const parameterArnSuffix = (resource: unknown) => arnSuffix(resource, 'ssm');
+
+/** The value the parent passes for a nested stack's parameter (`{ Ref: <parameter> }` in the shard). */
+function parentValueOf(reference: unknown, parent: Template): unknown {
+  const parameter = (reference as { Ref: string }).Ref;
+  const nestedStacks = Object.values(parent.findResources('AWS::CloudFormation::Stack'));
+  return (nestedStacks[0].Properties as { Parameters: Json }).Parameters[parameter];
+}
+
+describe('Ec2GatewayStack on the sample config (one shard)', () => {
+  const { ec2, shard, shards, streams, network, config } = synthesize();
+
+  test('one nested stack per shard holds the instance; the compute stack holds what the shards share', () => {
+    expect(shards).toHaveLength(1);
+    ec2.resourceCountIs('AWS::CloudFormation::Stack', 1);
+    for (const type of ['AWS::EC2::LaunchTemplate', 'AWS::AutoScaling::AutoScalingGroup', 'AWS::IAM::Role']) {
+      ec2.resourceCountIs(type, 0);
+      shard.resourceCountIs(type, 1);
+    }
+    ec2.resourceCountIs('AWS::Logs::LogGroup', 1);
+    ec2.resourceCountIs('AWS::SNS::Topic', 1);
+    ec2.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
 
   test('requires IMDSv2, has no key pair and puts no inbound rule anywhere', () => {
-    const data = launchTemplateData(ec2);
+    const data = launchTemplateData(shard);
     expect(data.MetadataOptions).toEqual({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
     expect(data).not.toHaveProperty('KeyName');
-    ec2.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
-    ec2.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    for (const template of [ec2, shard]) {
+      template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+      template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    }
     const groups = (data.NetworkInterfaces as Json[])[0].Groups as unknown[];
     expect(groups).toHaveLength(1);
     expect(JSON.stringify(groups[0])).toContain('GatewaySecurityGroup');
@@ -103,7 +136,7 @@ describe('Ec2GatewayStack on the sample config', () => {
   });
 
   test('runs the configured instance type on an encrypted gp3 root volume', () => {
-    const data = launchTemplateData(ec2);
+    const data = launchTemplateData(shard);
     expect(data.InstanceType).toBe('t4g.small');
     expect(data.BlockDeviceMappings).toEqual([
       {
@@ -114,13 +147,13 @@ describe('Ec2GatewayStack on the sample config', () => {
   });
 
   test("resolves Canonical's current Ubuntu 24.04 image for the architecture when an instance launches", () => {
-    expect(launchTemplateData(ec2).ImageId).toBe(
+    expect(launchTemplateData(shard).ImageId).toBe(
       'resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
     );
   });
 
   test('is an Auto Scaling group of one that waits for the install signal and replaces with a rolling update', () => {
-    ec2.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+    shard.hasResource('AWS::AutoScaling::AutoScalingGroup', {
       Properties: Match.objectLike({ MinSize: '1', MaxSize: '2', HealthCheckType: 'EC2' }),
       CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT25M' } },
       UpdatePolicy: Match.objectLike({
@@ -133,42 +166,47 @@ describe('Ec2GatewayStack on the sample config', () => {
       }),
     });
     expect(INSTALL_TIMEOUT.toMinutes()).toBe(25);
-    expect(onlyResource(ec2, 'AWS::AutoScaling::AutoScalingGroup').Properties).not.toHaveProperty(
+    expect(onlyResource(shard, 'AWS::AutoScaling::AutoScalingGroup').Properties).not.toHaveProperty(
       'DesiredCapacity',
     );
   });
 
-  test('the user-data signals this group of this stack, with the Producer SDK tag and the camera list name', () => {
-    const text = userDataText(ec2);
-    const groupId = Object.keys(ec2.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+  test("the user-data signals this group of the shard's stack, with the Producer SDK tag and the shard's camera list", () => {
+    const text = userDataText(shard);
+    const groupId = Object.keys(shard.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     expect(text).toContain(`KVS_SIGNAL_RESOURCE='${groupId}'`);
-    expect(text).toContain("KVS_STACK_NAME='Ec2GatewayStack'");
+    // The group is in the nested stack: the signal goes to that stack, which the role may signal.
+    expect(text).toContain(`KVS_STACK_NAME='<{"Ref":"AWS::StackName"}>'`);
     expect(text).toContain("KVS_PRODUCER_SDK_TAG='v3.5.0'");
-    expect(text).toContain("KVS_CAMERA_LIST_PARAMETER='/kvs-gateway/Ec2GatewayStack/camera-list'");
+    expect(text).toContain("KVS_CAMERA_LIST_PARAMETER='/kvs-gateway/ec2-gateway/shard-1/camera-list'");
     // The signed requests (curl --aws-sigv4) first: the bootstrap needs no AWS CLI to signal.
     const library = fs.readFileSync(path.join(USERDATA_DIR, 'aws-request.sh'), 'utf8');
     const bootstrap = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
     expect(text).toContain(`${library}\n${bootstrap}`);
     expect(bootstrap).toContain('cloudformation_signal_resource "$KVS_STACK_NAME" "$KVS_SIGNAL_RESOURCE"');
     expect(text).not.toMatch(/\baws (cloudformation|s3|ssm) /);
-    expect(statementFor(ec2, 'cloudformation:SignalResource').Resource).toEqual({ Ref: 'AWS::StackId' });
+    expect(statementFor(shard, 'cloudformation:SignalResource').Resource).toEqual({ Ref: 'AWS::StackId' });
+    const logGroup = /KVS_LOG_GROUP='<(.*?)>'/.exec(text)![1];
+    expect(parentValueOf(JSON.parse(logGroup), ec2)).toEqual({
+      Ref: Object.keys(ec2.findResources('AWS::Logs::LogGroup'))[0],
+    });
   });
 
   test('the user-data fits the 16 KB EC2 limit with room to spare', () => {
-    expect(Buffer.byteLength(userDataText(ec2))).toBeLessThan(12 * 1024);
+    expect(Buffer.byteLength(userDataText(shard))).toBeLessThan(12 * 1024);
   });
 
   test('the user-data holds no camera, no URL and no credential', () => {
-    const text = userDataText(ec2);
+    const text = userDataText(shard);
     for (const camera of config.cameras) expect(text).not.toContain(camera.name);
     expect(text).not.toMatch(/rtsp:\/\//);
     expect(text).not.toMatch(/\b(AKIA|ASIA)[A-Z0-9]{16}\b|aws_secret_access_key\s*=/i);
   });
 
-  test('writes every camera, and no URL, to the camera-list parameter', () => {
-    const parameter = onlyResource(ec2, 'AWS::SSM::Parameter').Properties as Json;
+  test("writes every camera of the shard, and no URL, to the shard's camera-list parameter", () => {
+    const parameter = onlyResource(shard, 'AWS::SSM::Parameter').Properties as Json;
     expect(parameter).toMatchObject({
-      Name: '/kvs-gateway/Ec2GatewayStack/camera-list',
+      Name: '/kvs-gateway/ec2-gateway/shard-1/camera-list',
       Type: 'String',
       Tier: 'Standard',
     });
@@ -200,43 +238,45 @@ describe('Ec2GatewayStack on the sample config', () => {
       ],
     });
     expect(parameter.Value).not.toMatch(/:\/\//);
+    // The instance reads it at boot: the group waits for it.
+    const parameterId = Object.keys(shard.findResources('AWS::SSM::Parameter'))[0];
+    expect(onlyResource(shard, 'AWS::AutoScaling::AutoScalingGroup').DependsOn).toContain(parameterId);
   });
 
-  test('may write to exactly the configured streams, and use their key to encrypt only', () => {
-    const kvs = statementFor(ec2, 'kinesisvideo:PutMedia');
+  test("may write to exactly the shard's streams, and use their key to encrypt only", () => {
+    const kvs = statementFor(shard, 'kinesisvideo:PutMedia');
     expect([kvs.Action].flat().sort()).toEqual([
       'kinesisvideo:DescribeStream',
       'kinesisvideo:GetDataEndpoint',
       'kinesisvideo:PutMedia',
     ]);
-    const streamResources = streams.findResources('AWS::KinesisVideo::Stream');
-    const namesWritten = (kvs.Resource as unknown[]).map(
-      (reference) => (streamResources[streamStackResourceOf(reference, streams)].Properties as Json).Name,
-    );
-    expect(namesWritten.sort()).toEqual(config.cameras.map((camera) => camera.streamName).sort());
+    // Named by the stream's name: KVS ends a stream's ARN with its creation time.
+    const written = (kvs.Resource as unknown[]).map((arn) => arnSuffix(arn, 'kinesisvideo'));
+    expect(written.sort()).toEqual(config.cameras.map((camera) => `:stream/${camera.streamName}/*`).sort());
 
-    const key = statementFor(ec2, 'kms:GenerateDataKey');
+    const key = statementFor(shard, 'kms:GenerateDataKey');
     expect(key.Action).toBe('kms:GenerateDataKey');
     expect(
       streams.findResources('AWS::KMS::Key')[streamStackResourceOf(key.Resource, streams)],
     ).toBeDefined();
-    expect(instanceStatements(ec2).flatMap((s) => [s.Action].flat())).not.toContain('kms:Decrypt');
+    expect(instanceStatements(shard).flatMap((s) => [s.Action].flat())).not.toContain('kms:Decrypt');
   });
 
-  test('may read exactly the camera list and the configured cameras’ URL parameters', () => {
-    const ssm = statementFor(ec2, 'ssm:GetParameter');
+  test("may read exactly the shard's camera list and its cameras' URL parameters", () => {
+    const ssm = statementFor(shard, 'ssm:GetParameter');
     expect([ssm.Action].flat().sort()).toEqual(['ssm:GetParameter', 'ssm:GetParameters']);
     expect((ssm.Resource as unknown[]).map(parameterArnSuffix).sort()).toEqual(
       [
-        ':parameter/kvs-gateway/Ec2GatewayStack/camera-list',
+        ':parameter/kvs-gateway/ec2-gateway/shard-1/camera-list',
         ...config.cameras.map((camera) => `:parameter/kvs-gateway/cameras/${camera.name}`),
       ].sort(),
     );
   });
 
   test('uses a wildcard resource only where no ARN can be known (each acknowledged in the stack)', () => {
-    const wildcards = instanceStatements(ec2).filter((s) => JSON.stringify(s.Resource).includes('*'));
+    const wildcards = instanceStatements(shard).filter((s) => JSON.stringify(s.Resource).includes('*'));
     expect(wildcards.map((s) => [s.Action].flat().sort())).toEqual([
+      ['kinesisvideo:DescribeStream', 'kinesisvideo:GetDataEndpoint', 'kinesisvideo:PutMedia'],
       ['ssm:UpdateInstanceInformation'],
       [
         'ssmmessages:CreateControlChannel',
@@ -245,7 +285,7 @@ describe('Ec2GatewayStack on the sample config', () => {
         'ssmmessages:OpenDataChannel',
       ],
     ]);
-    expect(statementFor(ec2, 's3:GetObject').Resource).toEqual({
+    expect(statementFor(shard, 's3:GetObject').Resource).toEqual({
       'Fn::Join': [
         '',
         [
@@ -257,8 +297,8 @@ describe('Ec2GatewayStack on the sample config', () => {
         ],
       ],
     });
-    ec2.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
-    const role = onlyResource(ec2, 'AWS::IAM::Role').Properties as Json;
+    shard.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    const role = onlyResource(shard, 'AWS::IAM::Role').Properties as Json;
     expect(role).not.toHaveProperty('ManagedPolicyArns');
   });
 
@@ -278,23 +318,35 @@ describe('Ec2GatewayStack on the sample config', () => {
         ]),
       },
     });
-    expect([statementFor(ec2, 'logs:PutLogEvents').Action].flat().sort()).toEqual([
+    expect([statementFor(shard, 'logs:PutLogEvents').Action].flat().sort()).toEqual([
       'logs:CreateLogStream',
       'logs:PutLogEvents',
     ]);
   });
 
-  test('outputs the group name, a ready-to-paste session command and the log group', () => {
-    const outputs = ec2.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs)).toEqual(
+  test("tags the shard's group and instance with the gateway and the shard, which the session command finds", () => {
+    const group = onlyResource(shard, 'AWS::AutoScaling::AutoScalingGroup').Properties as Json;
+    expect(group.Tags).toEqual(
       expect.arrayContaining([
-        'AutoScalingGroupName',
-        'SessionCommand',
-        'LogGroupName',
-        'CameraListParameter',
+        { Key: 'kvs-gateway:gateway', PropagateAtLaunch: true, Value: 'Ec2GatewayStack' },
+        { Key: 'kvs-gateway:shard', PropagateAtLaunch: true, Value: '1' },
       ]),
     );
-    expect(JSON.stringify(outputs.SessionCommand.Value)).toContain('aws ssm start-session --region');
+    const outputs = ec2.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const command = JSON.stringify(outputs.SessionCommand.Value);
+    expect(command).toContain('aws ssm start-session --region');
+    expect(command).toContain(
+      'Name=tag:kvs-gateway:gateway,Values=Ec2GatewayStack Name=tag:kvs-gateway:shard,Values=1',
+    );
+  });
+
+  test('outputs the session command and the log group; each shard its group and camera list', () => {
+    expect(Object.keys(ec2.toJSON().Outputs)).toEqual(
+      expect.arrayContaining(['SessionCommand', 'LogGroupName']),
+    );
+    expect(Object.keys(shard.toJSON().Outputs)).toEqual(
+      expect.arrayContaining(['AutoScalingGroupName', 'CameraListParameter']),
+    );
   });
 });
 
@@ -303,44 +355,27 @@ describe('Ec2GatewayStack variants', () => {
     ['arm64', 't4g.small', 'arm64'],
     ['x86_64', 't3.small', 'amd64'],
   ])('%s uses a matching Ubuntu image', (architecture, instanceType, imageArch) => {
-    const { ec2 } = synthesize({ ec2: { architecture, instanceType } });
-    expect(launchTemplateData(ec2)).toMatchObject({
+    const { shard } = synthesize({ ec2: { architecture, instanceType } });
+    expect(launchTemplateData(shard)).toMatchObject({
       InstanceType: instanceType,
       ImageId: `resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/${imageArch}/hvm/ebs-gp3/ami-id`,
     });
   });
 
   test('an AMI id in the config pins the image', () => {
-    const { ec2 } = synthesize({ ec2: { amiId: 'ami-0123456789abcdef0' } });
-    expect(launchTemplateData(ec2).ImageId).toBe('ami-0123456789abcdef0');
-  });
-
-  test('adding a camera changes the camera-list parameter but not the launch template', () => {
-    const before = synthesize();
-    const after = synthesize({
-      cameras: [...sampleConfigJson.cameras, { name: 'parking', codec: 'h264' }],
-    });
-    expect(launchTemplateData(after.ec2)).toEqual(launchTemplateData(before.ec2));
-    const listOf = (t: Template) =>
-      JSON.parse((onlyResource(t, 'AWS::SSM::Parameter').Properties as Json).Value as string);
-    expect(listOf(after.ec2).cameras.map((c: { name: string }) => c.name)).toEqual([
-      'front-door',
-      'loading-dock',
-      'lobby',
-      'parking',
-    ]);
-    expect(listOf(after.ec2)).not.toEqual(listOf(before.ec2));
+    const { shard } = synthesize({ ec2: { amiId: 'ami-0123456789abcdef0' } });
+    expect(launchTemplateData(shard).ImageId).toBe('ami-0123456789abcdef0');
   });
 
   test('a new Producer SDK tag changes the user-data, so the rolling update replaces the instance', () => {
     const before = synthesize();
     const after = synthesize({ ec2: { ...sampleConfigJson.ec2, producerSdkTag: 'v3.6.0' } });
-    expect(userDataText(after.ec2)).not.toEqual(userDataText(before.ec2));
-    expect(userDataText(after.ec2)).toContain("KVS_PRODUCER_SDK_TAG='v3.6.0'");
+    expect(userDataText(after.shard)).not.toEqual(userDataText(before.shard));
+    expect(userDataText(after.shard)).toContain("KVS_PRODUCER_SDK_TAG='v3.6.0'");
   });
 
   test('a gateway in private subnets gets no public IP', () => {
-    const { ec2 } = synthesize({
+    const { shard } = synthesize({
       network: {
         mode: 'existing',
         vpcId: 'vpc-0123456789abcdef0',
@@ -348,12 +383,97 @@ describe('Ec2GatewayStack variants', () => {
         subnetIds: ['subnet-0123456789abcdef0'],
       },
     });
-    expect((launchTemplateData(ec2).NetworkInterfaces as Json[])[0].AssociatePublicIpAddress).toBe(false);
+    expect((launchTemplateData(shard).NetworkInterfaces as Json[])[0].AssociatePublicIpAddress).toBe(false);
   });
 
   test('a camera list longer than a standard parameter holds uses the advanced tier', () => {
-    const cameras = Array.from({ length: 40 }, (_, i) => ({ name: `camera-with-a-long-name-${i}` }));
-    const { ec2 } = synthesize({ cameras });
-    expect((onlyResource(ec2, 'AWS::SSM::Parameter').Properties as Json).Tier).toBe('Advanced');
+    const cameras = Array.from({ length: 9 }, (_, i) => ({
+      name: `camera-with-a-very-${'long-'.repeat(36)}name-${i}`,
+    }));
+    const { shard } = synthesize({ cameras, fargate: { ...sampleConfigJson.fargate, camerasPerTask: 9 } });
+    expect((onlyResource(shard, 'AWS::SSM::Parameter').Properties as Json).Tier).toBe('Advanced');
+  });
+});
+
+describe('cameras sharded over instances', () => {
+  const cameras = [
+    { name: 'gate', shard: 2 },
+    { name: 'yard' },
+    { name: 'dock', shard: 2 },
+    { name: 'roof', shard: 7 },
+  ];
+  const { ec2, shards, gateway } = synthesize({ cameras });
+  const listOf = (t: Template) =>
+    JSON.parse((onlyResource(t, 'AWS::SSM::Parameter').Properties as Json).Value as string);
+
+  test('one nested stack, instance and camera list per shard number in the config; each runs its own cameras', () => {
+    expect(gateway.ec2Gateway.shards.map((shard) => shard.node.id)).toEqual(['Shard1', 'Shard2', 'Shard7']);
+    ec2.resourceCountIs('AWS::CloudFormation::Stack', 3);
+    expect(shards.map((t) => listOf(t).cameras.map((c: { name: string }) => c.name))).toEqual([
+      ['yard'],
+      ['gate', 'dock'],
+      ['roof'],
+    ]);
+    expect(shards.map((t) => (onlyResource(t, 'AWS::SSM::Parameter').Properties as Json).Name)).toEqual([
+      '/kvs-gateway/ec2-gateway/shard-1/camera-list',
+      '/kvs-gateway/ec2-gateway/shard-2/camera-list',
+      '/kvs-gateway/ec2-gateway/shard-7/camera-list',
+    ]);
+    for (const t of shards) t.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+  });
+
+  test("each shard's instance may write its own cameras' streams and read their URLs, no other", () => {
+    const shard2 = shards[1];
+    const written = (statementFor(shard2, 'kinesisvideo:PutMedia').Resource as unknown[]).map((arn) =>
+      arnSuffix(arn, 'kinesisvideo'),
+    );
+    expect(written.sort()).toEqual([':stream/dock/*', ':stream/gate/*']);
+    const read = (statementFor(shard2, 'ssm:GetParameter').Resource as unknown[]).map(parameterArnSuffix);
+    expect(read.sort()).toEqual(
+      [
+        ':parameter/kvs-gateway/cameras/dock',
+        ':parameter/kvs-gateway/cameras/gate',
+        ':parameter/kvs-gateway/ec2-gateway/shard-2/camera-list',
+      ].sort(),
+    );
+  });
+
+  test('a shard of more cameras than ec2.camerasPerInstance leaves the EC2 gateway out, naming the cameras and the field', () => {
+    const crowded = buildPartialGatewayApp(
+      configWith({ cameras, ec2: { ...sampleConfigJson.ec2, camerasPerInstance: 1 } }),
+    );
+    expect(crowded.ec2Gateway).toBeUndefined();
+    expect(crowded.leftOut).toEqual([
+      {
+        stackId: 'Ec2GatewayStack',
+        problems: [
+          'cameras: shard 2 holds 2 cameras (cameras[0], cameras[2]) but one EC2 instance runs at most ec2.camerasPerInstance = 1: give some of them another "shard" or raise ec2.camerasPerInstance (at most 50)',
+        ],
+      },
+    ]);
+    // Only this gateway: the Fargate gateway still deploys the same config, and the synth passes the review.
+    expect(crowded.fargateGateway).toBeDefined();
+    expect(() => crowded.app.synth()).not.toThrow();
+  });
+
+  test('a shard whose camera list outgrows an SSM parameter leaves the EC2 gateway out, naming the shard', () => {
+    const longNames = Array.from({ length: 9 }, (_, i) => ({ name: `${'x'.repeat(200)}-${i}` }));
+    const crowded = buildPartialGatewayApp(
+      configWith({
+        cameras: longNames,
+        parameterPrefix: `/${'kvs-gateway-camera-urls'.repeat(30)}`,
+        fargate: { ...sampleConfigJson.fargate, camerasPerTask: 9 },
+      }),
+    );
+    expect(crowded.leftOut).toEqual([
+      {
+        stackId: 'Ec2GatewayStack',
+        problems: [
+          expect.stringMatching(
+            /^cameras: the camera list of shard 1 is \d+ bytes, more than an SSM parameter holds \(8192\): give some of its cameras another "shard", or shorter names$/,
+          ),
+        ],
+      },
+    ]);
   });
 });

@@ -1,8 +1,15 @@
 import { Template, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { cameraUrlParameterName, GatewayConfig } from '../lib/config';
-import { cameraContainerName, shardCameras } from '../lib/fargate-stack';
-import { buildGatewayApp, configWith, sampleConfigJson, SynthesizedGatewayApp } from './support/gateway-app';
+import { cameraContainerName } from '../lib/camera-names';
+import { cameraUrlParameterName } from '../lib/config';
+import {
+  buildGatewayApp,
+  buildPartialGatewayApp,
+  configWith,
+  mergedTemplate,
+  sampleConfigJson,
+  WholeGatewayApp,
+} from './support/gateway-app';
 
 type Json = Record<string, unknown>;
 interface ContainerDefinition {
@@ -32,8 +39,13 @@ const existingPrivateVpc = {
   subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
 };
 
-function fargateTemplate(gateway: SynthesizedGatewayApp): Template {
-  return Template.fromStack(gateway.fargateGateway);
+/** The compute stack and every shard's nested stack as one template (ids `Shard1.…`). */
+function fargateTemplate(gateway: WholeGatewayApp): Template {
+  return mergedTemplate(gateway.fargateGateway);
+}
+
+function shardTemplates(gateway: WholeGatewayApp): Template[] {
+  return gateway.fargateGateway.shards.map((shard) => Template.fromStack(shard));
 }
 
 function taskDefinitions(template: Template): ContainerDefinition[][] {
@@ -79,18 +91,19 @@ describe('FargateGatewayStack on the sample config', () => {
   const gateway = buildGatewayApp(config);
   const template = fargateTemplate(gateway);
 
-  test('one service per shard of camerasPerTask cameras, one container per camera plus the refresher', () => {
-    expect(config.fargate.camerasPerTask).toBe(2);
-    template.resourceCountIs('AWS::ECS::Service', 2);
+  test('one service per shard, each in its own nested stack; one container per camera plus the refresher', () => {
+    expect(config.cameras.map((camera) => camera.shard)).toEqual([1, 1, 1]);
+    template.resourceCountIs('AWS::ECS::Service', 1);
+    Template.fromStack(gateway.fargateGateway).resourceCountIs('AWS::CloudFormation::Stack', 1);
+    Template.fromStack(gateway.fargateGateway).resourceCountIs('AWS::ECS::Service', 0);
     expect(taskDefinitions(template).map((containers) => containers.map((c) => c.Name))).toEqual([
-      ['credentials', 'camera1-front-door', 'camera2-loading-dock'],
-      ['credentials', 'camera1-lobby'],
+      ['credentials', 'camera-front-door', 'camera-loading-dock', 'camera-lobby'],
     ]);
   });
 
   test('no NAT gateway and no load balancer in any stack', () => {
     for (const stack of [gateway.network, gateway.streams, gateway.ec2Gateway, gateway.fargateGateway]) {
-      const stackTemplate = Template.fromStack(stack);
+      const stackTemplate = mergedTemplate(stack);
       stackTemplate.resourceCountIs('AWS::EC2::NatGateway', 0);
       stackTemplate.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
       stackTemplate.resourceCountIs('AWS::ElasticLoadBalancing::LoadBalancer', 0);
@@ -147,12 +160,12 @@ describe('FargateGatewayStack on the sample config', () => {
       expect(allStrings(container.Environment ?? []).join(' ')).not.toMatch(/rtsp:\/\//i);
     }
     for (const stack of [gateway.network, gateway.streams, gateway.ec2Gateway, gateway.fargateGateway]) {
-      expect(allStrings(Template.fromStack(stack).toJSON()).join('\n')).not.toMatch(/rtsp:\/\//i);
+      expect(allStrings(mergedTemplate(stack).toJSON()).join('\n')).not.toMatch(/rtsp:\/\//i);
     }
   });
 
   test('each camera container gets its camera, stream, codec and audio switch', () => {
-    const lobby = cameraContainers(template).find((c) => c.Name === 'camera1-lobby');
+    const lobby = cameraContainers(template).find((c) => c.Name === 'camera-lobby');
     expect(lobby?.Environment).toEqual([
       { Name: 'CAMERA_NAME', Value: 'lobby' },
       { Name: 'STREAM_NAME', Value: 'site1.lobby' },
@@ -160,7 +173,7 @@ describe('FargateGatewayStack on the sample config', () => {
       { Name: 'CODEC', Value: 'auto' },
       { Name: 'AUDIO', Value: 'false' },
     ]);
-    const dock = cameraContainers(template).find((c) => c.Name === 'camera2-loading-dock');
+    const dock = cameraContainers(template).find((c) => c.Name === 'camera-loading-dock');
     expect(dock?.Environment).toEqual(
       expect.arrayContaining([
         { Name: 'CODEC', Value: 'h265' },
@@ -189,7 +202,7 @@ describe('FargateGatewayStack on the sample config', () => {
       expect(container.ReadonlyRootFilesystem).toBe(true);
       expect(container.MountPoints).toEqual([
         { SourceVolume: 'credentials', ContainerPath: '/run/kvs-gateway', ReadOnly: true },
-        { SourceVolume: expect.stringMatching(/^scratch-\d+$/), ContainerPath: '/tmp', ReadOnly: false },
+        { SourceVolume: `scratch-${container.Name}`, ContainerPath: '/tmp', ReadOnly: false },
       ]);
     }
   });
@@ -213,13 +226,14 @@ describe('FargateGatewayStack on the sample config', () => {
     }
   });
 
-  test('outputs name the cluster and, per shard, the service and its cameras', () => {
-    template.hasOutput('ClusterName', { Value: { Ref: Match.stringLikeRegexp('^Cluster') } });
-    template.hasOutput('Shard1ServiceName', {
-      Description: 'ECS service of Shard1, cameras: front-door, loading-dock',
-      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Shard1Service'), 'Name'] },
+  test('outputs name the cluster and, in each shard, the service and its cameras', () => {
+    Template.fromStack(gateway.fargateGateway).hasOutput('ClusterName', {
+      Value: { Ref: Match.stringLikeRegexp('^Cluster') },
     });
-    template.hasOutput('Shard2ServiceName', { Description: 'ECS service of Shard2, cameras: lobby' });
+    Template.fromStack(gateway.fargateGateway.shards[0]).hasOutput('ServiceName', {
+      Description: 'ECS service of shard 1, cameras: front-door, loading-dock, lobby',
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Service'), 'Name'] },
+    });
   });
 
   test('every container runs under an init process that forwards signals and reaps zombies, with no capability', () => {
@@ -231,16 +245,16 @@ describe('FargateGatewayStack on the sample config', () => {
     }
   });
 
-  test('brings its monitoring: camera alarms, and a running-tasks alarm per shard service on Container Insights', () => {
+  test('brings its monitoring: camera alarms, and a running-tasks alarm on Container Insights in each shard', () => {
     for (const camera of config.cameras) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: `FargateGatewayStack-${camera.name}-no-frames`,
       });
     }
-    const serviceIds = Object.keys(template.findResources('AWS::ECS::Service'));
-    serviceIds.forEach((serviceId, i) => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `FargateGatewayStack-gateway-service-${i + 1}-running-tasks`,
+    shardTemplates(gateway).forEach((shard, i) => {
+      const [serviceId] = Object.keys(shard.findResources('AWS::ECS::Service'));
+      shard.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `FargateGatewayStack-shard-${i + 1}-running-tasks`,
         Namespace: 'ECS/ContainerInsights',
         MetricName: 'RunningTaskCount',
         Threshold: 1,
@@ -279,14 +293,21 @@ describe('FargateGatewayStack on the sample config', () => {
         ]),
       },
     });
-    for (const container of taskDefinitions(template).flat()) {
-      expect(container.LogConfiguration.LogDriver).toBe('awslogs');
-      expect(container.LogConfiguration.Options['awslogs-group']).toEqual({ Ref: logGroupId });
+    for (const shard of shardTemplates(gateway)) {
+      for (const container of taskDefinitions(shard).flat()) {
+        expect(container.LogConfiguration.LogDriver).toBe('awslogs');
+        // The parent's log group, passed to the shard's nested stack as a parameter.
+        const parameter = (container.LogConfiguration.Options['awslogs-group'] as { Ref: string }).Ref;
+        const nestedStack = Object.values(
+          Template.fromStack(gateway.fargateGateway).findResources('AWS::CloudFormation::Stack'),
+        )[0];
+        expect(nestedStack.Properties.Parameters[parameter]).toEqual({ Ref: logGroupId });
+      }
     }
   });
 
-  test('the task role writes exactly the camera streams and uses only the stream key', () => {
-    const statements = policyStatements(template, 'TaskRole');
+  test("each shard's task role writes exactly its cameras' streams and uses only the stream key", () => {
+    const statements = policyStatements(template, 'Shard1.TaskRole');
     expect(statements).toHaveLength(2);
     const [kvs, kms] = statements;
     expect(actionsOf(kvs).sort()).toEqual([
@@ -294,29 +315,26 @@ describe('FargateGatewayStack on the sample config', () => {
       'kinesisvideo:GetDataEndpoint',
       'kinesisvideo:PutMedia',
     ]);
-    const outputs = (kvs.Resource as { 'Fn::GetStackOutput': { OutputName: string } }[]).map(
-      (r) => r['Fn::GetStackOutput'].OutputName,
+    // Named by the stream's name: KVS ends a stream's ARN with its creation time.
+    expect((kvs.Resource as unknown[]).map(joinedArn).sort()).toEqual(
+      config.cameras.map((camera) => `arn:*:kinesisvideo:*:*:stream/${camera.streamName}/*`).sort(),
     );
-    expect(outputs).toHaveLength(config.cameras.length);
-    for (const camera of config.cameras) {
-      expect(
-        outputs.some((name) => name.includes(`Stream${camera.name.replace(/[^A-Za-z0-9]/g, '')}Arn`)),
-      ).toBe(true);
-    }
     expect(actionsOf(kms)).toEqual(['kms:GenerateDataKey']);
     expect(JSON.stringify(kms.Resource)).toMatch(/StreamKey/);
     expect(allStrings(statements.map((s) => s.Resource))).not.toContain('*');
   });
 
   test("each shard's execution role reads exactly its cameras' parameters; only the ECR token is unscoped", () => {
-    const shards = shardCameras(config.cameras, config.fargate.camerasPerTask);
-    shards.forEach((shard, i) => {
-      const statements = policyStatements(template, `Shard${i + 1}TaskExecutionRole`);
+    shardTemplates(gateway).forEach((shard, i) => {
+      const cameras = config.cameras.filter(
+        (camera) => camera.shard === gateway.fargateGateway.shards[i].shardId,
+      );
+      const statements = policyStatements(shard, 'TaskExecutionRole');
       const ssmStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
       expect(ssmStatements).toHaveLength(1);
       expect(actionsOf(ssmStatements[0])).toContain('ssm:GetParameters');
       expect([ssmStatements[0].Resource].flat().map(joinedArn).sort()).toEqual(
-        shard
+        cameras
           .map((c) => `arn:*:ssm:*:*:parameter${cameraUrlParameterName(config.parameterPrefix, c.name)}`)
           .sort(),
       );
@@ -332,7 +350,7 @@ describe('FargateGatewayStack on the sample config', () => {
 describe('the security review of FargateGatewayStack', () => {
   test('the acknowledgements are narrow: another wildcard on the execution role is still a finding', () => {
     const gateway = buildGatewayApp();
-    gateway.fargateGateway.services[0].taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+    gateway.fargateGateway.shards[0].taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ssm:GetParameters'],
         resources: ['arn:aws:ssm:eu-west-1:123456789012:parameter/*'],
@@ -344,46 +362,48 @@ describe('the security review of FargateGatewayStack', () => {
   });
 });
 
-describe('sharding follows camerasPerTask', () => {
-  const fourCameras = [...sampleConfigJson.cameras, { name: 'yard.north' }];
+describe("shards follow each camera's shard", () => {
+  const cameras = [...sampleConfigJson.cameras, { name: 'yard.north', shard: 3 }, { name: 'gate', shard: 2 }];
 
-  test.each([
-    [1, [['front-door'], ['loading-dock'], ['lobby'], ['yard.north']]],
-    [
-      2,
-      [
-        ['front-door', 'loading-dock'],
-        ['lobby', 'yard.north'],
-      ],
-    ],
-    [4, [['front-door', 'loading-dock', 'lobby', 'yard.north']]],
-    [10, [['front-door', 'loading-dock', 'lobby', 'yard.north']]],
-  ])('camerasPerTask %i', (camerasPerTask, expectedShards) => {
-    const config: GatewayConfig = configWith({
-      cameras: fourCameras,
-      fargate: { ...sampleConfigJson.fargate, camerasPerTask },
-    });
-    const template = fargateTemplate(buildGatewayApp(config));
-    template.resourceCountIs('AWS::ECS::Service', expectedShards.length);
-    template.resourceCountIs('AWS::ECS::TaskDefinition', expectedShards.length);
-    const cameraNamesPerTask = taskDefinitions(template).map((containers) =>
-      containers
-        .filter((c) => c.Name !== 'credentials')
-        .map((c) => c.Environment?.find((e) => e.Name === 'CAMERA_NAME')?.Value),
+  test('one nested stack, service and task per shard number, cameras in config order', () => {
+    const gateway = buildGatewayApp(configWith({ cameras }));
+    expect(gateway.fargateGateway.shards.map((shard) => shard.node.id)).toEqual([
+      'Shard1',
+      'Shard2',
+      'Shard3',
+    ]);
+    const cameraNamesPerTask = shardTemplates(gateway).map((shard) =>
+      cameraContainers(shard).map((c) => c.Environment?.find((e) => e.Name === 'CAMERA_NAME')?.Value),
     );
-    expect(cameraNamesPerTask).toEqual(expectedShards);
+    expect(cameraNamesPerTask).toEqual([['front-door', 'loading-dock', 'lobby'], ['gate'], ['yard.north']]);
+    // Task definition families are account-wide: each names its gateway stack and shard.
+    expect(
+      shardTemplates(gateway).map(
+        (shard) => Object.values(shard.findResources('AWS::ECS::TaskDefinition'))[0].Properties.Family,
+      ),
+    ).toEqual(['FargateGatewayStack-shard-1', 'FargateGatewayStack-shard-2', 'FargateGatewayStack-shard-3']);
+  });
+
+  test('a shard of more cameras than fargate.camerasPerTask leaves the Fargate gateway out, naming the cameras and the field', () => {
+    const crowded = buildPartialGatewayApp(
+      configWith({ cameras, fargate: { ...sampleConfigJson.fargate, camerasPerTask: 2 } }),
+    );
+    expect(crowded.fargateGateway).toBeUndefined();
+    expect(crowded.leftOut).toEqual([
+      {
+        stackId: 'FargateGatewayStack',
+        problems: [
+          'cameras: shard 1 holds 3 cameras (cameras[0], cameras[1], cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2: give some of them another "shard" or raise fargate.camerasPerTask (at most 9)',
+        ],
+      },
+    ]);
+    expect(crowded.ec2Gateway).toBeDefined();
   });
 
   test('container names are valid for ECS even when camera names hold dots', () => {
-    expect(cameraContainerName('yard.north', 1)).toBe('camera2-yard_north');
-    expect(cameraContainerName('a'.repeat(256), 0)).toMatch(/^camera1-a+$/);
-    expect(cameraContainerName('a'.repeat(256), 0)).toHaveLength(255);
-  });
-
-  test('shardCameras keeps config order and never makes an empty shard', () => {
-    expect(shardCameras(['a', 'b', 'c'], 2)).toEqual([['a', 'b'], ['c']]);
-    expect(shardCameras(['a'], 4)).toEqual([['a']]);
-    expect(shardCameras([], 4)).toEqual([]);
+    expect(cameraContainerName('yard.north')).toBe('camera-yard_north');
+    const gateway = buildGatewayApp(configWith({ cameras }));
+    expect(cameraContainers(fargateTemplate(gateway)).map((c) => c.Name)).toContain('camera-yard_north');
   });
 });
 

@@ -8,8 +8,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { StreamStack } from '../lib/stream-stack';
-import { GatewayMonitoring, MonitoredGateway } from '../lib/gateway-monitoring';
+import { AlarmTopic, GatewayMonitoring, ShardAlarms, ShardCompute } from '../lib/gateway-monitoring';
 import { MonitoringConfig } from '../lib/config';
+import { shardsOf } from '../lib/shards';
 import { buildGatewayApp, configWith } from './support/gateway-app';
 
 const monitoring: MonitoringConfig = {
@@ -19,15 +20,18 @@ const monitoring: MonitoringConfig = {
 };
 
 /**
- * A stack holding the monitoring of the sample config's camera streams, with `gateway` built from
- * constructs in it. By default it sits in an app of its own, without the security review, so that the
- * stand-in gateway resources need no acknowledgements; `inSampleApp` puts it in the reviewed sample app.
+ * A stack holding the monitoring of a config's camera streams as a compute stack builds it: the alarm
+ * topic, each shard's alarms (here in the same stack, where a gateway puts them in the shard's nested
+ * stack) and the dashboard, with each shard's compute built by `makeCompute` from constructs in the
+ * stack. By default it sits in an app of its own, without the security review, so that the stand-in
+ * gateway resources need no acknowledgements; `inSampleApp` puts it in the reviewed sample app.
  */
 function monitoredStack(
-  makeGateway: (stack: Stack) => MonitoredGateway,
+  makeCompute: (stack: Stack, shard: number) => ShardCompute,
   config = configWith({ monitoring }),
   inSampleApp = false,
-): { app: App; outdir: string; stack: Stack; monitoring: GatewayMonitoring } {
+  memoryUtilization?: cloudwatch.IMetric,
+): { app: App; outdir: string; stack: Stack; monitoring: GatewayMonitoring; shardAlarms: ShardAlarms[] } {
   const sample = inSampleApp ? buildGatewayApp(config) : undefined;
   const app = sample?.app ?? new App();
   const cameraStreams =
@@ -38,18 +42,42 @@ function monitoredStack(
     }).cameraStreams;
   const stack = new Stack(app, 'MonitoredGateway');
   const logGroup = new logs.LogGroup(stack, 'GatewayLogs', { retention: config.monitoring.logRetentionDays });
+  const alarmTopic = new AlarmTopic(stack, 'AlarmTopic', {
+    namePrefix: stack.stackName,
+    alarmEmail: config.monitoring.alarmEmail,
+  });
+  const shards = shardsOf(cameraStreams).map((shard) => ({
+    ...shard,
+    compute: makeCompute(stack, shard.id),
+  }));
+  const shardAlarms = shards.map(
+    (shard) =>
+      new ShardAlarms(stack, `Shard${shard.id}Alarms`, {
+        shard: shard.id,
+        cameraStreams: shard.members,
+        compute: shard.compute,
+        namePrefix: stack.stackName,
+        alarmTopic: alarmTopic.topic,
+        noFramesMinutes: config.monitoring.noFramesMinutes,
+      }),
+  );
   const construct = new GatewayMonitoring(stack, 'Monitoring', {
     cameraStreams,
     monitoring: config.monitoring,
-    gateway: makeGateway(stack),
+    gatewayKind: shards[0].compute.kind,
+    shards: shards.map((shard) => ({ id: shard.id, compute: shard.compute })),
+    alarmTopic: alarmTopic.topic,
     logGroups: [logGroup],
+    namePrefix: stack.stackName,
+    memoryUtilization,
   });
-  return { app, outdir: sample?.outdir ?? app.outdir, stack, monitoring: construct };
+  return { app, outdir: sample?.outdir ?? app.outdir, stack, monitoring: construct, shardAlarms };
 }
 
-function realAutoScalingGroup(stack: Stack): MonitoredGateway {
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
-  const autoScalingGroup = new autoscaling.AutoScalingGroup(stack, 'Gateway', {
+function realAutoScalingGroup(stack: Stack, shard: number): ShardCompute {
+  const vpc =
+    (stack.node.tryFindChild('Vpc') as ec2.Vpc) ?? new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
+  const autoScalingGroup = new autoscaling.AutoScalingGroup(stack, `Shard${shard}Gateway`, {
     vpc,
     vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
     instanceType: new ec2.InstanceType('t4g.small'),
@@ -60,29 +88,28 @@ function realAutoScalingGroup(stack: Stack): MonitoredGateway {
   return { kind: 'ec2', autoScalingGroup };
 }
 
-function realFargateServices(stack: Stack): MonitoredGateway {
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 });
-  const cluster = new ecs.Cluster(stack, 'Cluster', {
-    vpc,
-    containerInsightsV2: ecs.ContainerInsights.ENABLED,
+function realFargateService(stack: Stack, shard: number): ShardCompute {
+  const cluster =
+    (stack.node.tryFindChild('Cluster') as ecs.Cluster) ??
+    new ecs.Cluster(stack, 'Cluster', {
+      vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2 }),
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+  const taskDefinition = new ecs.FargateTaskDefinition(stack, `Shard${shard}Task`, {
+    cpu: 512,
+    memoryLimitMiB: 1024,
   });
-  const services = [1, 2].map((shard) => {
-    const taskDefinition = new ecs.FargateTaskDefinition(stack, `Shard${shard}Task`, {
-      cpu: 512,
-      memoryLimitMiB: 1024,
-    });
-    taskDefinition.addContainer('camera', {
-      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
-    });
-    return new ecs.FargateService(stack, `Shard${shard}`, {
-      cluster,
-      taskDefinition,
-      desiredCount: 1,
-      assignPublicIp: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-    });
+  taskDefinition.addContainer('camera', {
+    image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
   });
-  return { kind: 'fargate', services, desiredCountPerService: 1 };
+  const service = new ecs.FargateService(stack, `Shard${shard}`, {
+    cluster,
+    taskDefinition,
+    desiredCount: 1,
+    assignPublicIp: true,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+  });
+  return { kind: 'fargate', service, desiredCount: 1 };
 }
 
 // The sample config's cameras: front-door, loading-dock, and lobby whose stream is "site1.lobby".
@@ -96,8 +123,8 @@ describe('GatewayMonitoring on an EC2 gateway', () => {
   const { stack } = monitoredStack(realAutoScalingGroup);
   const template = Template.fromStack(stack);
 
-  test('has three alarms per camera and one for the instance', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * sampleStreams.length + 1);
+  test('has two alarms per camera and one for the instance of each shard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 * sampleStreams.length + 1);
   });
 
   test.each(sampleStreams)(
@@ -119,38 +146,45 @@ describe('GatewayMonitoring on an EC2 gateway', () => {
     },
   );
 
-  test.each(sampleStreams)('$camera: connection errors in 3 of 5 minutes raise an alarm', (s) => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `MonitoredGateway-${s.camera}-connection-errors`,
-      Namespace: 'AWS/KinesisVideo',
-      MetricName: 'PutMedia.ConnectionErrors',
-      Dimensions: [{ Name: 'StreamName', Value: s.stream }],
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      EvaluationPeriods: 5,
-      DatapointsToAlarm: 3,
-      TreatMissingData: 'notBreaching',
-    });
-  });
-
-  test.each(sampleStreams)('$camera: fragments slower than 10 s for 5 minutes raise an alarm', (s) => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `MonitoredGateway-${s.camera}-high-latency`,
-      Namespace: 'AWS/KinesisVideo',
-      MetricName: 'PutMedia.FragmentIngestionLatency',
-      Dimensions: [{ Name: 'StreamName', Value: s.stream }],
-      Statistic: 'Average',
-      Threshold: 10000,
-      ComparisonOperator: 'GreaterThanThreshold',
-      EvaluationPeriods: 5,
-      TreatMissingData: 'notBreaching',
-    });
-  });
+  test.each(sampleStreams)(
+    '$camera: connection errors or fragments slower than 10 s in 3 of 5 minutes raise one alarm',
+    (s) => {
+      const kvsMetric = (id: string, metricName: string, stat: string) => ({
+        Id: id,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/KinesisVideo',
+            MetricName: metricName,
+            Dimensions: [{ Name: 'StreamName', Value: s.stream }],
+          },
+          Period: 60,
+          Stat: stat,
+        },
+        ReturnData: false,
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MonitoredGateway-${s.camera}-upload-failing`,
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            Expression: 'IF(FILL(errors, 0) >= 1 OR FILL(latency, 0) > 10000, 1, 0)',
+            ReturnData: true,
+          }),
+          kvsMetric('errors', 'PutMedia.ConnectionErrors', 'Sum'),
+          kvsMetric('latency', 'PutMedia.FragmentIngestionLatency', 'Average'),
+        ]),
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+      });
+    },
+  );
 
   test('alarms on the instance status check by Auto Scaling group, a missing instance included', () => {
     const groups = template.findResources('AWS::AutoScaling::AutoScalingGroup');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'MonitoredGateway-shard-1-instance-status-check',
       Namespace: 'AWS/EC2',
       MetricName: 'StatusCheckFailed',
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: { Ref: Object.keys(groups)[0] } }],
@@ -164,7 +198,7 @@ describe('GatewayMonitoring on an EC2 gateway', () => {
   test('every alarm notifies the one topic when it fires and when it clears', () => {
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -306,60 +340,89 @@ describe('the dashboard', () => {
     },
   );
 
-  test("shows the gateway instance's CPU, and says where memory comes from", () => {
-    const cpu = widgets.find((w) => w.properties.title === 'Gateway instance: CPU %');
+  test("shows each shard instance's CPU, and says where memory comes from", () => {
+    const cpu = widgets.find((w) => w.properties.title === 'Gateway instances: CPU %');
     expect(JSON.stringify(cpu?.properties.metrics)).toContain(
-      '"AWS/EC2","CPUUtilization","AutoScalingGroupName","TOKEN"',
+      '"AWS/EC2","CPUUtilization","AutoScalingGroupName","TOKEN",{"label":"shard 1"',
     );
     expect(widgets.some((w) => w.properties.markdown?.includes('mem_used_percent'))).toBe(true);
   });
 
   test('shows a memory graph when the EC2 stack provides the metric', () => {
-    const { stack: withMemory } = monitoredStack((s) => ({
-      ...(realAutoScalingGroup(s) as Extract<MonitoredGateway, { kind: 'ec2' }>),
-      memoryUtilization: new cloudwatch.Metric({
-        namespace: 'CWAgent',
-        metricName: 'mem_used_percent',
-      }),
-    }));
+    const { stack: withMemory } = monitoredStack(
+      realAutoScalingGroup,
+      configWith({ monitoring }),
+      false,
+      new cloudwatch.Metric({ namespace: 'CWAgent', metricName: 'mem_used_percent' }),
+    );
     const memory = dashboardWidgets(Template.fromStack(withMemory)).find(
-      (w) => w.properties.title === 'Gateway instance: memory %',
+      (w) => w.properties.title === 'Gateway instances: memory %',
     );
     expect(JSON.stringify(memory?.properties.metrics)).toContain('"CWAgent","mem_used_percent"');
+  });
+
+  test('its alarm grid lists every no-frames alarm and every shard alarm, by the names the alarms have', () => {
+    const alarmArns = widgets
+      .filter((w) => w.type === 'alarm')
+      .flatMap((w) => (w.properties as { alarms: string[] }).alarms);
+    const alarmNames = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .map((alarm) => alarm.Properties.AlarmName as string)
+      .filter((name) => !name.endsWith('-upload-failing'));
+    expect(
+      alarmArns.map((arn) => arn.replace(/^arn:TOKEN:cloudwatch:TOKEN:TOKEN:alarm:/, '')).sort(),
+    ).toEqual(alarmNames.sort());
   });
 });
 
 describe('many cameras', () => {
-  const cameras = (count: number) =>
-    Array.from({ length: count }, (_, i) => ({ name: `camera-${i + 1}`, retentionHours: 1 }));
+  const cameras = (count: number, perShard: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      name: `camera-${i + 1}`,
+      retentionHours: 1,
+      shard: Math.floor(i / perShard) + 1,
+    }));
 
-  test('40 cameras: 121 alarms over two alarm status widgets, as one lists at most 100', () => {
-    const { stack } = monitoredStack(realAutoScalingGroup, configWith({ cameras: cameras(40), monitoring }));
+  test('40 cameras in 4 shards: 84 alarms, 44 of them in the grid, a row per camera', () => {
+    const { stack } = monitoredStack(
+      realAutoScalingGroup,
+      configWith({ cameras: cameras(40, 10), monitoring }),
+    );
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 121);
-    const alarmWidgets = dashboardWidgets(template).filter((w) => w.type === 'alarm');
-    expect(alarmWidgets.map((w) => (w.properties as { alarms: unknown[] }).alarms.length)).toEqual([100, 21]);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 84);
+    const widgets = dashboardWidgets(template);
+    const alarmWidgets = widgets.filter((w) => w.type === 'alarm');
+    expect(alarmWidgets.map((w) => (w.properties as { alarms: unknown[] }).alarms.length)).toEqual([44]);
+    expect(widgets.filter((w) => w.properties.title?.endsWith(': frames/s'))).toHaveLength(40);
   });
 
-  test('more cameras than a dashboard can show is an error that says what to do', () => {
-    expect(() =>
-      monitoredStack(realAutoScalingGroup, configWith({ cameras: cameras(130), monitoring })),
-    ).toThrow(
-      /^cameras: 130 cameras need 5\d\d dashboard widgets, more than the 500 a CloudWatch dashboard holds; split the cameras over several gateways$/,
+  test('more cameras than the dashboard draws: their alarms in grids of 100, no per-camera graphs, and a note', () => {
+    const { stack } = monitoredStack(
+      realAutoScalingGroup,
+      configWith({ cameras: cameras(150, 10), monitoring }),
     );
+    const widgets = dashboardWidgets(Template.fromStack(stack));
+    const alarmWidgets = widgets.filter((w) => w.type === 'alarm');
+    expect(alarmWidgets.map((w) => (w.properties as { alarms: unknown[] }).alarms.length)).toEqual([100, 65]);
+    expect(widgets.filter((w) => w.properties.title?.endsWith(': frames/s'))).toHaveLength(0);
+    expect(widgets[0].properties.markdown).toContain('150 camera(s) in 15 shard(s)');
+    expect(widgets[0].properties.markdown).toContain('Per-camera graphs are drawn for up to 100 cameras');
   });
 });
 
 describe('GatewayMonitoring on a Fargate gateway', () => {
-  const { stack } = monitoredStack(realFargateServices);
+  const twoShards = configWith({
+    cameras: [{ name: 'front-door' }, { name: 'loading-dock', shard: 2 }, { name: 'lobby', shard: 2 }],
+    monitoring,
+  });
+  const { stack } = monitoredStack(realFargateService, twoShards);
   const template = Template.fromStack(stack);
   const services = Object.keys(template.findResources('AWS::ECS::Service'));
 
-  test('alarms when a shard service runs fewer tasks than desired, one alarm per service', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * sampleStreams.length + services.length);
+  test('alarms when a shard service runs fewer tasks than desired, one alarm per shard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 * 3 + services.length);
     services.forEach((serviceId, i) => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `MonitoredGateway-gateway-service-${i + 1}-running-tasks`,
+        AlarmName: `MonitoredGateway-shard-${i + 1}-running-tasks`,
         Namespace: 'ECS/ContainerInsights',
         MetricName: 'RunningTaskCount',
         Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: { 'Fn::GetAtt': [serviceId, 'Name'] } }]),
@@ -370,7 +433,7 @@ describe('GatewayMonitoring on a Fargate gateway', () => {
     });
   });
 
-  test("the dashboard shows every service's CPU and memory", () => {
+  test("the dashboard shows every shard service's CPU and memory", () => {
     const widgets = dashboardWidgets(template);
     for (const title of ['Gateway tasks: CPU %', 'Gateway tasks: memory %']) {
       const widget = widgets.find((w) => w.properties.title === title);
@@ -436,28 +499,30 @@ interface ValidationReport {
 
 describe('the sample app with monitoring under the security review', () => {
   // Stand-ins imported by name: the review then sees the monitoring only, as the compute stacks add it.
-  const imported: Record<string, (stack: Stack) => MonitoredGateway> = {
-    ec2: (stack) => ({
+  const imported: Record<string, (stack: Stack, shard: number) => ShardCompute> = {
+    ec2: (stack, shard) => ({
       kind: 'ec2',
-      autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(stack, 'Group', 'gateway'),
+      autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(
+        stack,
+        `Group${shard}`,
+        'gateway',
+      ),
     }),
-    fargate: (stack) => {
-      const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', {
+    fargate: (stack, shard) => {
+      const cluster = ecs.Cluster.fromClusterAttributes(stack, `Cluster${shard}`, {
         clusterName: 'gateway',
-        vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+        vpc: ec2.Vpc.fromVpcAttributes(stack, `Vpc${shard}`, {
           vpcId: 'vpc-0123456789abcdef0',
           availabilityZones: ['eu-west-1a'],
         }),
       });
       return {
         kind: 'fargate',
-        services: [
-          ecs.FargateService.fromFargateServiceAttributes(stack, 'Service', {
-            cluster,
-            serviceName: 'shard-1',
-          }),
-        ],
-        desiredCountPerService: 1,
+        service: ecs.FargateService.fromFargateServiceAttributes(stack, `Service${shard}`, {
+          cluster,
+          serviceName: `shard-${shard}`,
+        }),
+        desiredCount: 1,
       };
     },
   };

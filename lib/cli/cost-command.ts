@@ -1,5 +1,6 @@
 import { GatewayConfig } from '../config';
 import {
+  CameraCost,
   compareWithNatGatewayDesign,
   CostEstimateError,
   CostLine,
@@ -8,6 +9,7 @@ import {
   GatewayCompute,
   MonthlyCostEstimate,
   NatGatewayComparison,
+  shardCount,
 } from '../cost-estimate';
 import { PRICES_CHECKED_ON, pricesForRegion } from '../prices';
 import { priceSourceSentence, type PricedRegion } from './price-list';
@@ -80,24 +82,29 @@ export function runCostCommand(options: CostCommandOptions, output: (text: strin
 
 function computeTitle(compute: GatewayCompute, config: GatewayConfig): string {
   if (compute === 'ec2') return `EC2 gateway (${config.ec2.instanceType}, ${config.ec2.architecture})`;
-  const { cpu, memoryMiB, camerasPerTask, architecture } = config.fargate;
-  return `Fargate gateway (${cpu / 1024} vCPU, ${memoryMiB / 1024} GB, ${architecture}, ${camerasPerTask} camera(s) per task)`;
+  const { cpu, memoryMiB, architecture } = config.fargate;
+  return `Fargate gateway (${cpu / 1024} vCPU, ${memoryMiB / 1024} GB, ${architecture})`;
 }
+
+/** Beyond this many cameras, cameras that cost the same share one row. */
+const MAX_CAMERA_ROWS = 20;
 
 function formatEstimate(
   estimate: MonthlyCostEstimate,
   natDesign: NatGatewayComparison,
   config: GatewayConfig,
 ): string {
-  const title = `${computeTitle(estimate.compute, config)}, ${config.cameras.length} camera(s), ${estimate.region}: $${usd(estimate.total)} per month`;
+  const shards = shardCount(config);
+  const runsOn = estimate.compute === 'ec2' ? 'instance' : 'task';
+  const title = `${computeTitle(estimate.compute, config)}, ${config.cameras.length} camera(s) in ${shards} shard(s), one ${runsOn} each, ${estimate.region}: $${usd(estimate.total)} per month`;
   const costTable = table(
     ['Item', 'How', 'USD/month'],
     [...estimate.lines.map(costRow), ['Total', '', usd(estimate.total)]],
   );
   const cameraTable = table(
     ['Camera', 'Bitrate', 'Retention', 'KVS ingest', 'KVS storage', 'Alarms', 'Shared', 'USD/month'],
-    estimate.perCamera.map((camera) => [
-      camera.camera,
+    cameraRows(estimate.perCamera).map(({ label, camera }) => [
+      label,
       `${camera.bitrateKbps} kbit/s`,
       `${camera.retentionHours} h`,
       usd(camera.kvsIngestionUsd),
@@ -122,10 +129,27 @@ function formatEstimate(
   return [
     title,
     costTable,
-    'Per camera (shared: an equal part of compute, addresses, dashboard, logs, keys):',
+    `Per camera${estimate.perCamera.length > MAX_CAMERA_ROWS ? ', cameras alike in one row' : ''} (shared: an equal part of compute, addresses, dashboard, logs, keys):`,
     cameraTable,
     natTable,
   ].join('\n\n');
+}
+
+/**
+ * One row per camera; for a fleet, one row per bitrate and retention ("812 cameras like camera-0001"),
+ * each figure still per camera, so that the table stays readable at 1,000 cameras.
+ */
+function cameraRows(cameras: readonly CameraCost[]): { label: string; camera: CameraCost }[] {
+  if (cameras.length <= MAX_CAMERA_ROWS) return cameras.map((camera) => ({ label: camera.camera, camera }));
+  const groups = new Map<string, CameraCost[]>();
+  for (const camera of cameras) {
+    const key = `${camera.bitrateKbps}/${camera.retentionHours}`;
+    groups.set(key, [...(groups.get(key) ?? []), camera]);
+  }
+  return [...groups.values()].map((group) => ({
+    label: group.length === 1 ? group[0].camera : `${group.length} cameras like ${group[0].camera}`,
+    camera: group[0],
+  }));
 }
 
 function costRow(line: CostLine): string[] {

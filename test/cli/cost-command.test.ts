@@ -5,9 +5,17 @@ import { CostEstimateError } from '../../lib/cost-estimate';
 import { configWith, sampleConfigJson } from '../support/gateway-app';
 import { CliSandbox } from './cli-harness';
 
+// The sample config's cameras with the lobby in a shard of its own: two instances, or two tasks.
+const twoShards = () =>
+  configWith({
+    cameras: sampleConfigJson.cameras.map((camera: { name: string }) =>
+      camera.name === 'lobby' ? { ...camera, shard: 2 } : camera,
+    ),
+  });
+
 function run(options: Partial<Parameters<typeof runCostCommand>[0]> = {}): string {
   let printed = '';
-  runCostCommand({ config: configWith(), region: 'us-east-1', json: false, ...options }, (text) => {
+  runCostCommand({ config: twoShards(), region: 'us-east-1', json: false, ...options }, (text) => {
     printed += text;
   });
   return printed;
@@ -24,16 +32,22 @@ function row(printed: string, label: string, from = 0): string[] {
 }
 
 // The sample config: front-door 4000 kbit/s kept 72 h, loading-dock 2000 kbit/s 24 h, lobby 2000 kbit/s
-// (default) 168 h; a t4g.small, or 0.5 vCPU / 1 GB arm64 tasks with 2 cameras each; public subnets.
+// (default) 168 h; here in 2 shards: 2 t4g.small instances, or 2 tasks of 0.5 vCPU / 1 GB arm64; public subnets.
 // Figures worked out by hand from the us-east-1 prices (see test/cost-estimate.test.ts).
 const GB = 2 ** 30;
 const kvsIngestedUsd = (kbps: number) => ((kbps * 125 * 3600 * 730) / GB) * 0.0085;
 const kvsStoredUsd = (kbps: number, hours: number) => ((kbps * 125 * 3600 * hours) / GB) * 0.023;
 const kvsUsd =
   kvsIngestedUsd(8000) + kvsStoredUsd(4000, 72) + kvsStoredUsd(2000, 24) + kvsStoredUsd(2000, 168); // 27.28
-// 3 cameras × 0.05 GB + 0.1 GB of flow logs, kept 30 days, and the dashboard and the two KMS keys
-const monitoringUsd = 0.25 * 0.5 + 0.25 * (30 / (730 / 24)) * 0.03 + 3 + 2; // 5.13
-const ec2Total = 0.0168 * 730 + 16 * 0.08 + 1 * 730 * 0.005 + kvsUsd + (3 * 3 + 1) * 0.1 + monitoringUsd; // 50.61
+// 3 cameras × 0.05 GB + 0.1 GB of flow logs, kept 30 days, and the dashboard and the three KMS keys
+const monitoringUsd = 0.25 * 0.5 + 0.25 * (30 / (730 / 24)) * 0.03 + 3 + 3; // 6.13
+const ec2Total =
+  2 * 0.0168 * 730 + // 2 instances
+  2 * 16 * 0.08 + // their root volumes
+  2 * 730 * 0.005 + // a public IPv4 address each
+  kvsUsd +
+  (3 * 3 + 2) * 0.1 + // 3 alarm metrics per camera + 1 alarm per shard
+  monitoringUsd; // 68.90
 const fargateTotal =
   2 * 0.5 * 730 * 0.03238 + // 2 tasks × 0.5 vCPU
   2 * 1 * 730 * 0.00356 + // 2 tasks × 1 GB
@@ -41,7 +55,7 @@ const fargateTotal =
   2 * 730 * 0.005 + // a public IPv4 address per task
   kvsUsd +
   (3 * 3 + 2) * 0.1 +
-  monitoringUsd; // 81.65
+  monitoringUsd; // 82.65
 
 describe('kvs-gateway cost on the sample config', () => {
   const printed = run();
@@ -49,24 +63,26 @@ describe('kvs-gateway cost on the sample config', () => {
 
   test('prints the EC2 estimate, then the Fargate one, each with its total in the title', () => {
     expect(printed).toMatch(
-      /^EC2 gateway \(t4g\.small, arm64\), 3 camera\(s\), us-east-1: \$50\.61 per month\n/,
+      new RegExp(
+        `^EC2 gateway \\(t4g\\.small, arm64\\), 3 camera\\(s\\) in 2 shard\\(s\\), one instance each, us-east-1: \\$${ec2Total.toFixed(2)} per month\n`,
+      ),
     );
     expect(printed).toContain(
-      `Fargate gateway (0.5 vCPU, 1 GB, arm64, 2 camera(s) per task), 3 camera(s), us-east-1: $${fargateTotal.toFixed(2)} per month`,
+      `Fargate gateway (0.5 vCPU, 1 GB, arm64), 3 camera(s) in 2 shard(s), one task each, us-east-1: $${fargateTotal.toFixed(2)} per month`,
     );
     expect(fargateAt).toBeGreaterThan(0);
   });
 
   test('the EC2 table: one line per charge with how it was computed', () => {
-    expect(row(printed, 'EC2 instance')).toEqual([
-      'EC2 instance',
-      '1 × t4g.small × 730 h × $0.0168/h',
-      (0.0168 * 730).toFixed(2), // 12.26
+    expect(row(printed, 'EC2 instances')).toEqual([
+      'EC2 instances',
+      '2 (one per shard) × t4g.small × 730 h × $0.0168/h',
+      (2 * 0.0168 * 730).toFixed(2), // 24.53
     ]);
     expect(row(printed, 'Public IPv4 addresses')).toEqual([
       'Public IPv4 addresses',
-      '1 × 730 h × $0.005/h',
-      '3.65',
+      '2 × 730 h × $0.005/h',
+      '7.30',
     ]);
     // 8000 kbit/s in all: 10^6 B/s × 3600 × 730 = 2447.5 GB
     expect(row(printed, 'KVS data ingested')).toEqual([
@@ -74,7 +90,11 @@ describe('kvs-gateway cost on the sample config', () => {
       '2447.5 GB × $0.0085/GB',
       kvsIngestedUsd(8000).toFixed(2), // 20.80
     ]);
-    expect(row(printed, 'CloudWatch alarms')[2]).toBe('1.00'); // 3 × 3 cameras + 1
+    expect(row(printed, 'CloudWatch alarms')).toEqual([
+      'CloudWatch alarms',
+      '(3 cameras × 3 + 2 shard(s)) alarm metrics × $0.10',
+      '1.10',
+    ]);
     expect(row(printed, 'Total')[1]).toBe(ec2Total.toFixed(2));
   });
 
@@ -108,14 +128,14 @@ describe('kvs-gateway cost on the sample config', () => {
     ]);
     // Shared part on EC2: everything but KVS and the cameras' alarms, split 3 ways.
     const shared =
-      (50.61 -
+      (ec2Total -
         kvsIngestedUsd(8000) -
         kvsStoredUsd(4000, 72) -
         kvsStoredUsd(2000, 24) -
         kvsStoredUsd(2000, 168) -
         0.9) /
       3;
-    expect(frontDoor[6]).toBe(shared.toFixed(2)); // 7.48
+    expect(frontDoor[6]).toBe(shared.toFixed(2)); // 13.58
   });
 
   test('the comparison with 3 NAT gateways and an ALB', () => {
@@ -127,8 +147,8 @@ describe('kvs-gateway cost on the sample config', () => {
       ((2 * 1e6 * 3600 * 730) / GB) * 0.045 + // the video through NAT twice
       3 * 730 * 0.005 + // their Elastic IPs
       730 * (0.0225 + 0.008) - // the ALB with one LCU
-      730 * 0.005; // no public address for the instance
-    expect(row(printed, 'Total with 3 NAT gateways + an ALB')[1]).toBe(natTotal.toFixed(2)); // 399.00
+      2 * 730 * 0.005; // no public address for the instances
+    expect(row(printed, 'Total with 3 NAT gateways + an ALB')[1]).toBe(natTotal.toFixed(2)); // 413.64
   });
 
   test('Fargate: two tasks, a public address each', () => {
@@ -162,6 +182,45 @@ test('--json prints both estimates as data', () => {
   expect(parsed.estimates[1].natDesign.natGateways).toBe(3);
 });
 
+test('1,000 cameras: both gateways priced with an instance or task per shard, cameras alike in one row', () => {
+  const cameras = Array.from({ length: 1000 }, (_, i) => ({
+    name: `camera-${String(i + 1).padStart(4, '0')}`,
+    bitrateKbps: i < 800 ? 2000 : 4000,
+    retentionHours: 24,
+    shard: Math.floor(i / 8) + 1,
+  }));
+  const printed = run({
+    config: configWith({ cameras, fargate: { cpu: 2048, memoryMiB: 4096, camerasPerTask: 9 } }),
+  });
+  expect(printed).toMatch(
+    /^EC2 gateway \(t4g\.small, arm64\), 1000 camera\(s\) in 125 shard\(s\), one instance each/,
+  );
+  expect(printed).toContain(
+    'Fargate gateway (2 vCPU, 4 GB, arm64), 1000 camera(s) in 125 shard(s), one task each',
+  );
+  expect(row(printed, 'EC2 instances')[1]).toBe('125 (one per shard) × t4g.small × 730 h × $0.0168/h');
+  expect(row(printed, '800 cameras like camera-0001').slice(0, 3)).toEqual([
+    '800 cameras like camera-0001',
+    '2000 kbit/s',
+    '24 h',
+  ]);
+  expect(row(printed, '200 cameras like camera-0801')[1]).toBe('4000 kbit/s');
+  expect(printed.split('\n').length).toBeLessThan(100);
+});
+
+test('a config that does not fit a gateway prints the other and says why', () => {
+  const printed = run({
+    config: configWith({
+      cameras: sampleConfigJson.cameras,
+      fargate: { ...sampleConfigJson.fargate, camerasPerTask: 2 },
+    }),
+  });
+  expect(printed).toContain(
+    'Fargate gateway (0.5 vCPU, 1 GB, arm64): not estimated: cameras: shard 1 holds 3 cameras (cameras[0], cameras[1], cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2',
+  );
+  expect(printed).toMatch(/^EC2 gateway \(t4g\.small, arm64\), 3 camera\(s\) in 1 shard\(s\)/);
+});
+
 test('an instance type without a price still prints the Fargate estimate and says why EC2 is missing', () => {
   const printed = run({ config: configWith({ ec2: { instanceType: 'c7g.large', architecture: 'arm64' } }) });
   expect(printed).toContain('EC2 gateway (c7g.large, arm64): not estimated: ec2.instanceType "c7g.large"');
@@ -189,7 +248,7 @@ test('a KVS region without built-in figures says they are us-east-1 figures', ()
 
 test('another region prints its own figures and flags them as unconfirmed', () => {
   const printed = run({ region: 'eu-central-1', compute: 'ec2' });
-  expect(row(printed, 'EC2 instance')[1]).toBe('1 × t4g.small × 730 h × $0.0192/h');
+  expect(row(printed, 'EC2 instances')[1]).toBe('2 (one per shard) × t4g.small × 730 h × $0.0192/h');
   expect(printed).toMatch(/Not confirmed on the AWS pricing pages for eu-central-1 .*kvsIngestedPerGb/);
 });
 
@@ -203,7 +262,9 @@ describe('kvs-gateway cost, through the real command line', () => {
   test('prints both estimates for the region of --region, with no AWS call', async () => {
     const result = await sandbox.run(['cost', '--region', 'us-east-1']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('EC2 gateway (t4g.small, arm64), 3 camera(s), us-east-1:');
+    expect(result.stdout).toContain(
+      'EC2 gateway (t4g.small, arm64), 3 camera(s) in 1 shard(s), one instance each, us-east-1:',
+    );
     expect(result.stdout).toContain('Fargate gateway');
   });
 
@@ -231,7 +292,9 @@ describe('kvs-gateway cost, through the real command line', () => {
     fs.writeFileSync(process.env.AWS_CONFIG_FILE!, '[profile site1]\nregion = eu-central-1\n');
     const result = await sandbox.run(['cost', '--profile', 'site1', '--compute', 'ec2']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('EC2 gateway (t4g.small, arm64), 3 camera(s), eu-central-1:');
+    expect(result.stdout).toContain(
+      'EC2 gateway (t4g.small, arm64), 3 camera(s) in 1 shard(s), one instance each, eu-central-1:',
+    );
   });
 
   test('with credentials, figures the Price List API has come from it and the rest from the table', async () => {
@@ -257,7 +320,7 @@ describe('kvs-gateway cost, through the real command line', () => {
     const result = await sandbox.run(['cost', '--region', 'us-east-1', '--compute', 'ec2']);
 
     expect(result.exitCode).toBe(0);
-    expect(row(result.stdout, 'EC2 instance')[1]).toBe('1 × t4g.small × 730 h × $0.02/h');
+    expect(row(result.stdout, 'EC2 instances')[1]).toBe('1 (one per shard) × t4g.small × 730 h × $0.02/h');
     expect(result.stdout).toContain('from the AWS Price List API (ec2PerHour) and the built-in table');
     const asked = sandbox.pricing
       .commandCalls(GetProductsCommand)

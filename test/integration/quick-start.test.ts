@@ -10,6 +10,7 @@ import {
   startSilentEndpoint,
   type AwsStandIn,
 } from '../support/cli-aws-stand-ins';
+import { synthesizedTemplates } from '../support/cloud-assembly';
 import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
 
 /**
@@ -105,12 +106,17 @@ test("the README's config example synthesizes through npm run synth -- -c config
   const outdir = path.join(ROOT, 'cdk.out');
 
   expect(stdout).toContain('no unacknowledged finding');
-  const streams = Object.values(
-    JSON.parse(fs.readFileSync(path.join(outdir, 'StreamStack.template.json'), 'utf8')).Resources as Record<
-      string,
-      { Type: string; Properties: { Name: string; DataRetentionInHours: number } }
-    >,
-  )
+  // The streams are in StreamStack's nested stacks (a stack holds 500 resources).
+  const streams = synthesizedTemplates(outdir)
+    .filter((template) => template.stackId === 'StreamStack')
+    .flatMap((template) =>
+      Object.values(
+        template.template.Resources as Record<
+          string,
+          { Type: string; Properties: { Name: string; DataRetentionInHours: number } }
+        >,
+      ),
+    )
     .filter((resource) => resource.Type === 'AWS::KinesisVideo::Stream')
     .map((resource) => [resource.Properties.Name, resource.Properties.DataRetentionInHours]);
   expect(streams).toEqual(
@@ -154,7 +160,9 @@ test('every kvs-gateway command of the quick start succeeds against the stand-in
   expect(doctor).toMatch(/^WARN\s+stream front-door\s+does not exist yet in us-east-1/m);
   expect(doctor).not.toMatch(/^FAIL/m);
   const cost = get('cost').stdout;
-  expect(cost).toContain('EC2 gateway (t4g.small, arm64), 2 camera(s), us-east-1:');
+  expect(cost).toContain(
+    'EC2 gateway (t4g.small, arm64), 2 camera(s) in 1 shard(s), one instance each, us-east-1:',
+  );
   expect(cost).toContain('from the AWS Price List API (ec2PerHour)');
   expect(aws.requests).toEqual(expect.arrayContaining(['sts GetCallerIdentity', 'pricing GetProducts']));
 });

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { GatewayConfig } from '../../lib/config';
 import { USERDATA_DIR } from '../../lib/ec2-stack';
@@ -33,9 +34,12 @@ type CfnValue = string | number | { [key: string]: unknown } | CfnValue[];
 export function synthesizeEc2UserData(config: GatewayConfig, place: DeploymentPlace): SynthesizedEc2UserData {
   const gateway = buildGatewayApp(config);
   const assembly = gateway.app.synth();
-  const stack = gateway.ec2Gateway;
-  const template = Template.fromStack(stack);
-  const resolve = resolver(stack.stackName, place);
+  // The instance of shard 1: its group, launch template and camera list are in the shard's nested
+  // stack, whose name CloudFormation makes from the parent's, the nested stack's logical id and a suffix.
+  const shard = gateway.ec2Gateway.shards[0];
+  const template = Template.fromStack(shard);
+  const nestedStackId = gateway.ec2Gateway.resolve((shard.nestedStackResource as CfnElement).logicalId);
+  const resolve = resolver(`${gateway.ec2Gateway.stackName}-${nestedStackId}-BOX`, place);
 
   const launchTemplates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
   const userData = (launchTemplates[0].Properties as { LaunchTemplateData: { UserData: CfnValue } })

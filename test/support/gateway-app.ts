@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, NestedStack, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { GatewayConfig, validateGatewayConfig } from '../../lib/config';
 import { parseConfigText } from '../../lib/config-text';
 import { createGatewayStacks, GatewayStacks } from '../../lib/gateway-app';
@@ -26,15 +27,60 @@ export interface SynthesizedGatewayApp extends GatewayStacks {
   readonly outdir: string;
 }
 
+/** The app of a config that fits both gateways: both compute stacks are there. */
+export interface WholeGatewayApp extends SynthesizedGatewayApp {
+  readonly ec2Gateway: NonNullable<GatewayStacks['ec2Gateway']>;
+  readonly fargateGateway: NonNullable<GatewayStacks['fargateGateway']>;
+}
+
 const cloudAssemblyDirs: string[] = [];
 process.once('exit', () => {
   for (const dir of cloudAssemblyDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Builds the whole gateway app in a temporary cloud assembly folder (synth happens when asked). */
-export function buildGatewayApp(config: GatewayConfig = configWith()): SynthesizedGatewayApp {
+/** Builds the gateway app in a temporary cloud assembly folder (synth happens when asked). */
+export function buildPartialGatewayApp(config: GatewayConfig = configWith()): SynthesizedGatewayApp {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-cdk-'));
   cloudAssemblyDirs.push(outdir);
   const app = new App({ context: cdkJsonContext, outdir });
   return { app, outdir, ...createGatewayStacks(app, config) };
+}
+
+/** Builds the whole gateway app; fails the test when the config does not fit one of the gateways. */
+export function buildGatewayApp(config: GatewayConfig = configWith()): WholeGatewayApp {
+  const gateway = buildPartialGatewayApp(config);
+  if (!gateway.ec2Gateway || !gateway.fargateGateway) {
+    throw new Error(`a gateway is left out: ${JSON.stringify(gateway.leftOut)}`);
+  }
+  return gateway as WholeGatewayApp;
+}
+
+/** The nested stacks of a stack (its shards, its stream groups), in construct order. */
+export function nestedStacksOf(stack: Stack): NestedStack[] {
+  return stack.node.children.filter(
+    (child): child is NestedStack => child instanceof Stack && child.nested,
+  ) as NestedStack[];
+}
+
+/**
+ * One template holding a stack's resources and those of its nested stacks, each nested resource's
+ * logical id prefixed with its nested stack's id (`Shard2.Service…`), for assertions over a whole
+ * gateway. References inside a nested stack keep their own ids: follow them in `Template.fromStack(shard)`.
+ */
+export function mergedTemplate(stack: Stack): Template {
+  const parent = Template.fromStack(stack).toJSON();
+  const resources = { ...parent.Resources };
+  const outputs = { ...(parent.Outputs ?? {}) };
+  for (const nested of nestedStacksOf(stack)) {
+    const template = Template.fromStack(nested).toJSON();
+    for (const [id, resource] of Object.entries(template.Resources ?? {})) {
+      resources[`${nested.node.id}.${id}`] = resource;
+    }
+    for (const [id, output] of Object.entries(template.Outputs ?? {}))
+      outputs[`${nested.node.id}.${id}`] = output;
+  }
+  return Template.fromJSON(
+    { ...parent, Resources: resources, Outputs: outputs },
+    { skipCyclicalDependenciesCheck: true },
+  );
 }

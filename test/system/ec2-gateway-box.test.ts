@@ -286,7 +286,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
         signals().find((s) => s.Status === 'FAILURE'),
       );
       expect(signal).toEqual({
-        StackName: 'Ec2GatewayStack',
+        StackName: userData.settings.KVS_STACK_NAME,
         LogicalResourceId: userData.settings.KVS_SIGNAL_RESOURCE,
         UniqueId: `${INSTANCE.instanceId}-download-the-gateway-files`,
         Status: 'FAILURE',
@@ -316,7 +316,7 @@ describe('the EC2 gateway booted whole (systemd-nspawn, the synthesized user-dat
     const log = box.readFile('var/log/cloud-init-output.log');
     // The install log's end comes with a failure, to say why.
     expect({ ...signal, log: signal.Status === 'SUCCESS' ? '' : log.slice(-4000) }).toEqual({
-      StackName: 'Ec2GatewayStack',
+      StackName: userData.settings.KVS_STACK_NAME,
       LogicalResourceId: userData.settings.KVS_SIGNAL_RESOURCE,
       UniqueId: INSTANCE.instanceId,
       Status: 'SUCCESS',

@@ -133,7 +133,8 @@ function synthesizeTaskDefinition(): EcsTaskDefinition {
     cameras: CAMERAS.map((c) => ({ name: c.name, retentionHours: 24, ...c.config })),
     fargate: { cpu: 1024, memoryMiB: 2048, camerasPerTask: CAMERAS.length, architecture: 'x86_64' },
   });
-  const template = Template.fromStack(buildGatewayApp(config).fargateGateway);
+  // The cameras are in shard 1: its nested stack holds the task definition.
+  const template = Template.fromStack(buildGatewayApp(config).fargateGateway.shards[0]);
   const [definition, ...others] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
   expect(others).toEqual([]);
   return definition.Properties as EcsTaskDefinition;
