@@ -40,7 +40,7 @@ function imageEnvironment(): Record<string, string> {
 }
 
 function firstCameraContainer(): ContainerDefinition {
-  const template = Template.fromStack(buildGatewayApp().fargateGateway);
+  const template = Template.fromStack(buildGatewayApp().fargateGateway.shards[0]);
   const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
   return (taskDefinition.Properties.ContainerDefinitions as ContainerDefinition[]).find(
     (container) => container.Name !== 'credentials',
