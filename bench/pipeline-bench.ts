@@ -5,6 +5,16 @@ import * as path from 'node:path';
 import { discoverMediaFile } from '../test/support/media-file';
 import { RunCamera } from '../test/support/run-camera';
 import { TestCamera } from '../test/support/test-camera';
+import { kvssinkAvailable, kvssinkBench } from './kvssink-bench';
+import {
+  bytesFromCameraByPid,
+  CLOCK_TICKS,
+  cpuTicks,
+  loadAverage,
+  peakRssKb,
+  pssKb,
+  sleep,
+} from './process-stats';
 
 /**
  * `npm run bench`: what the gateway's run script costs and how fast it recovers, next to the seed's plain
@@ -13,20 +23,25 @@ import { TestCamera } from '../test/support/test-camera';
  * re-encoding, so no encoder is measured.
  *   per-process CPU  = (utime + stime) from /proc/<pid>/stat over wall time, % of one core
  *   peak RSS         = VmHWM from /proc/<pid>/status (the run script counts its shell and its pipeline)
+ *   PSS              = Pss from /proc/<pid>/smaps_rollup at the end: shared pages divided among the processes
+ *                      that map them, i.e. what N cameras on one machine really take, per camera
  *   received         = bytes_received of each pipeline's TCP connections to the camera (ss -tip): shows
  *                      that each pipeline really kept up with the feed
  * For each camera count the seed pipelines and the run scripts run side by side (N of each at once), so the
  * machine's other load (it is shared) falls on both alike.
  * The seed pipeline gets the caps kvssink would negotiate (stream-format=avc,alignment=au), so its parser
  * does the same conversion to AVC as under the real kvssink.
+ * With kvssink on GST_PLUGIN_PATH, a second part runs both against the real kvssink and a local stand-in of
+ * the KVS API (bench/kvssink-bench.ts): steady-state memory with KVS accepting and with kvssink's buffer
+ * full, and the log bytes per camera-minute during an outage of the stand-in.
  */
 
-const FEED = path.join(__dirname, 'results', 'feed-1080p30-4mbit.mkv');
+// One key frame a second (scenecut=0: x264 would otherwise make most frames of this moving pattern key
+// frames, which no camera does); the name changed with it, so an older cached feed is not reused.
+const FEED = path.join(__dirname, 'results', 'feed-1080p30-4mbit-gop1s.mkv');
 const WARM_UP_MS = 5000;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_SECONDS ?? 15) * 1000;
 const CAMERA_COUNTS = (process.env.BENCH_CAMERAS ?? '1,4,8').split(',').map(Number);
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ensureFeed(): void {
   if (fs.existsSync(FEED)) return;
@@ -34,33 +49,9 @@ function ensureFeed(): void {
   console.log('encoding the 1080p30 4 Mbit/s feed once (10 s of video)...');
   const pipeline =
     'videotestsrc num-buffers=300 pattern=smpte horizontal-speed=4 ! video/x-raw,format=I420,width=1920,height=1080,framerate=30/1 ' +
-    '! x264enc bitrate=4000 pass=cbr speed-preset=veryfast key-int-max=30 bframes=0 ! h264parse ! matroskamux ' +
+    '! x264enc bitrate=4000 pass=cbr speed-preset=veryfast key-int-max=30 bframes=0 option-string=scenecut=0 ! h264parse ! matroskamux ' +
     `! filesink location=${FEED}`;
   execFileSync('gst-launch-1.0', ['-q', ...pipeline.split(' ')], { stdio: 'inherit' });
-}
-
-function cpuTicks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime
-}
-
-/** Bytes received so far per process over its TCP connections to the camera's port (its RTSP sessions). */
-function bytesFromCameraByPid(port: number): Map<number, number> {
-  const report = execFileSync('ss', ['-tinpH', 'dst', `127.0.0.1:${port}`], { encoding: 'utf8' });
-  const bytes = new Map<number, number>();
-  let pid: number | undefined;
-  for (const line of report.split('\n')) {
-    const owner = /pid=(\d+)/.exec(line);
-    if (owner) pid = Number(owner[1]);
-    const received = /bytes_received:(\d+)/.exec(line);
-    if (received && pid !== undefined) bytes.set(pid, (bytes.get(pid) ?? 0) + Number(received[1]));
-  }
-  return bytes;
-}
-
-function peakRssKb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 
 /** One gateway pipeline under test: the processes whose costs count as one stream. */
@@ -123,6 +114,7 @@ function startRunScript(url: string, name: string, dir: string, extraEnv: Record
 interface LoadFigures {
   cpuPercentPerStream: number;
   peakRssMbPerStream: number;
+  pssMbPerStream: number;
   receivedMbitPerStream: number;
   survivors: number;
 }
@@ -145,28 +137,24 @@ async function measure(
   for (const [kind, streams] of Object.entries(groups)) {
     let ticks = 0;
     let rssKb = 0;
+    let proportionalKb = 0;
     let readBytes = 0;
     for (const pid of pidsOf(streams)) {
       ticks += cpuTicks(pid) - ticksBefore.get(pid)!;
       rssKb += peakRssKb(pid);
+      proportionalKb += pssKb(pid);
       readBytes += (bytesAfter.get(pid) ?? 0) - (bytesBefore.get(pid) ?? 0);
     }
     const n = streams.length;
     figures[kind] = {
       cpuPercentPerStream: (ticks / CLOCK_TICKS / seconds / n) * 100,
       peakRssMbPerStream: rssKb / 1024 / n,
+      pssMbPerStream: proportionalKb / 1024 / n,
       receivedMbitPerStream: (readBytes * 8) / 1e6 / seconds / n,
       survivors: streams.filter((stream) => stream.alive()).length,
     };
   }
   return figures;
-}
-
-function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
 }
 
 async function loadTable(camera: TestCamera, dir: string): Promise<string[]> {
@@ -188,6 +176,7 @@ async function loadTable(camera: TestCamera, dir: string): Promise<string[]> {
     for (const [kind, f] of Object.entries(figures)) {
       console.log(
         `  ${count} camera(s), ${kind}: ${f.cpuPercentPerStream.toFixed(1)} % CPU, ${f.peakRssMbPerStream.toFixed(1)} MB peak RSS, ` +
+          `${f.pssMbPerStream.toFixed(1)} MB PSS, ` +
           `${f.receivedMbitPerStream.toFixed(2)} Mbit/s in, per stream; ${f.survivors}/${count} alive; load ${loadAverage()}`,
       );
     }
@@ -196,7 +185,8 @@ async function loadTable(camera: TestCamera, dir: string): Promise<string[]> {
     rows.push(
       `| ${count} | ${seed.cpuPercentPerStream.toFixed(1)} | ${ours.cpuPercentPerStream.toFixed(1)} | ` +
         `${(ours.cpuPercentPerStream / seed.cpuPercentPerStream).toFixed(2)}x | ${seed.peakRssMbPerStream.toFixed(1)} | ` +
-        `${ours.peakRssMbPerStream.toFixed(1)} | ${seed.receivedMbitPerStream.toFixed(2)} / ${ours.receivedMbitPerStream.toFixed(2)} | ${loadAverage()} |`,
+        `${ours.peakRssMbPerStream.toFixed(1)} | ${seed.pssMbPerStream.toFixed(1)} | ${ours.pssMbPerStream.toFixed(1)} | ` +
+        `${seed.receivedMbitPerStream.toFixed(2)} / ${ours.receivedMbitPerStream.toFixed(2)} | ${loadAverage()} |`,
     );
   }
   return rows;
@@ -267,6 +257,10 @@ async function main(): Promise<void> {
   );
   const camera = await TestCamera.start({ file: FEED, fps: 30 });
   try {
+    if (process.env.BENCH_ONLY_KVSSINK) {
+      await kvssinkBench(camera, dir);
+      return;
+    }
     console.log(
       `load: N seed pipelines and N run scripts side by side; ${WARM_UP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured`,
     );
@@ -276,9 +270,9 @@ async function main(): Promise<void> {
     const stall = await stallDetection(camera, dir);
 
     console.log(
-      '\n| cameras | seed CPU %/stream | run-camera.sh CPU %/stream | ratio | seed peak RSS MB/stream | run-camera.sh peak RSS MB/stream | Mbit/s in per stream (seed / ours) | load average after |',
+      '\n| cameras | seed CPU %/stream | run-camera.sh CPU %/stream | ratio | seed peak RSS MB/stream | run-camera.sh peak RSS MB/stream | seed PSS MB/stream | run-camera.sh PSS MB/stream | Mbit/s in per stream (seed / ours) | load average after |',
     );
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const row of rows) console.log(row);
     console.log(
       `\nresume after a 10 s camera outage (camera listening -> first frame): ${resume.seconds.map((s) => s.toFixed(1)).join(', ')} s` +
@@ -288,6 +282,14 @@ async function main(): Promise<void> {
       `silent stall (camera SIGSTOPped) detected after: ${stall.ours.toFixed(1)} s (seed pipeline: ${stall.seed})`,
     );
     console.log(`load average at end: ${loadAverage()} (${os.cpus().length} cores shared with other work)`);
+    if (kvssinkAvailable()) {
+      console.log('');
+      await kvssinkBench(camera, dir);
+    } else {
+      console.log(
+        '\nkvssink is not on GST_PLUGIN_PATH: the part with the real kvssink and the KVS API stand-in is skipped',
+      );
+    }
   } finally {
     await camera.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -3,17 +3,19 @@
 # unattended. The EC2 unit kvs-camera@.service and the Fargate container both run exactly this file.
 #
 # It probes the camera (RTSP DESCRIBE: codec, audio, auth), builds
-#   rtspsrc (TCP) ! depayloader ! parser ! caps kvssink accepts ! kvssink
+#   rtspsrc (TCP; UDP for cameras that refuse TCP) ! depayloader ! parser ! caps kvssink accepts ! kvssink
 # with no transcoding, and supervises it: restarts after any error with a growing delay (reset after a
 # healthy run), restarts a pipeline through which no video frame has passed for STALL_TIMEOUT_SECONDS
 # (a half-open TCP connection never errors by itself), backs off much longer after an authentication
-# failure (cameras lock accounts that hammer them) and exits only on permanent errors.
+# failure (cameras lock accounts that hammer them) or when the KVS stream does not exist, and exits only
+# on permanent errors. What each failure does: docs/run-script.md.
 #
 # The pipeline is run by a small Python/GObject program, camera-pipeline.py next to this file, rather than
 # gst-launch-1.0: the camera password reaches rtspsrc as a property, never through argv (which every user
 # of the box can read with ps); errors are classified from GStreamer's error codes, not from text; and
-# the health file is written from probes where each track enters the sink, so it stays fresh only while
-# video (and audio, when sent) flows.
+# the health file is written from probes where each track enters the sink and from what KVS answers, so
+# it stays fresh only while video (and audio, when sent) flows and KVS accepts it. kvssink's own log is
+# filtered there (no request headers; floods summed up once a minute).
 # Needs Debian/Ubuntu packages python3-gi and gir1.2-gstreamer-1.0 next to GStreamer.
 #
 # Inputs (environment):
@@ -36,7 +38,8 @@
 #                         | fake (discard); only what follows the parser differs between them
 #   GST_PLUGIN_PATH       honoured as given (the EC2 install puts kvssink under /opt)
 # Tuning (environment, defaults in brackets):
-#   KVS_STORAGE_SIZE_MB [128]        kvssink in-memory buffer that rides out network gaps to KVS
+#   KVS_STORAGE_SIZE_MB [128]        kvssink in-memory buffer that rides out network gaps to KVS ...
+#   KVS_BUFFER_SECONDS [120]         ... holding up to this much video (sizing: docs/run-script.md)
 #   KVS_STOP_TIMEOUT_SECONDS [20]    how long a stopping kvssink may spend uploading what it buffered
 #   KVS_LOG_LEVEL [WARN]             Producer SDK log level (log4cplus: ERROR, WARN, INFO; DEBUG logs
 #                                    request headers, the session token among them: never in production)
@@ -49,13 +52,17 @@
 #   AUTH_BACKOFF_INITIAL_SECONDS [120]  delay after an authentication failure; doubles up to ...
 #   AUTH_BACKOFF_MAX_SECONDS [3600]     ... this (5 failures take 30 min: below common lockout policies)
 #   HEALTHY_RUN_SECONDS [30]         video flowing this long resets the backoff
-#   HEALTH_FILE [${TMPDIR:-/tmp}/kvs-gateway/<camera>.health]   fresh only while video flows
+#   STREAM_MISSING_BACKOFF_SECONDS [60]  wait when the KVS stream does not exist; doubles up to ...
+#   STREAM_MISSING_BACKOFF_MAX_SECONDS [3600]
+#   CREDENTIAL_WAIT_SECONDS [15]     wait when kvssink's credential file is missing or expired
+#   HEALTH_FILE [${TMPDIR:-/tmp}/kvs-gateway/<camera>.health]   fresh only while KVS accepts video
 #   HEALTH_MAX_AGE_SECONDS [30]      --check-health fails when the health file is older than this
+#   STATE_FILE [$STATE_DIRECTORY/<camera>.state, else $HEALTH_FILE.state]  what worked (RTSP transport)
 #   GATEWAY_PYTHON [/usr/bin/python3]  the Python that has python3-gi (the distribution's)
 #   PIPELINE_PROGRAM [camera-pipeline.py next to this script]  the pipeline program it runs
 #
-# Health: `run-camera.sh --check-health` (same environment) exits 0 while video flows, 1 when no video has
-# passed for HEALTH_MAX_AGE_SECONDS. Exception: while the script deliberately waits out an authentication
+# Health: `run-camera.sh --check-health` (same environment) exits 0 while video flows and KVS accepts it,
+# 1 (saying why) when not for HEALTH_MAX_AGE_SECONDS. Exception: while the script deliberately waits out an authentication
 # backoff it reports healthy (and says so), because replacing the container would retry the password at
 # once and lock the camera account; the no-frames alarm still fires. Fargate health check:
 #   ["CMD", "/opt/kvs-gateway/bin/run-camera.sh", "--check-health"]  (interval 30, retries 3, startPeriod 60)
@@ -69,9 +76,10 @@
 set -euo pipefail
 
 readonly EXIT_CONFIG=2 EXIT_PARAMETER_MISSING=3 EXIT_UNSUPPORTED_CAMERA=4 EXIT_MISSING_SOFTWARE=5
-# How run_pipeline_once ends (internal to this file); 20 (error), 22 (stall), 23 (stream path not found)
-# and anything else restart with the ordinary backoff.
+# How run_pipeline_once ends (camera-pipeline.py's codes); 20 (error), 22 (stall), 23 (stream path not
+# found) and anything else restart with the ordinary backoff.
 readonly RUN_AUTH=21 RUN_UNSUPPORTED=24 RUN_MISSING_ELEMENT=25 RUN_BAD_URL=26
+readonly RUN_STREAM_MISSING=27 RUN_RESTART_NOW=28 RUN_CREDENTIALS=29
 
 CAMERA_NAME="${CAMERA_NAME:-${STREAM_NAME:-}}"
 log() { printf 'run-camera[%s]: %s\n' "${CAMERA_NAME:-?}" "$*" >&2; }
@@ -94,6 +102,7 @@ whole_number() {
 
 apply_defaults() {
   whole_number KVS_STORAGE_SIZE_MB 128
+  whole_number KVS_BUFFER_SECONDS 120
   whole_number KVS_STOP_TIMEOUT_SECONDS 20
   whole_number CONNECT_TIMEOUT_SECONDS 10
   whole_number RTSP_LATENCY_MS 500
@@ -104,8 +113,14 @@ apply_defaults() {
   whole_number AUTH_BACKOFF_MAX_SECONDS 3600
   whole_number HEALTHY_RUN_SECONDS 30
   whole_number HEALTH_MAX_AGE_SECONDS 30
+  whole_number STREAM_MISSING_BACKOFF_SECONDS 60
+  whole_number STREAM_MISSING_BACKOFF_MAX_SECONDS 3600
+  whole_number CREDENTIAL_WAIT_SECONDS 15
   export KVS_LOG_LEVEL="${KVS_LOG_LEVEL:-WARN}"
   export HEALTH_FILE="${HEALTH_FILE:-${TMPDIR:-/tmp}/kvs-gateway/${CAMERA_NAME}.health}"
+  # systemd's StateDirectory= survives restarts of the unit; a container's /tmp volume those of the container.
+  export STATE_FILE="${STATE_FILE:-${STATE_DIRECTORY:+${STATE_DIRECTORY%%:*}/${CAMERA_NAME}.state}}"
+  STATE_FILE="${STATE_FILE:-$HEALTH_FILE.state}"
   export GATEWAY_PYTHON="${GATEWAY_PYTHON:-/usr/bin/python3}"
   PIPELINE_PROGRAM="${PIPELINE_PROGRAM:-$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/camera-pipeline.py}"
   export CODEC="${CODEC:-auto}" AUDIO="${AUDIO:-false}" GATEWAY_SINK="${GATEWAY_SINK:-kvssink}"
@@ -210,24 +225,25 @@ backoff_delay() {
   printf '%s\n' "$delay"
 }
 
-# Seconds of video in the last run, from the health file it wrote ("<first epoch> <last epoch>").
+# Seconds of healthy video in the last run, from the health file it wrote.
 video_seconds_since() {
   local started="$1" first last
-  if [[ -f "$HEALTH_FILE" ]] && read -r first last <"$HEALTH_FILE" 2>/dev/null &&
-    [[ "$first" =~ ^[0-9]+$ && "$last" =~ ^[0-9]+$ ]] && ((first >= started)); then
+  if [[ -f "$HEALTH_FILE" ]] && read -r first last _ <"$HEALTH_FILE" 2>/dev/null &&
+    [[ "$first" =~ ^[0-9]+$ && "$last" =~ ^[0-9]+$ ]] && ((first >= started && last >= first)); then
     printf '%s\n' $((last - first))
   else
     printf '0\n'
   fi
 }
 
-# The health file holds "<epoch of the run's first frame> <epoch of the latest frame>".
+# The health file holds "<epoch of the run's first frame> <epoch of the latest frame KVS was accepting>
+# [why KVS is not accepting video]".
 check_health() {
-  local now first last age until
+  local now first last reason="" age until
   now="$(date +%s)"
-  if [[ -f "$HEALTH_FILE" ]] && read -r first last <"$HEALTH_FILE" && [[ "$last" =~ ^[0-9]+$ ]]; then
+  if [[ -f "$HEALTH_FILE" ]] && read -r first last reason <"$HEALTH_FILE" && [[ "$last" =~ ^[0-9]+$ ]]; then
     age=$((now - last))
-    if ((age <= HEALTH_MAX_AGE_SECONDS)); then
+    if ((age <= HEALTH_MAX_AGE_SECONDS)) && [[ -z "$reason" ]]; then
       echo "healthy: video flowed ${age}s ago ($CAMERA_NAME)"
       return 0
     fi
@@ -236,6 +252,10 @@ check_health() {
     [[ "$until" =~ ^[0-9]+$ ]] && ((until + HEALTH_MAX_AGE_SECONDS >= now)); then
     echo "healthy (no video): waiting out an authentication backoff until $(date -u -d "@$until" +%FT%TZ); a restart would retry the password and may lock the camera account ($CAMERA_NAME)"
     return 0
+  fi
+  if [[ -n "$reason" ]]; then
+    echo "unhealthy: $reason ($CAMERA_NAME)"
+    return 1
   fi
   if [[ -n "${age:-}" ]]; then
     echo "unhealthy: no video for ${age}s (more than ${HEALTH_MAX_AGE_SECONDS}s) ($CAMERA_NAME)"
@@ -278,13 +298,15 @@ on_stop_signal() {
 }
 
 supervise() {
-  local failures=0 auth_failures=0 status started seconds delay quiet last_logged=0
+  local failures=0 auth_failures=0 missing_failures=0 status started seconds delay quiet last_logged=0
   while [[ -z "$stopping" ]]; do
     started="$(date +%s)"
     # After 3 failures in a row, failures are logged once a minute: a camera that is down for a day
     # would otherwise write some 20,000 lines.
     quiet=0
     if ((failures >= 3 && started - last_logged < 60)); then quiet=1; fi
+    # A missing stream was explained at the first attempt; the next ones only say when they look again.
+    if ((missing_failures >= 1)); then quiet=1; fi
     if ((quiet == 0)); then last_logged="$started"; fi
     status=0
     run_pipeline_once "$quiet" || status=$?
@@ -294,10 +316,23 @@ supervise() {
       failures=0
       auth_failures=0
     fi
+    if ((status != RUN_STREAM_MISSING)); then missing_failures=0; fi
     case "$status" in
       "$RUN_BAD_URL") fail "$EXIT_CONFIG" "fix the camera URL (${RTSP_URL_PARAMETER:-RTSP_URL})" ;;
       "$RUN_UNSUPPORTED") fail "$EXIT_UNSUPPORTED_CAMERA" "no stream of this camera can be passed through; see the message above" ;;
       "$RUN_MISSING_ELEMENT") fail "$EXIT_MISSING_SOFTWARE" "a GStreamer element is missing; see the message above" ;;
+      "$RUN_RESTART_NOW")
+        # A fresh KVS session, a refreshed credential file, another RTSP transport: at once, not a failure.
+        pause 1
+        continue
+        ;;
+      "$RUN_STREAM_MISSING")
+        missing_failures=$((missing_failures + 1))
+        delay="$(backoff_delay "$STREAM_MISSING_BACKOFF_SECONDS" "$missing_failures" "$STREAM_MISSING_BACKOFF_MAX_SECONDS")"
+        log "KVS stream $STREAM_NAME does not exist in $AWS_REGION (attempt $missing_failures): looking again in ${delay}s"
+        pause "$delay"
+        continue
+        ;;
       "$RUN_AUTH")
         auth_failures=$((auth_failures + 1))
         delay="$(backoff_delay "$AUTH_BACKOFF_INITIAL_SECONDS" "$auth_failures" "$AUTH_BACKOFF_MAX_SECONDS")"
@@ -312,7 +347,11 @@ supervise() {
     esac
     failures=$((failures + 1))
     delay="$(backoff_delay "$BACKOFF_INITIAL_SECONDS" "$failures" "$BACKOFF_MAX_SECONDS")"
-    if ((quiet == 0 || seconds > 0)); then
+    # The credential refresher rewrites the file every few minutes: no need to look more often than this.
+    if ((status == RUN_CREDENTIALS)); then delay="$CREDENTIAL_WAIT_SECONDS"; fi
+    if ((status == RUN_CREDENTIALS)); then
+      if ((quiet == 0)); then log "looking at the credential file again in ${delay}s (attempt $((failures + 1)))"; fi
+    elif ((quiet == 0 || seconds > 0)); then
       log "pipeline ended after $(($(date +%s) - started))s (${seconds}s of video); restarting in ${delay}s (attempt $((failures + 1)))"
     fi
     pause "$delay"

@@ -40,7 +40,7 @@ function imageEnvironment(): Record<string, string> {
 }
 
 function firstCameraContainer(): ContainerDefinition {
-  const template = Template.fromStack(buildGatewayApp().fargateGateway);
+  const template = Template.fromStack(buildGatewayApp().fargateGateway.shards[0]);
   const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
   return (taskDefinition.Properties.ContainerDefinitions as ContainerDefinition[]).find(
     (container) => container.Name !== 'credentials',
@@ -63,6 +63,7 @@ describe('a camera container of the Fargate task, run without Docker', () => {
       'container/entrypoint.sh',
       'userdata/run-camera.sh',
       'userdata/camera-pipeline.py',
+      'userdata/kvssink_reports.py',
       'userdata/refresh-kvs-credentials.sh',
     ]) {
       fs.copyFileSync(path.join(projectRoot, script), path.join(bin, path.basename(script)));

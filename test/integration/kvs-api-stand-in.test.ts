@@ -65,7 +65,16 @@ function request(
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = http.request(
-      { host: '127.0.0.1', port: standIn.port, method: 'POST', path: `/${api}`, headers, timeout: timeoutMs },
+      // A connection of its own: the stand-in cuts open connections when its mode changes, as an outage does.
+      {
+        host: '127.0.0.1',
+        port: standIn.port,
+        method: 'POST',
+        path: `/${api}`,
+        headers,
+        timeout: timeoutMs,
+        agent: false,
+      },
       (response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));

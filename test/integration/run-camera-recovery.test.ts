@@ -69,9 +69,11 @@ test('a repeated failure is logged for the first attempts, then at most once a m
     BACKOFF_MAX_SECONDS: '1',
   });
   await run.waitForLine(/the camera has no stream at this path: Not found/, 15000);
-  await sleep(9000);
-  // The camera counts every attempt; the log shows the first three.
+  // The camera counts every attempt (each one DESCRIBE); the log shows the first three.
+  for (const deadline = Date.now() + 30000; cam.connections.length < 6 && Date.now() < deadline;)
+    await sleep(250);
   expect(cam.connections.length).toBeGreaterThanOrEqual(6);
+  await sleep(500);
   expect(run.lines.filter((line) => /no stream at this path/.test(line.text))).toHaveLength(3);
 });
 
@@ -183,6 +185,44 @@ test('kvssink missing from GST_PLUGIN_PATH: exit 5 naming the element and the pa
   });
   expect(await run.exited).toBe(5);
   expect(run.log).toMatch(/no element "kvssink".*GST_PLUGIN_PATH=.*no-plugins-here.*does it hold kvssink/);
+});
+
+test("kvssink's credential file missing, then expired: a line naming it and its refresher, the camera left alone", async () => {
+  const cam = await camera();
+  const credentials = path.join(workDir(), 'kvs-credentials');
+  const { run, env } = runCamera('no-credentials', {
+    RTSP_URL: cam.url(),
+    GATEWAY_SINK: 'kvssink',
+    AWS_REGION: 'eu-west-1',
+    KVS_CREDENTIAL_PATH: credentials,
+    CREDENTIAL_WAIT_SECONDS: '2',
+    GST_PLUGIN_PATH: path.join(workDir(), 'no-plugins-here'),
+  });
+  const refresher =
+    /refresh-kvs-credentials\.sh writes it \(EC2: kvs-credentials\.timer; Fargate: the task's credentials container\); waiting for it/;
+  await run.waitForLine(
+    new RegExp(`the credential file ${credentials} is missing: ${refresher.source}`),
+    15000,
+  );
+  await run.waitForLine(/looking at the credential file again in 2s/, 5000);
+  expect(checkHealth(env)).toEqual({
+    code: 1,
+    output: expect.stringMatching(/^unhealthy: the credential file .* is missing/),
+  });
+
+  fs.writeFileSync(credentials, 'CREDENTIALS ASIAEXAMPLEEXAMPLE00 2020-01-01T00:00:00Z secret token');
+  await run.waitForLine(
+    new RegExp(`the credential file ${credentials} has expired: ${refresher.source}`),
+    15000,
+  );
+  // Never a camera login while there is nothing to upload with.
+  expect(cam.connections).toHaveLength(0);
+
+  // Valid now: the run goes on to the camera and to kvssink (missing here: exit 5, as without a file).
+  fs.writeFileSync(credentials, 'CREDENTIALS ASIAEXAMPLEEXAMPLE00 2099-01-01T00:00:00Z secret token');
+  expect(await run.exited).toBe(5);
+  expect(cam.connections.length).toBeGreaterThanOrEqual(1);
+  expect(run.log).toMatch(/no element "kvssink"/);
 });
 
 describe('camera URL from SSM (RTSP_URL_PARAMETER, read from the SSM stand-in with a signed request)', () => {

@@ -16,8 +16,8 @@ Modes, switched at run time through its control port (POST /mode {"mode": ...}):
     hang        connections are accepted and never answered, open uploads stop being read
     forbidden   403 UnrecognizedClientException for every request (rejected credentials); open uploads end
     error-ack   every fragment is answered with ERROR {"errorId": 4002} (any KVS ErrorId)
-POST /reject-keys {"accessKeyIds": [...]} answers 403 to requests signed with those keys only, so a test
-can reject a cached key and accept the refreshed one. GET /state returns the mode and what was received
+POST /reject-keys {"accessKeyIds": [...]} answers 403 to requests signed with those keys only (open uploads
+end), so a test can reject a cached key and accept the refreshed one. GET /state returns the mode and what was received
 (requests per API and status, access key ids, uploads, fragments with their timecodes, bytes, frames,
 error events sent), per stream; POST /reset clears the counts.
 
@@ -57,8 +57,15 @@ def not_found(stream):
     return f"The requested stream {stream} is not found or not active."
 
 
+printing = threading.Lock()
+
+
 def announce(event, **fields):
-    print(json.dumps({"event": event, "time": round(time.time(), 3), **fields}), flush=True)
+    # One write per line, under a lock: uploads run in threads of their own.
+    line = json.dumps({"event": event, "time": round(time.time(), 3), **fields}) + "\n"
+    with printing:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def read_vint(data, pos, keep_marker):
@@ -617,6 +624,9 @@ class ControlHandler(BaseHTTPRequestHandler):
             elif self.path == "/reject-keys":
                 with stand_in.state.lock:
                     stand_in.state.rejected_keys = set(body.get("accessKeyIds", []))
+                # As with a revoked key: open uploads end, the next ones meet the refusal.
+                if stand_in.server:
+                    stand_in.server.cut_connections()
             elif self.path == "/reset":
                 with stand_in.state.lock:
                     stand_in.state.reset()

@@ -89,7 +89,12 @@ export class KvsApiStandIn {
       });
       let standIn: KvsApiStandIn | undefined;
       readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-        const event = JSON.parse(line) as KvsStandInEvent;
+        let event: KvsStandInEvent;
+        try {
+          event = JSON.parse(line) as KvsStandInEvent;
+        } catch {
+          return; // not one of its events (a stray print): nothing to record
+        }
         if (standIn) {
           standIn.events.push(event);
           return;

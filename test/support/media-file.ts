@@ -29,3 +29,39 @@ export function discoverMediaFile(file: string): MediaFileInfo {
     durationSeconds: seconds,
   };
 }
+
+export interface VideoFrame {
+  /** Presentation time, seconds from the start of the file. */
+  readonly pts: number;
+  readonly keyFrame: boolean;
+}
+
+/** The video frames of a Matroska file in the order they are stored (decode order), as the demuxer reads them. */
+export function videoFrames(file: string): VideoFrame[] {
+  const report = execFileSync(
+    'gst-launch-1.0',
+    [
+      '-v',
+      'filesrc',
+      `location=${file}`,
+      '!',
+      'matroskademux',
+      '!',
+      'identity',
+      'silent=false',
+      '!',
+      'fakesink',
+    ],
+    { encoding: 'utf8', timeout: 60000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const frames: VideoFrame[] = [];
+  for (const match of report.matchAll(
+    /chain {3}\*+.*?pts: (\d+):(\d+):([\d.]+),.*?flags: [0-9a-f]+ ([^,]*),/g,
+  )) {
+    frames.push({
+      pts: Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]),
+      keyFrame: !match[4].includes('delta-unit'),
+    });
+  }
+  return frames;
+}

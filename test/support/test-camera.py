@@ -4,10 +4,14 @@
 Serves H.264 or H.265 from a live test pattern, or loops a pre-encoded H.264 file without
 re-encoding (for the benchmark), with optional AAC or G.711 A-law audio and optional basic or
 digest authentication (the password from the environment, TEST_CAMERA_PASSWORD, so that it never
-shows in ps: the tests check that no process's argv holds it). Prints one JSON line on stdout once it listens:
+shows in ps: the tests check that no process's argv holds it). Like real cameras it can also offer
+RTSP over UDP only, send a key frame every N seconds (long GOPs of "smart codec" modes), send B-frames
+in open GOPs, and jump its RTP timestamps (and restart its GOP) mid-stream, as a camera whose clock
+is reset does. Prints one JSON line on stdout once it listens:
     {"event": "ready", "port": 8554, "url": "rtsp://127.0.0.1:8554/stream"}
 and then one line per RTSP client connection ({"event": "connect", "time": ...}) so tests can
-count a gateway's attempts. Stop it with SIGTERM, stall it with SIGSTOP/SIGCONT.
+count a gateway's attempts, and {"event": "jump", ...} when the timestamps jump. Stop it with SIGTERM,
+stall it with SIGSTOP/SIGCONT.
 
 Run with Debian's /usr/bin/python3 (it has python3-gi); see test/support/test-camera.ts.
 """
@@ -24,7 +28,8 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 gi.require_version("GstRtsp", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+gi.require_version("GstVideo", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer, GstVideo  # noqa: E402
 
 
 def announce(event, **fields):
@@ -36,15 +41,78 @@ def live_video(args):
         f"videotestsrc is-live=true pattern=ball ! "
         f"video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 ! "
     )
+    gop = round(args.key_frame_seconds * args.fps)
     if args.codec == "h264":
+        # tune=zerolatency turns B-frames off; scenecut=0 keeps the key frames exactly where asked.
+        frames = (
+            f"bframes={args.bframes} b-adapt=false option-string=\"scenecut=0{':open-gop=1' if args.open_gop else ''}\""
+            if args.bframes
+            else "tune=zerolatency bframes=0 option-string=scenecut=0"
+        )
         return raw + (
-            f"x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max={args.fps} "
-            f"bitrate={args.bitrate} ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
+            # The preset first: its defaults (no B-frames for ultrafast) would override what follows.
+            f"x264enc name=encoder speed-preset=ultrafast {frames} key-int-max={gop} "
+            # The payloader also accepts baseline, which has no B-frames: the encoder would pick it.
+            f"bitrate={args.bitrate} ! video/x-h264,profile={'main' if args.bframes else 'constrained-baseline'} "
+            "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
         )
     return raw + (
-        f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} bitrate={args.bitrate} "
+        f"x265enc name=encoder tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={args.bitrate} "
         "! h265parse ! rtph265pay name=pay0 pt=96 config-interval=1"
     )
+
+
+class TimestampJump:
+    """After `after` seconds of a session, shifts every timestamp the payloader sees by `seconds` (its RTP
+    timestamps jump with them) and asks the encoder for a key frame: a camera whose clock was reset and
+    whose encoder restarted its GOP, on the same RTSP session."""
+
+    RTP_WRAP_SECONDS = 2**32 / 90000  # video RTP timestamps count 90 kHz ticks in 32 bits
+
+    def __init__(self, after, seconds):
+        self.after = after
+        self.seconds = seconds
+        # A jump back is a jump forward by the rest of the 32-bit RTP clock: the same timestamps on the wire,
+        # and no timestamp below zero before the payloader.
+        self.shift = int((seconds if seconds >= 0 else seconds + self.RTP_WRAP_SECONDS) * Gst.SECOND)
+
+    @staticmethod
+    def stop_pacing(pipeline):
+        """The server's RTP sinks pace packets by their timestamps and would wait out a jump forward; a
+        camera's sender does not (the live source paces the stream anyway)."""
+        elements = pipeline.iterate_recurse()
+        while True:
+            result, element = elements.next()
+            if result != Gst.IteratorResult.OK:
+                return
+            if element.get_factory() and element.get_factory().get_name().endswith("sink") and element.find_property("sync"):
+                element.set_property("sync", False)
+
+    def attach(self, media_element):
+        payloader = media_element.get_by_name("pay0")
+        state = {"start": None, "jumped": False}
+
+        def shift(_pad, info):
+            buffer = info.get_buffer()
+            now = time.monotonic()
+            state["start"] = state["start"] or now
+            if now - state["start"] < self.after:
+                return Gst.PadProbeReturn.OK
+            if not state["jumped"]:
+                state["jumped"] = True
+                self.stop_pacing(media_element.get_parent())
+                announce("jump", seconds=self.seconds)
+                # An upstream event, sent into the encoder's source pad.
+                media_element.get_by_name("encoder").get_static_pad("src").send_event(
+                    GstVideo.video_event_new_upstream_force_key_unit(Gst.CLOCK_TIME_NONE, True, 0)
+                )
+            for field in ("pts", "dts"):
+                value = getattr(buffer, field)
+                if value != Gst.CLOCK_TIME_NONE:
+                    setattr(buffer, field, value + self.shift)
+            return Gst.PadProbeReturn.OK
+
+        payloader.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, shift)
 
 
 def audio(args):
@@ -109,6 +177,12 @@ def main():
     parser.add_argument("--user", help="require this user; the password comes from TEST_CAMERA_PASSWORD")
     parser.add_argument("--auth", choices=["basic", "digest"], default="basic")
     parser.add_argument("--file", help="loop this pre-encoded H.264 MKV instead of encoding live")
+    parser.add_argument("--transport", choices=["any", "udp", "tcp"], default="any", help="RTSP transports offered")
+    parser.add_argument("--key-frame-seconds", type=float, default=1.0, help="seconds between key frames (the GOP)")
+    parser.add_argument("--bframes", type=int, default=0, help="B-frames between references (H.264)")
+    parser.add_argument("--open-gop", action="store_true", help="open GOPs: B-frames shown before their key frame")
+    parser.add_argument("--jump-after", type=float, help="seconds into a session when the timestamps jump")
+    parser.add_argument("--jump-seconds", type=float, default=3600.0, help="how far they jump (negative: back)")
     args = parser.parse_args()
 
     password = os.environ.get("TEST_CAMERA_PASSWORD", "")
@@ -132,11 +206,19 @@ def main():
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(False)
+    if args.transport != "any":
+        # A camera that offers one transport answers a SETUP for the other with 461 Unsupported Transport.
+        factory.set_protocols(
+            GstRtsp.RTSPLowerTrans.UDP if args.transport == "udp" else GstRtsp.RTSPLowerTrans.TCP
+        )
     if recorded:
         factory.connect(
             "media-configure",
             lambda _f, media: recorded.attach(media.get_element().get_by_name("recorded")),
         )
+    if args.jump_after is not None:
+        jump = TimestampJump(args.jump_after, args.jump_seconds)
+        factory.connect("media-configure", lambda _f, media: jump.attach(media.get_element()))
 
     server = GstRtspServer.RTSPServer()
     server.set_address(args.address)

@@ -18,6 +18,17 @@ export interface TestCameraOptions {
   readonly bitrateKbps?: number;
   /** Loop this pre-encoded H.264 MKV instead of encoding live (benchmark feeds). */
   readonly file?: string;
+  /** RTSP transports offered (default: any); 'udp' answers a SETUP for TCP with 461, as some cameras do. */
+  readonly transport?: 'any' | 'udp' | 'tcp';
+  /** Seconds between key frames (default 1); "smart codec" modes reach 10 s and more. */
+  readonly keyFrameSeconds?: number;
+  /** B-frames between reference frames (H.264); with `openGop`, some are shown before their key frame. */
+  readonly bframes?: number;
+  readonly openGop?: boolean;
+  /** After this many seconds of a session, the RTP timestamps jump by `jumpSeconds` and a GOP starts. */
+  readonly jumpAfterSeconds?: number;
+  /** Default 3600; negative jumps back (the camera's clock reset). */
+  readonly jumpSeconds?: number;
   /** Serve on 127.0.0.1 inside this network namespace (`ip netns exec`), e.g. a booted box's. */
   readonly netns?: string;
   /** Listen address (default 127.0.0.1): an address of a test network, for cameras seen from a namespace. */
@@ -31,6 +42,8 @@ export const SYSTEM_PYTHON = '/usr/bin/python3';
 export class TestCamera {
   /** Epoch milliseconds of every RTSP client connection, across restarts. */
   readonly connections: number[] = [];
+  /** Epoch milliseconds of every timestamp jump (jumpAfterSeconds). */
+  readonly jumps: number[] = [];
   private process?: ChildProcess;
   private stderr = '';
 
@@ -108,6 +121,13 @@ export class TestCamera {
     if (o.user !== undefined) args.push('--user', o.user);
     if (o.file) args.push('--file', o.file);
     if (o.metadata) args.push('--metadata');
+    if (o.transport) args.push('--transport', o.transport);
+    if (o.keyFrameSeconds) args.push('--key-frame-seconds', String(o.keyFrameSeconds));
+    if (o.bframes) args.push('--bframes', String(o.bframes));
+    if (o.openGop) args.push('--open-gop');
+    if (o.jumpAfterSeconds !== undefined) {
+      args.push('--jump-after', String(o.jumpAfterSeconds), '--jump-seconds', String(o.jumpSeconds ?? 3600));
+    }
     const argv = o.netns
       ? ['ip', 'netns', 'exec', o.netns, SYSTEM_PYTHON, ...args]
       : [SYSTEM_PYTHON, ...args];
@@ -130,6 +150,7 @@ export class TestCamera {
       readline.createInterface({ input: child.stdout! }).on('line', (line) => {
         const event = JSON.parse(line) as { event: string; port?: number; time: number };
         if (event.event === 'connect') this.connections.push(event.time * 1000);
+        if (event.event === 'jump') this.jumps.push(event.time * 1000);
         if (event.event === 'ready') {
           this.listeningPort = event.port!;
           clearTimeout(timer);

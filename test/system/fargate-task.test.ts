@@ -225,7 +225,7 @@ test('the image builds from container/Dockerfile: GStreamer, the gateway scripts
       'jq',
     ]),
   );
-  // Of gst-plugins-bad only the two parsers (container/install-video-parsers.sh), not its ~180 packages.
+  // Of gst-plugins-bad only the parsers and timestampers (container/install-video-parsers.sh), not its ~180 packages.
   const unwanted = [
     'gcc',
     'cmake',
@@ -243,7 +243,10 @@ test('the image builds from container/Dockerfile: GStreamer, the gateway scripts
     ),
   ).toEqual([]);
   const lib = path.join(image.rootfs, 'opt/kvs-gateway/lib');
-  expect(fs.readdirSync(path.join(lib, 'gstreamer-1.0'))).toEqual(['libgstvideoparsersbad.so']); // no kvssink
+  expect(fs.readdirSync(path.join(lib, 'gstreamer-1.0')).sort()).toEqual([
+    'libgstcodectimestamper.so',
+    'libgstvideoparsersbad.so',
+  ]); // no kvssink
   expect(fs.readdirSync(lib)).toContain('libgstcodecparsers-1.0.so.0');
   for (const script of [
     'entrypoint.sh',
