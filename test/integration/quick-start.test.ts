@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import {
   ACCOUNT,
   KNOWN_ACCESS_KEY,
+  KNOWN_SECRET_KEY,
   startAwsStandIn,
   startSilentEndpoint,
   type AwsStandIn,
@@ -60,7 +61,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, '.aws', 'config'), `[profile ${profile}]\nregion = us-east-1\n`);
   fs.writeFileSync(
     path.join(dir, '.aws', 'credentials'),
-    `[${profile}]\naws_access_key_id = ${KNOWN_ACCESS_KEY}\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`,
+    `[${profile}]\naws_access_key_id = ${KNOWN_ACCESS_KEY}\naws_secret_access_key = ${KNOWN_SECRET_KEY}\n`,
   );
   // Step 3: the config example exactly as the README shows it.
   fs.writeFileSync(path.join(dir, 'gateway.config.json'), readmeBlocks('jsonc')[0]);

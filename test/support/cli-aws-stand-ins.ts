@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
 /**
  * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
@@ -9,10 +10,12 @@ import type { AddressInfo } from 'node:net';
  *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
  *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
  *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
- * Every request must be SigV4-signed with the known access key.
+ * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
+ * each service gives for it, a wrong signature SignatureDoesNotMatch.
  */
 
 export const KNOWN_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+export const KNOWN_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 export const ACCOUNT = '111122223333';
 
 export interface StoredParameter {
@@ -56,36 +59,42 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
         response.writeHead(status, headers);
         response.end(body);
       };
-      const authorization = String(request.headers.authorization ?? '');
-      const accessKey = /Credential=([^/]+)\//.exec(authorization)?.[1];
-      const target = String(request.headers['x-amz-target'] ?? '');
-      if (target.startsWith('AmazonSSM.')) {
-        requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
-        if (accessKey !== KNOWN_ACCESS_KEY)
-          return jsonError(reply, 400, 'UnrecognizedClientException', 'bad key');
-        return ssm(target.slice('AmazonSSM.'.length), JSON.parse(text || '{}'), parameters, reply);
-      }
-      if (target.startsWith('AWSPriceListService.')) {
-        requests.push(`pricing ${target.slice('AWSPriceListService.'.length)}`);
-        if (accessKey !== KNOWN_ACCESS_KEY)
-          return jsonError(reply, 400, 'UnrecognizedClientException', 'bad key');
-        const input = JSON.parse(text || '{}') as GetProductsInput;
-        const list = (products.get(String(input.ServiceCode)) ?? []).filter((product) =>
-          matches(product, input),
-        );
-        return reply(200, JSON.stringify({ FormatVersion: 'aws_v1', PriceList: list }), JSON_1_1);
-      }
-      if (/Action=GetCallerIdentity/.test(text)) {
-        requests.push('sts GetCallerIdentity');
-        return sts(accessKey, reply);
-      }
-      const operation = request.url?.replace(/^\//, '').split('?')[0] ?? '';
-      requests.push(`kinesisvideo ${operation}`);
-      if (accessKey !== KNOWN_ACCESS_KEY)
-        return restError(reply, 403, 'UnrecognizedClientException', 'bad key');
-      return kinesisVideo(operation, JSON.parse(text || '{}'), streams, endpoint, reply);
+      void checkSignature(request, text, {
+        accessKeyId: KNOWN_ACCESS_KEY,
+        secretAccessKey: KNOWN_SECRET_KEY,
+      }).then((problem) => answer(request, text, problem, reply));
     });
   });
+  const answer = (
+    request: http.IncomingMessage,
+    text: string,
+    problem: SignatureProblem | undefined,
+    reply: Reply,
+  ): void => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    if (target.startsWith('AmazonSSM.')) {
+      requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
+      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem);
+      return ssm(target.slice('AmazonSSM.'.length), JSON.parse(text || '{}'), parameters, reply);
+    }
+    if (target.startsWith('AWSPriceListService.')) {
+      requests.push(`pricing ${target.slice('AWSPriceListService.'.length)}`);
+      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem);
+      const input = JSON.parse(text || '{}') as GetProductsInput;
+      const list = (products.get(String(input.ServiceCode)) ?? []).filter((product) =>
+        matches(product, input),
+      );
+      return reply(200, JSON.stringify({ FormatVersion: 'aws_v1', PriceList: list }), JSON_1_1);
+    }
+    if (/Action=GetCallerIdentity/.test(text)) {
+      requests.push('sts GetCallerIdentity');
+      return sts(problem, reply);
+    }
+    const operation = request.url?.replace(/^\//, '').split('?')[0] ?? '';
+    requests.push(`kinesisvideo ${operation}`);
+    if (problem) return restError(reply, 403, jsonProtocolError(problem), problem);
+    return kinesisVideo(operation, JSON.parse(text || '{}'), streams, endpoint, reply);
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -120,6 +129,11 @@ function matches(document: string, input: GetProductsInput): boolean {
     if (filter.Type === 'CONTAINS') return value !== undefined && value.includes(filter.Value);
     return false;
   });
+}
+
+/** The error code JSON and REST services answer a signature problem with (STS has its own). */
+function jsonProtocolError(problem: SignatureProblem): string {
+  return problem === 'UnknownAccessKey' ? 'UnrecognizedClientException' : problem;
 }
 
 function jsonError(reply: Reply, status: number, type: string, message: string): void {
@@ -161,13 +175,14 @@ function ssm(
   return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`);
 }
 
-function sts(accessKey: string | undefined, reply: Reply): void {
+function sts(problem: SignatureProblem | undefined, reply: Reply): void {
   const xml = { 'Content-Type': 'text/xml' };
-  if (accessKey !== KNOWN_ACCESS_KEY) {
+  if (problem) {
+    const code = problem === 'UnknownAccessKey' ? 'InvalidClientTokenId' : problem;
     return reply(
       403,
       '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
-        '<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message>' +
+        `<Code>${code}</Code><Message>The security token included in the request is invalid.</Message>` +
         '</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>',
       xml,
     );
