@@ -613,6 +613,18 @@ class Run:
             return self.watch.healthy(time.monotonic(), sink_is_kvs)
 
 
+def missing_kvssink_hint():
+    """Why kvssink is not there. A plugin file that once failed to load (a library missing then) stays
+    marked in GStreamer's registry cache, and is not tried again until the file itself changes."""
+    for plugin in Gst.Registry.get().get_plugin_list():
+        filename = plugin.get_filename() or ""
+        if "kvssink" in os.path.basename(filename) and plugin.flags & Gst.PluginFlags.BLACKLISTED:
+            cache = os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gstreamer-1.0")
+            return (f" ({filename} is there but failed to load, most often a missing library: see `ldd {filename}`;"
+                    f" GStreamer tries it again once the file changes or {cache} is removed)")
+    return f" (GST_PLUGIN_PATH={env.get('GST_PLUGIN_PATH', '')!r}: does it hold kvssink?)"
+
+
 def run(stopping, state):
     endpoint = camera_endpoint(env["RTSP_URL"])
     current = Run(state)
@@ -624,7 +636,7 @@ def run(stopping, state):
     try:
         pipeline = Gst.parse_launch(description)
     except GLib.Error as error:
-        hint = f" (GST_PLUGIN_PATH={env.get('GST_PLUGIN_PATH', '')!r}: does it hold kvssink?)" if "kvssink" in error.message else ""
+        hint = missing_kvssink_hint() if "kvssink" in error.message else ""
         raise Finished(MISSING_ELEMENT, f"cannot build the pipeline: {error.message}{hint}")
     transport = state.get("transport", "tcp")
     source = pipeline.get_by_name("camera")

@@ -187,6 +187,25 @@ test('kvssink missing from GST_PLUGIN_PATH: exit 5 naming the element and the pa
   expect(run.log).toMatch(/no element "kvssink".*GST_PLUGIN_PATH=.*no-plugins-here.*does it hold kvssink/);
 });
 
+test('a kvssink file that does not load (GStreamer marks it in its registry cache): exit 5 naming the file and the cache', async () => {
+  const cam = await camera();
+  const plugins = path.join(workDir(), 'broken-kvssink');
+  fs.mkdirSync(plugins);
+  fs.writeFileSync(path.join(plugins, 'libgstkvssink.so'), 'a file, not a library\n');
+  const cache = path.join(workDir(), 'broken-kvssink-cache');
+  const { run } = runCamera('broken-kvssink', {
+    RTSP_URL: cam.url(),
+    GATEWAY_SINK: 'kvssink',
+    AWS_REGION: 'eu-west-1',
+    GST_PLUGIN_PATH: plugins,
+    XDG_CACHE_HOME: cache,
+  });
+  expect(await run.exited).toBe(5);
+  expect(run.log).toContain(
+    `${plugins}/libgstkvssink.so is there but failed to load, most often a missing library: see \`ldd ${plugins}/libgstkvssink.so\`; GStreamer tries it again once the file changes or ${cache}/gstreamer-1.0 is removed`,
+  );
+});
+
 test("kvssink's credential file missing, then expired: a line naming it and its refresher, the camera left alone", async () => {
   const cam = await camera();
   const credentials = path.join(workDir(), 'kvs-credentials');

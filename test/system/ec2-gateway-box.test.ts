@@ -537,10 +537,6 @@ const REAL_KVSSINK = process.env.KVS_BOX_REAL_KVSSINK;
     test('streams to the KVS API stand-in; KVS unreachable and a missing stream stay quiet and kill nothing', async () => {
       requireInstalled();
       const folder = REAL_KVSSINK!;
-      fs.cpSync(path.join(folder, 'lib'), path.join(box.root, 'opt/kvs-gateway/lib'), {
-        recursive: true,
-        verbatimSymlinks: true, // the SDK's libraries are relative symlinks (libcproducer.so.1 -> ...)
-      });
       const packages = fs
         .readFileSync(path.join(folder, 'share/kvs-gateway/kvssink-runtime-packages'), 'utf8')
         .split('\n')
@@ -555,6 +551,12 @@ const REAL_KVSSINK = process.env.KVS_BOX_REAL_KVSSINK;
         ],
         600_000,
       );
+      // After its libraries: a camera starting meanwhile would find a plugin that cannot load, and
+      // GStreamer's registry cache would not try that file again until it changes.
+      fs.cpSync(path.join(folder, 'lib'), path.join(box.root, 'opt/kvs-gateway/lib'), {
+        recursive: true,
+        verbatimSymlinks: true, // the SDK's libraries are relative symlinks (libcproducer.so.1 -> ...)
+      });
       kvs = await KvsApiStandIn.start({ region: PLACE.region, host: PROXY.address });
       box.writeFile(
         'etc/kvs-box-test/gateway-test.env',
