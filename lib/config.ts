@@ -145,7 +145,9 @@ const CAMERA_SCHEMA = z.strictObject({
   audio: z.boolean().default(false).describe("Also send the camera's audio track (AAC, A-law or mu-law)."),
   bitrateKbps: wholeNumber(64, 100000, ' kbit/s')
     .default(2000)
-    .describe("The camera's average bitrate (kbit/s), used for cost estimates only."),
+    .describe(
+      "The camera's average bitrate (kbit/s), for the cost estimate and to check that a Fargate task's memory holds its cameras' buffers.",
+    ),
   shard: wholeNumber(1, MAX_SHARD)
     .default(1)
     .describe(

@@ -1,4 +1,5 @@
 import { cameraList } from './camera-list';
+import { CAMERA_BASE_MIB, cameraMemoryMiB, KVS_BUFFER_SECONDS } from './camera-memory';
 import { CameraConfig, GatewayConfig, MAX_CAMERAS_PER_INSTANCE, MAX_CAMERAS_PER_TASK } from './config';
 
 /**
@@ -106,12 +107,40 @@ export function ec2GatewayProblems(config: GatewayConfig): string[] {
   ];
 }
 
+/** What a Fargate task needs besides its cameras: the credential refresher and the container runtime. */
+const FARGATE_TASK_RESERVE_MIB = 64;
+
+/** One problem per shard whose cameras would not fit the task's memory once their buffers are full. */
+function taskMemoryProblems(config: GatewayConfig): string[] {
+  const { memoryMiB } = config.fargate;
+  const short = shardsOf(config.cameras.map((camera) => ({ camera })))
+    .map((shard) => ({
+      shard,
+      needMiB: Math.ceil(
+        FARGATE_TASK_RESERVE_MIB +
+          shard.members.reduce((sum, member) => sum + cameraMemoryMiB(member.camera.bitrateKbps), 0),
+      ),
+    }))
+    .filter(({ needMiB }) => needMiB > memoryMiB);
+  return short
+    .slice(0, MAX_SHARDS_NAMED)
+    .map(
+      ({ shard, needMiB }) =>
+        `fargate.memoryMiB: the ${shard.members.length} cameras of shard ${shard.id} need about ${needMiB} MiB once ` +
+        `a KVS outage fills their buffers (${KVS_BUFFER_SECONDS} s of video at each camera's bitrateKbps, plus about ${CAMERA_BASE_MIB} MiB a camera), ` +
+        `more than the task's ${memoryMiB} MiB: raise fargate.memoryMiB (and fargate.cpu to match), or give some of them another "shard"`,
+    );
+}
+
 /** Why the Fargate gateway cannot run this config, or nothing (see `ec2GatewayProblems`). */
 export function fargateGatewayProblems(config: GatewayConfig): string[] {
-  return shardCapacityProblems(config.cameras, {
-    runsOn: 'one Fargate task',
-    field: 'fargate.camerasPerTask',
-    limit: config.fargate.camerasPerTask,
-    maximum: MAX_CAMERAS_PER_TASK,
-  });
+  return [
+    ...shardCapacityProblems(config.cameras, {
+      runsOn: 'one Fargate task',
+      field: 'fargate.camerasPerTask',
+      limit: config.fargate.camerasPerTask,
+      maximum: MAX_CAMERAS_PER_TASK,
+    }),
+    ...taskMemoryProblems(config),
+  ];
 }

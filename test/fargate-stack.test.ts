@@ -1,5 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { KVS_BUFFER_SECONDS } from '../lib/camera-memory';
 import { cameraContainerName } from '../lib/camera-names';
 import { cameraUrlParameterName } from '../lib/config';
 import {
@@ -398,6 +401,30 @@ describe("shards follow each camera's shard", () => {
       },
     ]);
     expect(crowded.ec2Gateway).toBeDefined();
+  });
+
+  test("a shard whose cameras' full buffers would not fit the task's memory leaves the Fargate gateway out", () => {
+    // 3 cameras at 20 Mbit/s: 120 s of video each (286 MiB) plus 50 MiB, and the task's 64 MiB.
+    const fast = cameras.map((camera) => ({ ...camera, bitrateKbps: 20000 }));
+    const short = buildPartialGatewayApp(configWith({ cameras: fast }));
+    expect(short.fargateGateway).toBeUndefined();
+    expect(short.leftOut).toEqual([
+      {
+        stackId: 'FargateGatewayStack',
+        problems: [
+          'fargate.memoryMiB: the 3 cameras of shard 1 need about 1073 MiB once a KVS outage fills their buffers (120 s of video at each camera\'s bitrateKbps, plus about 50 MiB a camera), more than the task\'s 1024 MiB: raise fargate.memoryMiB (and fargate.cpu to match), or give some of them another "shard"',
+        ],
+      },
+    ]);
+    const roomier = buildPartialGatewayApp(
+      configWith({ cameras: fast, fargate: { ...sampleConfigJson.fargate, memoryMiB: 2048 } }),
+    );
+    expect(roomier.leftOut).toEqual([]);
+  });
+
+  test("the memory check's buffer is run-camera.sh's default KVS_BUFFER_SECONDS", () => {
+    const script = fs.readFileSync(path.join(__dirname, '..', 'userdata', 'run-camera.sh'), 'utf8');
+    expect(script).toMatch(new RegExp(`^\\s*whole_number KVS_BUFFER_SECONDS ${KVS_BUFFER_SECONDS}$`, 'm'));
   });
 
   test('container names are valid for ECS even when camera names hold dots', () => {
