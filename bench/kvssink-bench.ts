@@ -5,6 +5,7 @@ import * as readline from 'node:readline';
 import { KvsApiStandIn } from '../test/support/kvs-api-stand-in';
 import { RunCamera } from '../test/support/run-camera';
 import { TestCamera } from '../test/support/test-camera';
+import { seedPipeline } from './seed-pipeline';
 import { CLOCK_TICKS, cpuTicks, loadAverage, pssKb, rssKb, sleep } from './process-stats';
 
 /**
@@ -64,21 +65,9 @@ function startSeed(url: string, name: string, dir: string, env: NodeJS.ProcessEn
       'log4cplus.appender.stderr.logToStdErr=true\nlog4cplus.appender.stderr.layout=log4cplus::PatternLayout\n' +
       'log4cplus.appender.stderr.layout.ConversionPattern=kvssink %-5p %m%n\n',
   );
-  const launch = [
-    '-q',
-    'rtspsrc',
-    `location=${url}`,
-    'protocols=tcp',
+  const launch = seedPipeline(url, kvssinkProperties(name, path.join(dir, 'credentials'), logConfig), [
     'latency=500',
-    '!',
-    'rtph264depay',
-    '!',
-    'h264parse',
-    '!',
-    'video/x-h264,stream-format=avc,alignment=au',
-    '!',
-    ...kvssinkProperties(name, path.join(dir, 'credentials'), logConfig),
-  ];
+  ]);
   const child: ChildProcess = spawn('gst-launch-1.0', launch, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logLines: { at: number; bytes: number }[] = [];
   for (const stream of [child.stdout!, child.stderr!]) {

@@ -6,6 +6,7 @@ import { discoverMediaFile } from '../test/support/media-file';
 import { RunCamera } from '../test/support/run-camera';
 import { TestCamera } from '../test/support/test-camera';
 import { kvssinkAvailable, kvssinkBench } from './kvssink-bench';
+import { seedPipeline } from './seed-pipeline';
 import {
   bytesFromCameraByPid,
   CLOCK_TICKS,
@@ -62,25 +63,9 @@ interface StreamUnderTest {
 }
 
 function startSeed(url: string): StreamUnderTest {
-  const child: ChildProcess = spawn(
-    'gst-launch-1.0',
-    [
-      '-q',
-      'rtspsrc',
-      `location=${url}`,
-      'protocols=tcp',
-      '!',
-      'rtph264depay',
-      '!',
-      'h264parse',
-      '!',
-      'video/x-h264,stream-format=avc,alignment=au',
-      '!',
-      'fakesink',
-      'sync=false',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child: ChildProcess = spawn('gst-launch-1.0', seedPipeline(url, ['fakesink', 'sync=false']), {
+    stdio: 'ignore',
+  });
   return {
     pids: () => [child.pid!],
     alive: () => child.exitCode === null,

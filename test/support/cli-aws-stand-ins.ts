@@ -62,7 +62,9 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
       void checkSignature(request, text, {
         accessKeyId: KNOWN_ACCESS_KEY,
         secretAccessKey: KNOWN_SECRET_KEY,
-      }).then((problem) => answer(request, text, problem, reply));
+      })
+        .then((problem) => answer(request, text, problem, reply))
+        .catch((error: unknown) => reply(500, `stand-in failure: ${String(error)}`));
     });
   });
   const answer = (
