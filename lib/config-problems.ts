@@ -50,15 +50,21 @@ export function fieldName(path: readonly PropertyKey[]): string {
  * One sentence per problem. Unknown keys come first: a misspelt key is often the cause of the
  * problems after it ("nmae: unknown key" explains "name: is required").
  */
-export function problemSentences(issues: readonly Issue[], schema: z.ZodType): string[] {
+export function problemSentences(
+  issues: readonly Issue[],
+  schema: z.ZodType,
+  movedKeys: Readonly<Record<string, string>> = {},
+): string[] {
   const unknownKeys = issues.filter((issue) => issue.code === 'unrecognized_keys');
   const others = issues.filter((issue) => issue.code !== 'unrecognized_keys');
   return [
     ...unknownKeys.flatMap((issue) => {
       const allowed = objectKeysAt(schema, issue.path);
       return issue.keys.map((key) => {
+        const field = fieldName([...issue.path, key]);
+        if (movedKeys[field]) return `${field}: ${movedKeys[field]}`;
         const hint = nearEnough(key, allowed);
-        return `${fieldName([...issue.path, key])}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`;
+        return `${field}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`;
       });
     }),
     ...others.map((issue) => `${fieldName(issue.path)}: ${issue.message}`),

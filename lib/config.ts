@@ -21,7 +21,22 @@ export const CONFIG_SCHEMA_FILE = 'gateway.config.schema.json';
 
 export const KVS_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,256}$/;
 export const MAX_RETENTION_HOURS = 87600;
-export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
+/**
+ * What the gateway fetches to build kvssink, each repository by release tag and commit: the install
+ * checks out the commit and refuses to build when the tag no longer points at it. The Producer SDK's CMake
+ * clones producer-c at the tag it names, and producer-c's CMake clones PIC: the three move together
+ * (docs/config.md#pinned-sources says how). Checked by hand against the repositories on 2026-12-10.
+ */
+export const DEFAULT_PINS = {
+  producerSdk: { tag: 'v3.5.0', commit: '7771598527883545b2161b56a78160429def4fc1' },
+  producerC: { tag: 'v1.6.0', commit: '7590b2317470041e139833bdc974e3619fad495a' },
+  pic: { tag: 'v1.2.0', commit: 'c98c2a256a7bb3dfc4db41ae26d45e28ac7eec56' },
+} as const;
+/** Keys that moved to another place in the config: the sentence says where. */
+export const MOVED_KEYS: Readonly<Record<string, string>> = {
+  'ec2.producerSdkTag':
+    'replaced by "pins" (the Producer SDK, producer-c and PIC, each a release tag and its commit); see docs/config.md#pinned-sources',
+};
 /** The most cameras one config deploys: the largest fleet the tests synthesize and check against the limits. */
 export const MAX_CAMERAS = 1000;
 /**
@@ -332,12 +347,6 @@ const EC2_SCHEMA = z
       .describe(
         "Pins the image; when absent, Canonical's current Ubuntu 24.04 AMI is resolved at deploy time.",
       ),
-    producerSdkTag: text(
-      /^v\d+\.\d+\.\d+$/,
-      (v) => `${show(v)} is not a release tag (${DEFAULT_PRODUCER_SDK_TAG})`,
-    )
-      .default(DEFAULT_PRODUCER_SDK_TAG)
-      .describe('The Producer SDK release the install script builds kvssink from.'),
     rootVolumeGiB: wholeNumber(8, 1024, ' GiB').default(16).describe('Size of the root volume (GiB).'),
     camerasPerInstance: wholeNumber(1, MAX_CAMERAS_PER_INSTANCE)
       .default(10)
@@ -379,6 +388,11 @@ const FARGATE_SCHEMA = z
         'The most cameras one shard (one task) may hold; ECS runs at most 10 containers per task, the credential refresher and 9 cameras.',
       ),
     architecture: ARCHITECTURE.default('arm64'),
+    imageBuild: choice(['codebuild', 'local'])
+      .default('codebuild')
+      .describe(
+        '"codebuild": the image is built in your account by AWS CodeBuild during the deploy (natively on arm64; the deploying machine needs only Node.js); "local": cdk deploy builds it with Docker (or CDK_DOCKER) on the deploying machine.',
+      ),
   })
   .superRefine((fargate, ctx) => {
     const allowed = FARGATE_MEMORY_BY_CPU[fargate.cpu];
@@ -390,6 +404,37 @@ const FARGATE_SCHEMA = z
       message: `${fargate.memoryMiB} does not go with fargate.cpu ${fargate.cpu}; use ${allowed[0]} to ${allowed[allowed.length - 1]} in steps of ${step}`,
     });
   }, ALWAYS);
+
+/** A git repository pinned by release tag and the commit that tag points at. */
+function sourcePin(defaults: { readonly tag: string; readonly commit: string }, what: string) {
+  return z
+    .strictObject({
+      tag: text(/^v\d+\.\d+\.\d+$/, (v) => `${show(v)} is not a release tag (${defaults.tag})`),
+      commit: text(
+        /^[0-9a-f]{40}$/,
+        (v) => `${show(v)} is not a full commit hash (40 lower-case hex digits, e.g. ${defaults.commit})`,
+      ),
+    })
+    .default({ ...defaults })
+    .describe(
+      `${what}: its release tag and the commit the tag points at (both, or neither for the default).`,
+    );
+}
+
+const PINS_SCHEMA = z.strictObject({
+  producerSdk: sourcePin(
+    DEFAULT_PINS.producerSdk,
+    'The Producer SDK (amazon-kinesis-video-streams-producer-sdk-cpp) that kvssink is built from',
+  ),
+  producerC: sourcePin(
+    DEFAULT_PINS.producerC,
+    "producer-c, which the Producer SDK's CMake clones at the tag it names (the same tag here)",
+  ),
+  pic: sourcePin(
+    DEFAULT_PINS.pic,
+    "PIC, which producer-c's CMake clones at the tag it names (the same tag here)",
+  ),
+});
 
 const MONITORING_SCHEMA = z.strictObject({
   alarmEmail: text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, (v) => `${show(v)} is not an email address`)
@@ -465,6 +510,9 @@ export const GATEWAY_CONFIG_SCHEMA = z
     ec2: EC2_SCHEMA.prefault({}).describe('The EC2 gateway (Ec2GatewayStack).'),
     fargate: FARGATE_SCHEMA.prefault({}).describe('The Fargate gateway (FargateGatewayStack).'),
     monitoring: MONITORING_SCHEMA.prefault({}).describe('Alarms, dashboard and logs.'),
+    pins: PINS_SCHEMA.prefault({}).describe(
+      'What both gateways fetch to build kvssink, pinned by commit; the defaults are the tested ones (docs/config.md#pinned-sources).',
+    ),
   })
   .superRefine((config, ctx) => {
     const fields = fieldsOf(config);
@@ -489,6 +537,8 @@ export type CameraConfig = GatewayConfig['cameras'][number];
 export type Ec2Config = GatewayConfig['ec2'];
 export type FargateConfig = GatewayConfig['fargate'];
 export type MonitoringConfig = GatewayConfig['monitoring'];
+export type SourcePins = GatewayConfig['pins'];
+export type SourcePin = SourcePins['producerSdk'];
 export type CameraCodec = CameraConfig['codec'];
 export type CpuArchitecture = Ec2Config['architecture'];
 export type StreamRemovalPolicy = GatewayConfig['streamRemovalPolicy'];
@@ -512,7 +562,7 @@ export class GatewayConfigError extends Error {
 function checkConfig(raw: unknown): { config?: GatewayConfig; problems: string[] } {
   const result = GATEWAY_CONFIG_SCHEMA.safeParse(raw, { reportInput: true, error: generalSentence });
   const problems = [
-    ...(result.success ? [] : problemSentences(result.error.issues, GATEWAY_CONFIG_SCHEMA)),
+    ...(result.success ? [] : problemSentences(result.error.issues, GATEWAY_CONFIG_SCHEMA, MOVED_KEYS)),
     ...credentialProblems(raw),
   ];
   return result.success && problems.length === 0 ? { config: result.data, problems } : { problems };

@@ -24,6 +24,10 @@ export interface UsageAssumptions {
   readonly containerInsightsMetricsPerService: number;
   /** Load balancer capacity units the naive design's ALB uses (its minimum bill is one). */
   readonly loadBalancerCapacityUnits: number;
+  /** The Fargate image as pushed (measured on the Debian stand-in: about 190 MB on Ubuntu 24.04). */
+  readonly imageGb: number;
+  /** Minutes of one in-account image build on CodeBuild's small type (kvssink's build and the push). */
+  readonly imageBuildMinutes: number;
 }
 
 export const DEFAULT_USAGE: UsageAssumptions = {
@@ -32,6 +36,8 @@ export const DEFAULT_USAGE: UsageAssumptions = {
   flowLogsGbPerMonth: 0.1,
   containerInsightsMetricsPerService: 20,
   loadBalancerCapacityUnits: 1,
+  imageGb: 0.2,
+  imageBuildMinutes: 15,
 };
 
 /** KVS (like AWS billing in general) counts a GB as 2^30 bytes. */
@@ -45,6 +51,8 @@ export const ALARM_METRICS_PER_CAMERA = 3;
 const CUSTOMER_MANAGED_KEYS = 3;
 /** Each shard's instance or task has one alarm (instance status check, running tasks). */
 const ALARMS_PER_SHARD = 1;
+/** The images the in-account build's repository keeps (lib/gateway-image.ts); a local build keeps its one. */
+const IMAGES_KEPT = { codebuild: 5, local: 1 } as const;
 
 export interface CostLine {
   readonly item: string;
@@ -72,6 +80,8 @@ export interface MonthlyCostEstimate {
   readonly region: string;
   readonly location: string;
   readonly lines: readonly CostLine[];
+  /** What is paid once per event, not per month: `monthlyUsd` is then the cost of one (an image build). */
+  readonly perEvent: readonly CostLine[];
   readonly perCamera: readonly CameraCost[];
   readonly total: number;
   /** The price figures used that were not confirmed on the AWS pricing pages. */
@@ -112,6 +122,7 @@ export function estimateMonthlyCost(
   const hours = usage.hoursPerMonth;
   const lines: CostLine[] = [];
   const add = (item: string, detail: string, monthlyUsd: number) => lines.push({ item, detail, monthlyUsd });
+  const perEvent: CostLine[] = [];
   const problems = compute === 'ec2' ? ec2GatewayProblems(config) : fargateGatewayProblems(config);
   if (problems.length > 0) throw new CostEstimateError(problems.join('\n'));
   const shards = shardCount(config);
@@ -156,6 +167,21 @@ export function estimateMonthlyCost(
       `${tasks} service(s) × ${usage.containerInsightsMetricsPerService} metrics (assumed) × ${dollars(metric)}`,
       tasks * usage.containerInsightsMetricsPerService * metric,
     );
+    const images = IMAGES_KEPT[config.fargate.imageBuild];
+    const ecr = price('ecrStoragePerGbMonth');
+    add(
+      'Container images (ECR)',
+      `${images === 1 ? '1 image' : `up to ${images} images`} × ${usage.imageGb} GB (assumed) × ${dollars(ecr)}/GB-month`,
+      images * usage.imageGb * ecr,
+    );
+    if (config.fargate.imageBuild === 'codebuild') {
+      const minute = price('codeBuildSmallPerMinute')[architecture];
+      perEvent.push({
+        item: 'Image build (CodeBuild)',
+        detail: `each deploy that changes the image or the pins: ${usage.imageBuildMinutes} min (assumed) × ${dollars(minute)}/min (${architecture === 'arm64' ? 'arm1' : 'general1'}.small)`,
+        monthlyUsd: usage.imageBuildMinutes * minute,
+      });
+    }
   }
 
   if (gatewayHasPublicIpv4(config.network)) {
@@ -226,6 +252,7 @@ export function estimateMonthlyCost(
     region: prices.region,
     location: prices.location,
     lines,
+    perEvent,
     perCamera: cameras.map((c) => ({
       camera: c.camera.name,
       bitrateKbps: c.camera.bitrateKbps,

@@ -21,6 +21,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { CpuArchitecture, cameraUrlParameterName, GatewayConfig } from './config';
 import { ShardAlarms } from './gateway-monitoring';
+import { gatewayRolePath, KvssinkCache, pinText } from './kvssink-cache';
 import { NetworkStack } from './network-stack';
 import { Shard, shardCameraListJson } from './shards';
 import { cameraListParameterName } from './site-names';
@@ -61,14 +62,16 @@ export interface Ec2GatewayShardProps {
   /** The userdata/ folder, uploaded once for every shard. */
   readonly gatewayFiles: s3assets.Asset;
   readonly alarmTopic: sns.ITopic;
+  /** Where the shard's instance finds the deployment's kvssink build, or publishes its own. */
+  readonly kvssinkCache: KvssinkCache;
   /** The compute stack's name: it begins alarm names and tags the shard's instance. */
   readonly gatewayStackName: string;
 }
 
 /**
  * One shard of the EC2 gateway, in a nested stack of its own: one Ubuntu instance in an Auto Scaling
- * group of one (replaced when it dies) that installs GStreamer, builds kvssink and runs one systemd
- * unit per camera of the shard. Its camera set is live configuration: a String parameter the
+ * group of one (replaced when it dies) that installs GStreamer and kvssink (the deployment's build from
+ * its cache, or one it builds and publishes there) and runs one systemd unit per camera of the shard. Its camera set is live configuration: a String parameter the
  * instance's reconciler reads every 30 s, so adding a camera to the shard changes that parameter (and
  * the shard's role and alarms) and nothing else: not its launch template, not another shard.
  */
@@ -163,12 +166,15 @@ export class Ec2GatewayShard extends NestedStack {
         KVS_STACK_NAME: this.stackName,
         KVS_SIGNAL_RESOURCE: signalResource,
         KVS_GATEWAY_FILES_URL: props.gatewayFiles.s3ObjectUrl,
-        KVS_PRODUCER_SDK_TAG: config.ec2.producerSdkTag,
+        KVS_PRODUCER_SDK_PIN: pinText(config.pins.producerSdk),
+        KVS_PRODUCER_C_PIN: pinText(config.pins.producerC),
+        KVS_PIC_PIN: pinText(config.pins.pic),
+        KVS_KVSSINK_CACHE: props.kvssinkCache.url,
         KVS_CAMERA_LIST_PARAMETER: cameraListParameterNameOfShard,
         KVS_LOG_GROUP: props.logGroup.logGroupName,
       }),
       // The signed AWS requests come before the bootstrap: it uses them before anything is downloaded.
-      ...USERDATA_SCRIPTS.map((script) => fs.readFileSync(path.join(USERDATA_DIR, script), 'utf8')),
+      ...USERDATA_SCRIPTS.map(userDataScript),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['cloudformation:SignalResource'], resources: [this.stackId] }),
@@ -199,9 +205,12 @@ export class Ec2GatewayShard extends NestedStack {
     const { config, streams, shard } = props;
     const role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      // The kvssink cache lets only roles under this path in.
+      path: gatewayRolePath(props.gatewayStackName),
       description: `The KVS EC2 gateway, shard ${shard.id}: its streams, its camera parameters, logs, Session Manager`,
     });
     streams.grantProducer(role, shard.members);
+    props.kvssinkCache.grantInstance(role);
     // The camera list, and each camera's URL: the run script decrypts it (GetParameter), the
     // reconciler reads only its version (GetParameters, no decryption).
     role.addToPrincipalPolicy(
@@ -279,6 +288,19 @@ function parameterArn(stack: Stack, parameterName: string): string {
     resource: 'parameter',
     resourceName: parameterName.replace(/^\//, ''),
   });
+}
+
+/**
+ * A script as the user-data carries it: without its comment lines, which are for the reader of the file
+ * in userdata/ (EC2 takes at most 16 KB of user-data; the two scripts' comments are a third of them).
+ * Neither script has a heredoc or a multi-line string, where a line starting with "#" would be text.
+ */
+export function userDataScript(script: string): string {
+  const text = fs.readFileSync(path.join(USERDATA_DIR, script), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n');
 }
 
 /** Shell assignments for the top of the user-data; every value is a name or id without quotes. */

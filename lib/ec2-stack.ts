@@ -6,6 +6,7 @@ import { GatewayConfig } from './config';
 import { Ec2GatewayShard, GATEWAY_TAG, SHARD_TAG, USERDATA_DIR } from './ec2-gateway-shard';
 import { createGatewayLogGroup } from './gateway-log-group';
 import { AlarmTopic, GatewayMonitoring } from './gateway-monitoring';
+import { gatewayRolePath, KvssinkCache } from './kvssink-cache';
 import { NetworkStack } from './network-stack';
 import { ProducerGuard } from './producer-guard';
 import { shardsOf } from './shards';
@@ -19,6 +20,7 @@ export {
   ubuntuImageParameter,
   USERDATA_DIR,
   USERDATA_SCRIPTS,
+  userDataScript,
 } from './ec2-gateway-shard';
 
 export interface Ec2GatewayStackProps extends StackProps {
@@ -40,6 +42,7 @@ export class Ec2GatewayStack extends Stack {
   readonly logGroup: logs.LogGroup;
   readonly producerGuard: ProducerGuard;
   readonly monitoring: GatewayMonitoring;
+  readonly kvssinkCache: KvssinkCache;
 
   constructor(scope: Construct, id: string, props: Ec2GatewayStackProps) {
     super(scope, id, props);
@@ -53,8 +56,13 @@ export class Ec2GatewayStack extends Stack {
     this.logGroup = createGatewayLogGroup(this, {
       keyDescription: 'Encrypts the KVS EC2 gateway logs',
       retentionDays: config.monitoring.logRetentionDays,
-    });
+    }).logGroup;
     const gatewayFiles = new s3assets.Asset(this, 'GatewayFiles', { path: USERDATA_DIR });
+    this.kvssinkCache = new KvssinkCache(this, 'KvssinkCache', {
+      pins: config.pins,
+      architecture: config.ec2.architecture,
+      rolePath: gatewayRolePath(this.stackName),
+    });
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
       namePrefix: this.stackName,
       alarmEmail: config.monitoring.alarmEmail,
@@ -69,11 +77,15 @@ export class Ec2GatewayStack extends Stack {
         logGroup: this.logGroup,
         gatewayFiles,
         alarmTopic: alarmTopic.topic,
+        kvssinkCache: this.kvssinkCache,
         gatewayStackName: this.stackName,
       });
       this.producerGuard.guard(shardStack);
       return shardStack;
     });
+    // The first shard's instance builds kvssink and publishes it before it signals; every other shard
+    // waits for that, so that many shards starting at once download one build instead of each building.
+    for (const shard of this.shards.slice(1)) shard.node.addDependency(this.shards[0]);
 
     this.monitoring = new GatewayMonitoring(this, 'Monitoring', {
       cameraStreams: streams.cameraStreams,

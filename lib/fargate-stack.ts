@@ -1,11 +1,10 @@
-import * as path from 'node:path';
-import { CfnOutput, IgnoreMode, Stack, StackProps } from 'aws-cdk-lib';
-import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FargateConfig, MonitoringConfig } from './config';
+import { FargateConfig, MonitoringConfig, SourcePins } from './config';
 import { FargateGatewayShard, TASKS_PER_SHARD } from './fargate-gateway-shard';
+import { GatewayImage } from './gateway-image';
 import { createGatewayLogGroup } from './gateway-log-group';
 import { AlarmTopic, GatewayMonitoring } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
@@ -14,17 +13,14 @@ import { shardsOf } from './shards';
 import { StreamStack } from './stream-stack';
 
 export { FargateGatewayShard, TASKS_PER_SHARD } from './fargate-gateway-shard';
-
-/** The project root: the image's build context, narrowed by its `.dockerignore`. */
-export const CONTAINER_BUILD_CONTEXT = path.join(__dirname, '..');
-export const DOCKERFILE = 'container/Dockerfile';
+export { CONTAINER_BUILD_CONTEXT, DOCKERFILE } from './gateway-image';
 
 export interface FargateGatewayStackProps extends StackProps {
   readonly fargate: FargateConfig;
   /** SSM path under which each camera's RTSP URL is a SecureString (see `cameraUrlParameterName`). */
   readonly parameterPrefix: string;
-  /** The Producer SDK release kvssink is built from: the same tag as the EC2 gateway's. */
-  readonly producerSdkTag: string;
+  /** What kvssink is built from: the same pins as the EC2 gateway's. */
+  readonly pins: SourcePins;
   /** Log retention, and the alarms and dashboard this stack brings. */
   readonly monitoring: MonitoringConfig;
   /** The site-wide parameter both gateways claim (`deployedGatewayParameterName`). */
@@ -45,6 +41,7 @@ export class FargateGatewayStack extends Stack {
   readonly logGroup: logs.LogGroup;
   readonly producerGuard: ProducerGuard;
   readonly monitoring: GatewayMonitoring;
+  readonly image: GatewayImage;
 
   constructor(scope: Construct, id: string, props: FargateGatewayStackProps) {
     super(scope, id, props);
@@ -60,20 +57,20 @@ export class FargateGatewayStack extends Stack {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
     new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName });
-    this.logGroup = createGatewayLogGroup(this, {
+    const gatewayLogs = createGatewayLogGroup(this, {
       keyDescription: 'Encrypts the KVS gateway container logs',
       retentionDays: props.monitoring.logRetentionDays,
     });
-    // One image asset for every shard: its build context is fingerprinted once per synth.
-    const imageAsset = new ecrAssets.DockerImageAsset(this, 'Image', {
-      directory: CONTAINER_BUILD_CONTEXT,
-      file: DOCKERFILE,
-      ignoreMode: IgnoreMode.DOCKER,
-      platform:
-        fargate.architecture === 'arm64' ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64,
-      buildArgs: { PRODUCER_SDK_TAG: props.producerSdkTag },
+    this.logGroup = gatewayLogs.logGroup;
+    // One image for every shard: its build context is fingerprinted once per synth.
+    this.image = new GatewayImage(this, 'Image', {
+      architecture: fargate.architecture,
+      pins: props.pins,
+      build: fargate.imageBuild,
+      logRetentionDays: props.monitoring.logRetentionDays,
+      logKey: gatewayLogs.key,
     });
-    const image = ecs.ContainerImage.fromDockerImageAsset(imageAsset);
+    const image = this.image.containerImage;
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
       namePrefix: this.stackName,
       alarmEmail: props.monitoring.alarmEmail,

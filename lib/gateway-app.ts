@@ -72,7 +72,7 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
         description: `KVS cloud gateway on ECS Fargate${site}: one task per shard, one container per camera`,
         fargate: config.fargate,
         parameterPrefix: config.parameterPrefix,
-        producerSdkTag: config.ec2.producerSdkTag,
+        pins: config.pins,
         monitoring: config.monitoring,
         deployedGatewayParameterName: deployedGateway,
         network,

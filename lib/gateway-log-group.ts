@@ -9,11 +9,17 @@ export interface GatewayLogGroupProps {
   readonly retentionDays: number;
 }
 
+export interface GatewayLogs {
+  readonly logGroup: logs.LogGroup;
+  /** The group's key: the stack's other logs (the image build's) are encrypted with it too. */
+  readonly key: kms.Key;
+}
+
 /**
  * The compute stack's log group, encrypted with a key of its own. Both go with the stack: they hold
  * pipeline logs, not video, and the logs' retention is already the user's choice.
  */
-export function createGatewayLogGroup(stack: Stack, props: GatewayLogGroupProps): logs.LogGroup {
+export function createGatewayLogGroup(stack: Stack, props: GatewayLogGroupProps): GatewayLogs {
   const logKey = new kms.Key(stack, 'LogKey', {
     description: props.keyDescription,
     enableKeyRotation: true,
@@ -43,5 +49,5 @@ export function createGatewayLogGroup(stack: Stack, props: GatewayLogGroupProps)
       },
     }),
   );
-  return logGroup;
+  return { logGroup, key: logKey };
 }

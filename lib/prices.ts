@@ -16,6 +16,8 @@ import { CpuArchitecture } from './config';
  *  - CloudWatch (alarms, dashboards, custom metrics, Logs): https://aws.amazon.com/cloudwatch/pricing/
  *  - KMS (customer-managed key per month): https://aws.amazon.com/kms/pricing/
  *  - Application Load Balancer (hour, LCU-hour): https://aws.amazon.com/elasticloadbalancing/pricing/
+ *  - CodeBuild (build minutes, Linux and Arm small): https://aws.amazon.com/codebuild/pricing/
+ *  - ECR (storage): https://aws.amazon.com/ecr/pricing/
  */
 export const PRICES_CHECKED_ON = '2026-11-24';
 
@@ -42,6 +44,9 @@ export interface RegionPrices {
   readonly natGatewayPerGb: number;
   readonly loadBalancerPerHour: number;
   readonly loadBalancerLcuPerHour: number;
+  /** A build minute of CodeBuild's small compute type: general1.small (x86_64) and arm1.small (arm64). */
+  readonly codeBuildSmallPerMinute: Readonly<Record<CpuArchitecture, number>>;
+  readonly ecrStoragePerGbMonth: number;
   /** Figures written from memory of the AWS pages or assumed, not read on them on PRICES_CHECKED_ON. */
   readonly unconfirmed: readonly PriceName[];
   /** Set when the table has no figures for this region and these are another region's. */
@@ -104,6 +109,8 @@ const EVERY_PRICE: readonly PriceName[] = [
   'natGatewayPerGb',
   'loadBalancerPerHour',
   'loadBalancerLcuPerHour',
+  'codeBuildSmallPerMinute',
+  'ecrStoragePerGbMonth',
 ];
 
 /** Prices with the same figure in every region of the table. */
@@ -114,6 +121,9 @@ const UNIFORM = {
   dashboardPerMonth: 3.0,
   alarmPerMonth: 0.1,
   customMetricPerMonth: 0.3, // first 10,000 metrics
+  // From memory of the CodeBuild and ECR pages, the us-east-1 figures, assumed alike elsewhere.
+  codeBuildSmallPerMinute: { x86_64: 0.005, arm64: 0.0034 },
+  ecrStoragePerGbMonth: 0.1,
 } as const;
 
 /** Outside us-east-1 only the public IPv4 price was confirmed; every other regional figure is from memory. */
@@ -148,6 +158,8 @@ export const PRICE_TABLE: readonly RegionPrices[] = [
       'loadBalancerLcuPerHour',
       'kmsKeyPerMonth',
       'alarmPerMonth',
+      'codeBuildSmallPerMinute',
+      'ecrStoragePerGbMonth',
     ],
   },
   {

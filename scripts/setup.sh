@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian or Ubuntu machine; quick when all is already there.
 #   scripts/setup.sh node   npm packages: enough to synthesize the stacks
-#   scripts/setup.sh test   also GStreamer, the RTSP server, shellcheck and Chromium that the tests run, and
+#   scripts/setup.sh test   also GStreamer, the RTSP server, shellcheck and Chromium that the tests run,
+#                           cmake, a C compiler and GStreamer's headers for the stand-in kvssink build, and
 #                           what the whole-system tests need (debootstrap; buildah, runc and tini for the
 #                           Fargate image and task)
 set -euo pipefail
@@ -33,6 +34,15 @@ readonly TEST_PACKAGES=(
   systemd-container
   tinyproxy
   util-linux
+  # userdata/build-kvssink.sh on the stand-in Producer SDK (test/userdata/build-kvssink.test.ts), and
+  # what userdata/kvssink-cache.sh calls
+  build-essential
+  cmake
+  git
+  pkg-config
+  libgstreamer1.0-dev
+  libgstreamer-plugins-base1.0-dev
+  openssl
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -67,12 +67,23 @@ describe('a valid config', () => {
       ec2: {
         instanceType: 't4g.small',
         architecture: 'arm64',
-        producerSdkTag: 'v3.5.0',
         rootVolumeGiB: 16,
         camerasPerInstance: 10,
       },
-      fargate: { cpu: 512, memoryMiB: 1024, camerasPerTask: 4, architecture: 'arm64' },
+      fargate: {
+        cpu: 512,
+        memoryMiB: 1024,
+        camerasPerTask: 4,
+        architecture: 'arm64',
+        imageBuild: 'codebuild',
+      },
       monitoring: { noFramesMinutes: 5, logRetentionDays: 30 },
+      // The sources kvssink is built from, each by its release tag and the commit it was checked against.
+      pins: {
+        producerSdk: { tag: 'v3.5.0', commit: '7771598527883545b2161b56a78160429def4fc1' },
+        producerC: { tag: 'v1.6.0', commit: '7590b2317470041e139833bdc974e3619fad495a' },
+        pic: { tag: 'v1.2.0', commit: 'c98c2a256a7bb3dfc4db41ae26d45e28ac7eec56' },
+      },
     });
   });
 
@@ -227,9 +238,33 @@ describe('a bad config is rejected with the field and the fix', () => {
       ['ec2.amiId: "ubuntu-24.04" is not an AMI id'],
     ],
     [
-      'a branch instead of an SDK tag',
-      { ...withCameras(camera), ec2: { producerSdkTag: 'master' } },
-      ['ec2.producerSdkTag: "master" is not a release tag'],
+      'a branch instead of a release tag',
+      { ...withCameras(camera), pins: { producerSdk: { tag: 'master', commit: 'a'.repeat(40) } } },
+      ['pins.producerSdk.tag: "master" is not a release tag (v3.5.0)'],
+    ],
+    [
+      'a short commit hash',
+      { ...withCameras(camera), pins: { pic: { tag: 'v1.2.0', commit: 'c98c2a2' } } },
+      [
+        'pins.pic.commit: "c98c2a2" is not a full commit hash (40 lower-case hex digits, e.g. c98c2a256a7bb3dfc4db41ae26d45e28ac7eec56)',
+      ],
+    ],
+    [
+      'a pin without its commit (a tag alone is trusted by name)',
+      { ...withCameras(camera), pins: { producerC: { tag: 'v1.6.2' } } },
+      ['pins.producerC.commit: is required'],
+    ],
+    [
+      'the SDK tag where it used to be',
+      { ...withCameras(camera), ec2: { producerSdkTag: 'v3.5.0' } },
+      [
+        'ec2.producerSdkTag: replaced by "pins" (the Producer SDK, producer-c and PIC, each a release tag and its commit); see docs/config.md#pinned-sources',
+      ],
+    ],
+    [
+      'an unknown image build',
+      { ...withCameras(camera), fargate: { imageBuild: 'docker' } },
+      ['fargate.imageBuild: "docker" is not one of "codebuild", "local"'],
     ],
     [
       'a Fargate memory size that does not fit the CPU',

@@ -41,6 +41,8 @@ test('the hand-computed figures below use the us-east-1 prices of the table', ()
     natGatewayPerGb: 0.045,
     loadBalancerPerHour: 0.0225,
     loadBalancerLcuPerHour: 0.008,
+    codeBuildSmallPerMinute: { x86_64: 0.005, arm64: 0.0034 },
+    ecrStoragePerGbMonth: 0.1,
   });
 });
 
@@ -158,8 +160,9 @@ describe("a Fargate gateway: 5 cameras in 3 shards, in an existing VPC's private
     dashboard: 3,
     logs: 0.25 * 0.5 + 0.25 * (14 / (730 / 24)) * 0.03, // 5 × 0.05 GB, kept 14 days (no flow logs: the VPC is yours): 0.13
     keys: 3,
+    images: 5 * 0.2 * 0.1, // the image repository keeps up to 5 images of 0.2 GB (assumed): 0.10
   };
-  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 157.02
+  const total = Object.values(expected).reduce((a, b) => a + b, 0); // 157.12
 
   test('each line and the total; no public IPv4 address to pay for', () => {
     expect(line(estimate, 'Fargate vCPU (x86_64)')).toBeCloseTo(expected.vcpu, 6);
@@ -169,10 +172,31 @@ describe("a Fargate gateway: 5 cameras in 3 shards, in an existing VPC's private
     expect(line(estimate, 'KVS data stored')).toBeCloseTo(expected.kvsStored, 6);
     expect(line(estimate, 'CloudWatch alarms')).toBeCloseTo(expected.alarms, 6);
     expect(line(estimate, 'CloudWatch Logs')).toBeCloseTo(expected.logs, 6);
+    expect(line(estimate, 'Container images (ECR)')).toBeCloseTo(expected.images, 6);
     expect(estimate.lines.map((l) => l.item)).not.toContain('Public IPv4 addresses');
-    expect(estimate.lines).toHaveLength(9);
+    expect(estimate.lines).toHaveLength(10);
     expect(estimate.total).toBeCloseTo(total, 6);
-    expect(estimate.total).toBeCloseTo(157.02, 2);
+    expect(estimate.total).toBeCloseTo(157.12, 2);
+  });
+
+  test('an image build in the account is priced once per build, not in the month', () => {
+    expect(estimate.perEvent).toEqual([
+      {
+        item: 'Image build (CodeBuild)',
+        detail:
+          'each deploy that changes the image or the pins: 15 min (assumed) × $0.005/min (general1.small)',
+        monthlyUsd: 15 * 0.005,
+      },
+    ]);
+    // Built by Docker on the deploying machine: no build to pay for, one image in the CDK's repository.
+    const local = estimateMonthlyCost(
+      configWith({ ...config, fargate: { ...config.fargate, imageBuild: 'local' } }),
+      usEast1,
+      'fargate',
+    );
+    expect(local.perEvent).toEqual([]);
+    expect(line(local, 'Container images (ECR)')).toBeCloseTo(0.2 * 0.1, 6);
+    expect(estimateMonthlyCost(config, usEast1, 'ec2').perEvent).toEqual([]);
   });
 
   test('every camera costs the same here, and the parts add up to the total', () => {

@@ -61,9 +61,11 @@ describe('the README', () => {
     }
   });
 
-  test('says which Node.js versions are supported, and that the Fargate gateway needs Docker', () => {
+  test('says which Node.js versions are supported, and that no gateway needs Docker', () => {
     expect(readme).toMatch(/Node\.js 22 or 24/);
-    expect(readme).toMatch(/Fargate gateway only: \*\*Docker\*\*/);
+    const requirements = readme.slice(readme.indexOf('## Requirements'), readme.indexOf('## Quick start'));
+    expect(requirements).toMatch(/nothing else on the machine that deploys/);
+    expect(requirements).not.toMatch(/Docker/);
   });
 });
 

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CAMERA_LIST_SCHEMA_VERSION } from '../lib/camera-list';
 import { GatewayConfig } from '../lib/config';
-import { INSTALL_TIMEOUT, USERDATA_DIR } from '../lib/ec2-stack';
+import { INSTALL_TIMEOUT, USERDATA_DIR, userDataScript } from '../lib/ec2-stack';
+import { kvssinkCacheKey } from '../lib/kvssink-cache';
 import { buildGatewayApp, buildPartialGatewayApp, configWith, sampleConfigJson } from './support/gateway-app';
 
 interface Templates {
@@ -171,18 +172,31 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
     );
   });
 
-  test("the user-data signals this group of the shard's stack, with the Producer SDK tag and the shard's camera list", () => {
+  test("the user-data signals this group of the shard's stack, with the pins, the kvssink cache and the shard's camera list", () => {
     const text = userDataText(shard);
     const groupId = Object.keys(shard.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     expect(text).toContain(`KVS_SIGNAL_RESOURCE='${groupId}'`);
     // The group is in the nested stack: the signal goes to that stack, which the role may signal.
     expect(text).toContain(`KVS_STACK_NAME='<{"Ref":"AWS::StackName"}>'`);
-    expect(text).toContain("KVS_PRODUCER_SDK_TAG='v3.5.0'");
+    expect(text).toContain("KVS_PRODUCER_SDK_PIN='v3.5.0@7771598527883545b2161b56a78160429def4fc1'");
+    expect(text).toContain("KVS_PRODUCER_C_PIN='v1.6.0@7590b2317470041e139833bdc974e3619fad495a'");
+    expect(text).toContain("KVS_PIC_PIN='v1.2.0@c98c2a256a7bb3dfc4db41ae26d45e28ac7eec56'");
+    expect(text).toMatch(
+      /^KVS_KVSSINK_CACHE='s3:\/\/<\{"Ref":"referencetoEc2GatewayStackKvssinkCacheBucket\w+Ref"\}>\/kvssink\/ubuntu-24\.04\/arm64\/v3\.5\.0-[0-9a-f]{16}\.tar\.gz'$/m,
+    );
     expect(text).toContain("KVS_CAMERA_LIST_PARAMETER='/kvs-gateway/ec2-gateway/shard-1/camera-list'");
     // The signed requests (curl --aws-sigv4) first: the bootstrap needs no AWS CLI to signal.
-    const library = fs.readFileSync(path.join(USERDATA_DIR, 'aws-request.sh'), 'utf8');
-    const bootstrap = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
+    const library = userDataScript('aws-request.sh');
+    const bootstrap = userDataScript('bootstrap.sh');
     expect(text).toContain(`${library}\n${bootstrap}`);
+    // The scripts whole, but for their comment lines.
+    expect(library).toBe(
+      fs
+        .readFileSync(path.join(USERDATA_DIR, 'aws-request.sh'), 'utf8')
+        .split('\n')
+        .filter((line) => !line.trimStart().startsWith('#'))
+        .join('\n'),
+    );
     expect(bootstrap).toContain('cloudformation_signal_resource "$KVS_STACK_NAME" "$KVS_SIGNAL_RESOURCE"');
     expect(text).not.toMatch(/\baws (cloudformation|s3|ssm) /);
     expect(statementFor(shard, 'cloudformation:SignalResource').Resource).toEqual({ Ref: 'AWS::StackId' });
@@ -285,18 +299,31 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
         'ssmmessages:OpenDataChannel',
       ],
     ]);
-    expect(statementFor(shard, 's3:GetObject').Resource).toEqual({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':s3:::',
-          expect.anything(),
-          expect.stringMatching(/^\/[0-9a-f]{64}\.zip$/),
+    // The gateway files (the CDK asset) and the kvssink build: one object each, no wildcard.
+    const reads = instanceStatements(shard).filter((st) => [st.Action].flat().includes('s3:GetObject'));
+    expect(reads.map((st) => st.Resource)).toEqual([
+      {
+        'Fn::Join': [
+          '',
+          [
+            expect.objectContaining({ Ref: expect.stringMatching(/KvssinkCacheBucket/) }),
+            `/${kvssinkCacheKey(config.pins, 'arm64')}`,
+          ],
         ],
-      ],
-    });
+      },
+      {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':s3:::',
+            expect.anything(),
+            expect.stringMatching(/^\/[0-9a-f]{64}\.zip$/),
+          ],
+        ],
+      },
+    ]);
     shard.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     const role = onlyResource(shard, 'AWS::IAM::Role').Properties as Json;
     expect(role).not.toHaveProperty('ManagedPolicyArns');
@@ -367,11 +394,18 @@ describe('Ec2GatewayStack variants', () => {
     expect(launchTemplateData(shard).ImageId).toBe('ami-0123456789abcdef0');
   });
 
-  test('a new Producer SDK tag changes the user-data, so the rolling update replaces the instance', () => {
+  test('moved pins change the user-data and the cache key, so the rolling update replaces the instance with a new build', () => {
     const before = synthesize();
-    const after = synthesize({ ec2: { ...sampleConfigJson.ec2, producerSdkTag: 'v3.6.0' } });
+    const producerSdk = { tag: 'v3.6.0', commit: 'a6efdf5d2fe1fcc5be85048a0c1b6a90ab80ff72' };
+    const after = synthesize({ pins: { producerSdk } });
     expect(userDataText(after.shard)).not.toEqual(userDataText(before.shard));
-    expect(userDataText(after.shard)).toContain("KVS_PRODUCER_SDK_TAG='v3.6.0'");
+    expect(userDataText(after.shard)).toContain(`KVS_PRODUCER_SDK_PIN='v3.6.0@${producerSdk.commit}'`);
+    const key = kvssinkCacheKey(after.config.pins, 'arm64');
+    expect(key).toMatch(/^kvssink\/ubuntu-24\.04\/arm64\/v3\.6\.0-[0-9a-f]{16}\.tar\.gz$/);
+    expect(key).not.toBe(kvssinkCacheKey(before.config.pins, 'arm64'));
+    expect(userDataText(after.shard)).toContain(key);
+    // The same pins on another architecture are another build.
+    expect(kvssinkCacheKey(after.config.pins, 'x86_64')).toBe(key.replace('/arm64/', '/amd64/'));
   });
 
   test('a gateway in private subnets gets no public IP', () => {

@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IgnoreStrategy } from 'aws-cdk-lib';
 import { Copy, DockerfileParser, Instruction } from 'dockerfile-ast';
+import { Template } from 'aws-cdk-lib/assertions';
+import { GatewayConfig } from '../lib/config';
 import { CONTAINER_BUILD_CONTEXT, DOCKERFILE } from '../lib/fargate-stack';
+import { imageBuildArgs } from '../lib/gateway-image';
 import { buildGatewayApp, configWith, sampleConfigJson } from './support/gateway-app';
 
 const projectRoot = path.join(__dirname, '..');
@@ -66,7 +69,8 @@ function listFiles(dir: string, prefix = ''): string[] {
   });
 }
 
-interface DockerImageAssetManifest {
+interface AssetManifest {
+  files: Record<string, { displayName: string; source: { path: string; packaging: string } }>;
   dockerImages: Record<
     string,
     {
@@ -80,17 +84,43 @@ interface DockerImageAssetManifest {
   >;
 }
 
-function synthesizedImageAssets(config = configWith()) {
+function synthesizedManifest(config: GatewayConfig): { manifest: AssetManifest; directory: string } {
   const gateway = buildGatewayApp(config);
-  const assembly = gateway.app.synth();
-  const manifest: DockerImageAssetManifest = JSON.parse(
-    fs.readFileSync(path.join(assembly.directory, 'FargateGatewayStack.assets.json'), 'utf8'),
+  const { directory } = gateway.app.synth();
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(directory, 'FargateGatewayStack.assets.json'), 'utf8'),
   );
+  return { manifest, directory };
+}
+
+/** The image as CDK builds it locally (fargate.imageBuild "local"): a Docker image asset. */
+function localImageAssets(
+  config = configWith({ fargate: { ...sampleConfigJson.fargate, imageBuild: 'local' } }),
+) {
+  const { manifest, directory } = synthesizedManifest(config);
   return Object.entries(manifest.dockerImages).map(([hash, image]) => ({
     hash,
     ...image.source,
-    stagedDirectory: path.join(assembly.directory, image.source.directory),
+    stagedDirectory: path.join(directory, image.source.directory),
   }));
+}
+
+/** The image as CodeBuild builds it in the account (the default): the build command, and its context as staged. */
+function inAccountBuild(config = configWith()) {
+  const { manifest, directory } = synthesizedManifest(config);
+  const template = Template.fromJSON(
+    JSON.parse(fs.readFileSync(path.join(directory, 'FargateGatewayStack.template.json'), 'utf8')),
+  );
+  const builds = Object.values(template.findResources('Custom::CDKContainerImageBuild'));
+  const contexts = Object.values(manifest.files).filter((file) => file.displayName === 'Image/Build/Source');
+  expect([builds.length, contexts.length]).toEqual([1, 1]);
+  const projects = Object.values(template.findResources('AWS::CodeBuild::Project'));
+  return {
+    buildCommand: builds[0].Properties.buildCommand as string,
+    project: projects.map((project) => project.Properties),
+    stagedDirectory: path.join(directory, contexts[0].source.path),
+    assetHash: contexts[0].source.path,
+  };
 }
 
 describe('the Fargate image (container/Dockerfile)', () => {
@@ -111,11 +141,11 @@ describe('the Fargate image (container/Dockerfile)', () => {
     });
   });
 
-  test('the build stage builds kvssink with the project script at the tag given as a build argument', () => {
+  test('the build stage builds kvssink with the project script from the pins given as build arguments', () => {
     const build = stageInstructions('build');
-    const arg = build.find((i) => i.getKeyword() === 'ARG');
-    // No default: an image built without the config's tag fails instead of drifting from the EC2 gateway.
-    expect(arg?.getArgumentsContent()).toBe('PRODUCER_SDK_TAG');
+    const args = build.filter((i) => i.getKeyword() === 'ARG').map((i) => i.getArgumentsContent());
+    // No defaults: an image built without the config's pins fails instead of drifting from the EC2 gateway.
+    expect(args).toEqual(['PRODUCER_SDK_PIN', 'PRODUCER_C_PIN', 'PIC_PIN', 'KVS_TEST_WITHOUT_KVSSINK=']);
     expect(copyInstructions()).toContainEqual({
       stage: 'build',
       from: undefined,
@@ -126,7 +156,7 @@ describe('the Fargate image (container/Dockerfile)', () => {
     });
     const run = build.find((i) => i.getKeyword() === 'RUN')?.getArgumentsContent() ?? '';
     expect(run).toMatch(
-      /^\/usr\/local\/bin\/build-kvssink\.sh --tag "\$\{PRODUCER_SDK_TAG\}" --prefix \/opt\/kvs-gateway /,
+      /^\/usr\/local\/bin\/build-kvssink\.sh --producer-sdk "\$\{PRODUCER_SDK_PIN\}" --producer-c "\$\{PRODUCER_C_PIN\}"\s+--pic "\$\{PIC_PIN\}" --prefix \/opt\/kvs-gateway /,
     );
   });
 
@@ -179,36 +209,81 @@ describe('the Fargate image (container/Dockerfile)', () => {
   });
 });
 
-describe('the image asset in the synthesized app', () => {
-  const [image, ...others] = synthesizedImageAssets();
+describe('the image built in the account (fargate.imageBuild "codebuild", the default)', () => {
+  const build = inAccountBuild();
 
-  test('one image for every task, built from the project Dockerfile with the config SDK tag and architecture', () => {
-    expect(others).toEqual([]);
-    expect(image.dockerFile).toBe(DOCKERFILE);
-    expect(image.dockerBuildArgs).toEqual({ PRODUCER_SDK_TAG: configWith().ec2.producerSdkTag });
-    expect(image.platform).toBe('linux/arm64');
+  test('one build for every task, of the project Dockerfile with the config pins, natively on arm64', () => {
+    const pins = configWith().pins;
+    expect(build.buildCommand).toBe(
+      [
+        'docker buildx build',
+        `--build-arg PRODUCER_SDK_PIN=v3.5.0@${pins.producerSdk.commit}`,
+        `--build-arg PRODUCER_C_PIN=v1.6.0@${pins.producerC.commit}`,
+        `--build-arg PIC_PIN=v1.2.0@${pins.pic.commit}`,
+        `--file ${DOCKERFILE} --platform linux/arm64`,
+        '--output type=docker,name=artifact:$imageTag --provenance=false .',
+      ].join(' '),
+    );
+    // An arm64 image is built on an arm64 CodeBuild host: nothing is emulated.
+    expect(build.project).toEqual([
+      expect.objectContaining({
+        Environment: expect.objectContaining({
+          Type: 'ARM_CONTAINER',
+          Image: 'aws/codebuild/amazonlinux2-aarch64-standard:3.0',
+          PrivilegedMode: true,
+        }),
+      }),
+    ]);
     expect(path.resolve(CONTAINER_BUILD_CONTEXT)).toBe(projectRoot);
   });
 
-  test('every file the image copies from the project is staged byte for byte, and nothing else', () => {
-    const staged = listFiles(image.stagedDirectory).sort();
-    expect(staged).toEqual([...contextSources, DOCKERFILE, '.dockerignore'].sort());
+  test('its build context holds every file the image copies, byte for byte, and nothing else', () => {
+    const staged = listFiles(build.stagedDirectory).sort();
+    // The .dockerignore chose these files; the build needs no other.
+    expect(staged).toEqual([...contextSources, DOCKERFILE].sort());
     for (const file of contextSources) {
-      expect(fs.readFileSync(path.join(image.stagedDirectory, file))).toEqual(
+      expect(fs.readFileSync(path.join(build.stagedDirectory, file))).toEqual(
         fs.readFileSync(path.join(projectRoot, file)),
       );
     }
   });
 
-  test('the SDK tag and the architecture follow the config, and change the image', () => {
-    const [other] = synthesizedImageAssets(
+  test('the pins and the architecture follow the config, and change the build', () => {
+    const other = inAccountBuild(
       configWith({
-        ec2: { ...sampleConfigJson.ec2, producerSdkTag: 'v3.4.2' },
+        pins: { producerSdk: { tag: 'v3.4.2', commit: '7acf272672ced72bbbad85fe39d366deca57280e' } },
         fargate: { ...sampleConfigJson.fargate, architecture: 'x86_64' },
       }),
     );
-    expect(other.dockerBuildArgs).toEqual({ PRODUCER_SDK_TAG: 'v3.4.2' });
-    expect(other.platform).toBe('linux/amd64');
-    expect(other.hash).not.toBe(image.hash);
+    expect(other.buildCommand).toContain(
+      '--build-arg PRODUCER_SDK_PIN=v3.4.2@7acf272672ced72bbbad85fe39d366deca57280e',
+    );
+    expect(other.buildCommand).toContain('--platform linux/amd64');
+    expect(other.project).toEqual([
+      expect.objectContaining({
+        Environment: expect.objectContaining({
+          Type: 'LINUX_CONTAINER',
+          Image: 'aws/codebuild/standard:7.0',
+        }),
+      }),
+    ]);
+    // The context is the same files: the same asset.
+    expect(other.assetHash).toBe(build.assetHash);
+  });
+});
+
+describe('the image built by Docker on the deploying machine (fargate.imageBuild "local")', () => {
+  const [image, ...others] = localImageAssets();
+
+  test('one image asset for every task, from the project Dockerfile with the config pins and architecture', () => {
+    expect(others).toEqual([]);
+    expect(image.dockerFile).toBe(DOCKERFILE);
+    expect(image.dockerBuildArgs).toEqual(imageBuildArgs(configWith().pins));
+    expect(image.platform).toBe('linux/arm64');
+  });
+
+  test('every file the image copies from the project is staged byte for byte, and nothing else', () => {
+    const staged = listFiles(image.stagedDirectory).sort();
+    expect(staged).toEqual([...contextSources, DOCKERFILE, '.dockerignore'].sort());
   });
 });

@@ -279,12 +279,18 @@ describe('FargateGatewayStack on the sample config', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', {
       ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
     });
-    template.resourceCountIs('AWS::Logs::LogGroup', 1);
-    const [logGroupId] = Object.keys(template.findResources('AWS::Logs::LogGroup'));
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
+    // The containers' group, and the image build's and its custom resource's (named after them): every
+    // one with the configured retention and the log key, deleted with the stack.
+    const logGroups = template.findResources('AWS::Logs::LogGroup');
+    expect(
+      Object.values(logGroups).map((group) => group.Properties.LogGroupName?.['Fn::Join'][1][0]),
+    ).toEqual([undefined, '/aws/codebuild/', '/aws/lambda/']);
+    template.allResourcesProperties('AWS::Logs::LogGroup', {
       RetentionInDays: config.monitoring.logRetentionDays,
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogKey'), 'Arn'] },
     });
+    template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+    const [logGroupId] = Object.keys(logGroups);
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
@@ -347,6 +353,82 @@ describe('FargateGatewayStack on the sample config', () => {
       // kms:Decrypt on the execution role, so none is granted.
       expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
     });
+  });
+});
+
+describe('the image, built in the account while the stack deploys (the default)', () => {
+  const gateway = buildGatewayApp();
+  const parent = Template.fromStack(gateway.fargateGateway);
+
+  test('is pushed to a repository of the stack: scanned, tags never moved, the newest five kept, emptied with the stack', () => {
+    parent.hasResource('AWS::ECR::Repository', {
+      Properties: {
+        ImageScanningConfiguration: { ScanOnPush: true },
+        ImageTagMutability: 'IMMUTABLE',
+        EmptyOnDelete: true,
+        LifecyclePolicy: {
+          LifecyclePolicyText: Match.serializedJson({
+            rules: [
+              Match.objectLike({
+                selection: Match.objectLike({ countType: 'imageCountMoreThan', countNumber: 5 }),
+              }),
+            ],
+          }),
+        },
+      },
+      DeletionPolicy: 'Delete',
+    });
+  });
+
+  test("every task runs the build's image: the repository and the tag the build reports", () => {
+    const [buildId] = Object.keys(parent.findResources('Custom::CDKContainerImageBuild'));
+    const [repositoryId] = Object.keys(parent.findResources('AWS::ECR::Repository'));
+    const nestedStack = Object.values(parent.findResources('AWS::CloudFormation::Stack'))[0];
+    for (const container of taskDefinitions(shardTemplates(gateway)[0]).flat()) {
+      const parts = (container as unknown as { Image: { 'Fn::Join': [string, { Ref?: string }[]] } }).Image[
+        'Fn::Join'
+      ][1];
+      const passed = parts
+        .filter((part) => part.Ref?.startsWith('referenceto'))
+        .map((part) => nestedStack.Properties.Parameters[part.Ref!]);
+      expect(passed).toEqual(
+        expect.arrayContaining([{ Ref: repositoryId }, { 'Fn::GetAtt': [buildId, 'ImageTag'] }]),
+      );
+    }
+  });
+
+  test('the build starts only once its log group exists, and only the custom resource may start it', () => {
+    const [buildId, build] = Object.entries(parent.findResources('Custom::CDKContainerImageBuild'))[0];
+    const [projectId] = Object.keys(parent.findResources('AWS::CodeBuild::Project'));
+    const [buildLogsId] = Object.keys(
+      parent.findResources('AWS::Logs::LogGroup', {
+        Properties: { LogGroupName: { 'Fn::Join': ['', ['/aws/codebuild/', { Ref: projectId }]] } },
+      }),
+    );
+    expect(build.DependsOn).toEqual(expect.arrayContaining([buildLogsId, projectId]));
+    expect(buildId).toMatch(/^ImageBuild/);
+    const starts = Object.values(parent.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as PolicyStatement[]).filter((statement) =>
+        actionsOf(statement).includes('codebuild:StartBuild'),
+      ),
+    );
+    expect(starts).toEqual([
+      { Action: 'codebuild:StartBuild', Effect: 'Allow', Resource: { 'Fn::GetAtt': [projectId, 'Arn'] } },
+    ]);
+  });
+
+  test('with fargate.imageBuild "local" the image is a CDK image asset and nothing is built in the account', () => {
+    const local = Template.fromStack(
+      buildGatewayApp(configWith({ fargate: { ...sampleConfigJson.fargate, imageBuild: 'local' } }))
+        .fargateGateway,
+    );
+    for (const type of [
+      'AWS::CodeBuild::Project',
+      'Custom::CDKContainerImageBuild',
+      'AWS::ECR::Repository',
+    ]) {
+      local.resourceCountIs(type, 0);
+    }
   });
 });
 

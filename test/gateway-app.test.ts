@@ -28,6 +28,18 @@ describe('the whole gateway app under the security review', () => {
         },
       }),
     ],
+    // The in-account image build differs by architecture (an arm64 or an x86 CodeBuild project).
+    [
+      'x86_64 gateways',
+      configWith({
+        ec2: { architecture: 'x86_64' },
+        fargate: { cpu: 512, memoryMiB: 1024, camerasPerTask: 4, architecture: 'x86_64' },
+      }),
+    ],
+    [
+      'the Fargate image built by Docker on the deploying machine',
+      configWith({ fargate: { imageBuild: 'local' } }),
+    ],
   ])('%s synthesizes with no unacknowledged finding and no warning', (_name, config) => {
     const gateway = buildGatewayApp(config);
     const assembly = gateway.app.synth();

@@ -50,11 +50,16 @@ function namesOf(site: string | undefined): SiteNames {
   const physicalNames: string[] = [];
   const generatedNameTypes = new Set<string>();
   for (const { template } of synthesizedTemplates(gateway.outdir)) {
-    for (const resource of Object.values(template.Resources as Record<string, Resource>)) {
+    const resources = template.Resources as Record<string, Resource>;
+    // A name made from another resource's generated name (/aws/codebuild/<project>) is as unique as it.
+    const madeFromGeneratedName = (name: unknown) =>
+      Object.keys(resources).some((id) => JSON.stringify(name).includes(`{"Ref":"${id}"}`));
+    for (const resource of Object.values(resources)) {
       const property = NAME_PROPERTIES[resource.Type];
       const name = property ? resource.Properties?.[property] : undefined;
       if (typeof name === 'string') physicalNames.push(`${resource.Type} ${name}`);
-      else if (name !== undefined) physicalNames.push(`${resource.Type} ${JSON.stringify(name)}`);
+      else if (name !== undefined && !madeFromGeneratedName(name))
+        physicalNames.push(`${resource.Type} ${JSON.stringify(name)}`);
       else generatedNameTypes.add(resource.Type);
     }
   }

@@ -6,8 +6,9 @@
 # Why curl and not the AWS CLI: the CLI costs ~0.5 s of CPU per call to start (the reconciler ran it
 # several times every 30 s: ~7 % of a core on a burstable instance), it must be downloaded and
 # verified before the first request (so a failure before then could not be signalled), and the
-# gateway makes only four kinds of request: S3 GetObject, CloudFormation SignalResource, SSM
-# GetParameter and GetParameters. Ubuntu's curl (8.5 on 24.04) signs SigV4 itself.
+# gateway makes only a few kinds of request: S3 GetObject, CloudFormation SignalResource, SSM
+# GetParameter and GetParameters here, S3 HeadObject and PutObject in kvssink-cache.sh (not in the
+# user-data, which holds this file and must stay under 16 KB). Ubuntu's curl (8.5 on 24.04) signs SigV4.
 #
 # Credentials: aws_use_instance_role (IMDSv2, for root at boot), aws_use_credential_file (kvssink's
 # file, which kvs-credentials.service keeps fresh) or aws_use_default_credentials. They stay in this shell's variables and reach curl
@@ -20,6 +21,8 @@
 AWS_REQUEST_KEY_ID=""
 AWS_REQUEST_SECRET=""
 AWS_REQUEST_TOKEN=""
+# The HTTP status of the last aws_request in this shell (not in a $(...)), "" when none came.
+AWS_REQUEST_STATUS=""
 
 # GET a path of the instance metadata service with an IMDSv2 session token; prints the answer.
 aws_imds_get() {
@@ -109,13 +112,14 @@ aws_curl_config() {
 # on HTTP 2xx, 2 on another HTTP status (the body, AWS's error document, is printed), 1 when no
 # answer came (curl's reason on stderr).
 aws_request() {
-  local service="$1" url="$2" output status
+  local service="$1" url="$2" output
   shift 2
+  AWS_REQUEST_STATUS=""
   output="$(aws_curl_config | curl --silent --show-error --connect-timeout 5 --max-time 30 -K - \
     --aws-sigv4 "aws:amz:$AWS_REGION:$service" --write-out '\n%{http_code}' "$@" "$url")" || return 1
-  status="${output##*$'\n'}"
+  AWS_REQUEST_STATUS="${output##*$'\n'}"
   printf '%s' "${output%$'\n'*}"
-  [[ "$status" == 2?? ]] || return 2
+  [[ "$AWS_REQUEST_STATUS" == 2?? ]] || return 2
 }
 
 # The error code in an AWS error document (JSON "__type" or XML <Code>), or the document's start.
@@ -138,20 +142,28 @@ ssm_request() {
     -H "X-Amz-Target: AmazonSSM.$1" --data-binary "$2"
 }
 
-# s3_get_object s3://BUCKET/KEY FILE: downloads an object into FILE.
-s3_get_object() {
-  local location="${1#s3://}" file="$2" bucket key url
+# The URL of s3://BUCKET/KEY: virtual-hosted on AWS, path-style on an endpoint override.
+s3_object_url() {
+  local location="${1#s3://}" bucket key
   bucket="${location%%/*}"
   key="${location#*/}"
   if [[ -n "${AWS_ENDPOINT_URL_S3:-}${AWS_ENDPOINT_URL:-}" ]]; then
-    url="$(aws_endpoint s3)/$bucket/$key"
+    printf '%s/%s/%s' "$(aws_endpoint s3)" "$bucket" "$key"
   else
-    url="https://$bucket.$(aws_endpoint s3 | sed 's|^https://||')/$key"
+    printf 'https://%s.%s/%s' "$bucket" "$(aws_endpoint s3 | sed 's|^https://||')" "$key"
   fi
-  # S3 requires the payload hash header; this one is the hash of the empty body of a GET.
-  if ! aws_request s3 "$url" --output "$file" \
-    -H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' >/dev/null; then
-    printf 'aws-request: S3 GetObject %s failed: %s\n' "$1" "$(aws_error_code "$(head -c 2000 "$file" 2>/dev/null)")" >&2
+}
+
+# S3 requires the payload hash header; this one is the hash of the empty body of a GET or HEAD.
+S3_EMPTY_PAYLOAD=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+
+# s3_get_object s3://BUCKET/KEY FILE [CURL OPTIONS...]: downloads an object into FILE.
+s3_get_object() {
+  local object="$1" file="$2"
+  shift 2
+  if ! aws_request s3 "$(s3_object_url "$object")" --output "$file" "$@" \
+    -H "x-amz-content-sha256: $S3_EMPTY_PAYLOAD" >/dev/null; then
+    printf 'aws-request: S3 GetObject %s failed: %s\n' "$object" "$(aws_error_code "$(head -c 2000 "$file" 2>/dev/null)")" >&2
     return 1
   fi
 }

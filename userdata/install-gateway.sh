@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Installs the KVS gateway on Ubuntu 24.04: GStreamer from the distribution, kvssink built from the
-# Producer SDK at a pinned release tag, the run script, the systemd units, the credential refresher,
-# the camera reconciler and the log shipper. bootstrap.sh (the user-data) runs it as root.
+# Installs the KVS gateway on Ubuntu 24.04: GStreamer from the distribution, kvssink (the deployment's
+# build from its S3 cache, or built here from the pinned Producer SDK and published there for the next
+# instances), the run script, the systemd units, the credential refresher, the camera reconciler and the
+# log shipper. bootstrap.sh (the user-data) runs it as root.
 #
 #   install-gateway.sh                         the whole install, on the instance
 #   install-gateway.sh --files-only --root DIR only write the gateway's files, units and settings
 #                                              under DIR (no packages, build, users or systemctl)
 #
-# Settings (environment): AWS_REGION, KVS_CAMERA_LIST_PARAMETER, KVS_LOG_GROUP, KVS_PRODUCER_SDK_TAG;
-# KVS_INSTANCE_ID (read from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is
-# written, for the failure signal).
+# Settings (environment): AWS_REGION, KVS_CAMERA_LIST_PARAMETER, KVS_LOG_GROUP, KVS_PRODUCER_SDK_PIN,
+# KVS_PRODUCER_C_PIN, KVS_PIC_PIN (tag@commit), KVS_KVSSINK_CACHE (s3://bucket/key); KVS_INSTANCE_ID (read
+# from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is written, for the failure signal).
 # Test only: KVS_TEST_WITHOUT_LOG_SHIPPER=1 installs Fluent Bit's configuration but not Fluent Bit
 # (its package repository is out of reach of the whole-system test's box); no deployment sets it.
 set -Eeuo pipefail
@@ -33,6 +34,7 @@ readonly UNITS=(
 readonly GATEWAY_SCRIPTS=(
   run-camera.sh camera-pipeline.py kvssink_reports.py reconcile-cameras.sh refresh-kvs-credentials.sh aws-request.sh
 )
+readonly PIN_PATTERN='^v[0-9]+\.[0-9]+\.[0-9]+@[0-9a-f]{40}$'
 
 # shellcheck source=userdata/aws-request.sh
 source "$SOURCE_DIR/aws-request.sh"
@@ -73,11 +75,19 @@ install_packages() {
   "${APT_GET[@]}" install --no-install-recommends "${RUNTIME_PACKAGES[@]}"
 }
 
-# Builds only the GStreamer plugin against the system's libraries (no dependency builds), with a
-# run path that finds the SDK's own libraries where they are installed.
-# One recipe for both gateways (with its own build packages): the container image's build stage runs it too.
-build_kvssink() {
-  bash "$SOURCE_DIR/build-kvssink.sh" --tag "$KVS_PRODUCER_SDK_TAG" --prefix "$INSTALL_PREFIX"
+# kvssink from the deployment's cache when a good build is there; else built here from the pinned
+# sources with the recipe both gateways share (it installs its own build packages: an instance that
+# installs from the cache never gets a compiler), then published for the next instances. A failed
+# publication costs the next instance a build, not this one its install.
+install_kvssink() {
+  if KVS_INSTALL_PREFIX="$INSTALL_PREFIX" bash "$SOURCE_DIR/kvssink-cache.sh" install; then
+    return 0
+  fi
+  step "build kvssink from Producer SDK ${KVS_PRODUCER_SDK_PIN%@*}"
+  bash "$SOURCE_DIR/build-kvssink.sh" --producer-sdk "$KVS_PRODUCER_SDK_PIN" --producer-c "$KVS_PRODUCER_C_PIN" \
+    --pic "$KVS_PIC_PIN" --prefix "$INSTALL_PREFIX"
+  step "publish kvssink to the deployment's cache"
+  KVS_INSTALL_PREFIX="$INSTALL_PREFIX" bash "$SOURCE_DIR/kvssink-cache.sh" publish || true
 }
 
 create_gateway_user() {
@@ -172,13 +182,16 @@ main() {
   if [[ -z "${KVS_INSTANCE_ID:-}" ]]; then
     KVS_INSTANCE_ID="$(aws_imds_get instance-id)"
   fi
-  require_setting KVS_PRODUCER_SDK_TAG '^v[0-9]+\.[0-9]+\.[0-9]+$' 'must be a Producer SDK release tag (v3.5.0)'
+  require_setting KVS_PRODUCER_SDK_PIN "$PIN_PATTERN" 'must be a release tag and its commit (v3.5.0@<40 hex digits>)'
+  require_setting KVS_PRODUCER_C_PIN "$PIN_PATTERN" 'must be a release tag and its commit (v1.6.0@<40 hex digits>)'
+  require_setting KVS_PIC_PIN "$PIN_PATTERN" 'must be a release tag and its commit (v1.2.0@<40 hex digits>)'
+  require_setting KVS_KVSSINK_CACHE '^s3://[a-z0-9.-]+/[A-Za-z0-9/._-]+$' 'must be the S3 location of the kvssink cache'
   check_settings
 
-  step "install GStreamer and build tools"
+  step "install GStreamer"
   install_packages
-  step "build kvssink from Producer SDK $KVS_PRODUCER_SDK_TAG"
-  build_kvssink
+  step "install kvssink from the deployment's cache"
+  install_kvssink
   step "install the gateway files and units"
   create_gateway_user
   install_gateway_files

@@ -73,7 +73,7 @@ export function runCostCommand(options: CostCommandOptions, output: (text: strin
       : []),
     `Assumed: ${DEFAULT_USAGE.hoursPerMonth} h per month; ${DEFAULT_USAGE.logGbPerCameraMonth} GB of gateway logs per camera and month; ` +
       (computes.includes('fargate')
-        ? `${DEFAULT_USAGE.containerInsightsMetricsPerService} Container Insights metrics per Fargate service; `
+        ? `${DEFAULT_USAGE.containerInsightsMetricsPerService} Container Insights metrics per Fargate service; a ${DEFAULT_USAGE.imageGb} GB image; ${DEFAULT_USAGE.imageBuildMinutes} minutes per image build; `
         : '') +
       "KVS storage once each camera's retention has filled.",
   ];
@@ -126,9 +126,11 @@ function formatEstimate(
       ],
     ],
   );
+  const perEvent = estimate.perEvent.map((line) => `${line.item}: $${usd(line.monthlyUsd)}, ${line.detail}.`);
   return [
     title,
     costTable,
+    ...(perEvent.length > 0 ? [`Not monthly:\n${perEvent.join('\n')}`] : []),
     `Per camera${estimate.perCamera.length > MAX_CAMERA_ROWS ? ', cameras alike in one row' : ''} (shared: an equal part of compute, addresses, dashboard, logs, keys):`,
     cameraTable,
     natTable,

@@ -53,9 +53,10 @@ const fargateTotal =
   2 * 1 * 730 * 0.00356 + // 2 tasks × 1 GB
   2 * 20 * 0.3 + // Container Insights metrics (assumed 20 per service)
   2 * 730 * 0.005 + // a public IPv4 address per task
+  5 * 0.2 * 0.1 + // the image repository: up to 5 images of 0.2 GB (assumed) at $0.10/GB-month
   kvsUsd +
   (3 * 3 + 2) * 0.1 +
-  monitoringUsd; // 82.65
+  monitoringUsd; // 82.75
 
 describe('kvs-gateway cost on the sample config', () => {
   const printed = run();
@@ -154,6 +155,19 @@ describe('kvs-gateway cost on the sample config', () => {
   test('Fargate: two tasks, a public address each', () => {
     expect(row(printed, 'Fargate vCPU (arm64)', fargateAt)[2]).toBe((2 * 0.5 * 730 * 0.03238).toFixed(2)); // 23.64
     expect(row(printed, 'Public IPv4 addresses', fargateAt)[2]).toBe('7.30');
+  });
+
+  test('Fargate: the image repository a month, and what each in-account image build costs', () => {
+    expect(row(printed, 'Container images (ECR)', fargateAt)).toEqual([
+      'Container images (ECR)',
+      'up to 5 images × 0.2 GB (assumed) × $0.10/GB-month',
+      '0.10',
+    ]);
+    // 15 minutes on an arm64 small CodeBuild host at $0.0034 a minute: not part of the monthly total.
+    expect(printed.slice(fargateAt)).toContain(
+      'Not monthly:\nImage build (CodeBuild): $0.05, each deploy that changes the image or the pins: 15 min (assumed) × $0.0034/min (arm1.small).',
+    );
+    expect(printed.slice(0, fargateAt)).not.toContain('Image build');
   });
 
   test('says which prices and usage are assumptions', () => {

@@ -55,6 +55,11 @@ def check(handler, body, service, credentials):
         raise SignatureProblem("SignatureDoesNotMatch", "signature expired or dated wrongly")
     if service == "s3":
         check_s3_payload_hash(headers, signed, body)
+        unsigned = sorted(name for name in headers if name.startswith("x-amz-") and name not in signed)
+        if unsigned:
+            raise SignatureProblem(
+                "AccessDenied", f"There were headers present in the request which were not signed: {', '.join(unsigned)}"
+            )
     request = AWSRequest(
         method=handler.command,
         url=f"http://{headers['host']}{handler.path}",
