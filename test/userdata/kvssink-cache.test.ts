@@ -2,8 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SourcePins } from '../../lib/config';
+import { kvssinkCacheKey } from '../../lib/kvssink-cache';
 import { runCommand } from '../system/support/command';
 import { AwsStandIn, AwsStandInState, STAND_IN_CREDENTIALS } from '../support/aws-stand-ins';
+import { DeployedApp } from '../support/deployed-app';
+import { buildGatewayApp, configWith } from '../support/gateway-app';
+import { describeFindings, PermissionCheck } from '../support/permission-check';
 import { ProducerSdkStandIn } from '../support/producer-sdk-stand-in';
 
 /**
@@ -11,15 +15,20 @@ import { ProducerSdkStandIn } from '../support/producer-sdk-stand-in';
  * signature, the conditional write and the checksum): a build published once and never replaced, and
  * installed by the next instance only when its checksum, sources and platform match. The kvssink is
  * the stand-in SDK's, built by userdata/build-kvssink.sh; apt-get is a stand-in that records its
- * arguments (the packages are on this machine already).
+ * arguments (the packages are on this machine already). The object is the one the synthesized stack
+ * names, and every request the stand-in answered is judged against the instance role as deployed.
  */
 jest.setTimeout(120_000);
 
 const USERDATA = path.join(__dirname, '..', '..', 'userdata');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-kvssink-cache-'));
 const aws = new AwsStandInState(path.join(work, 'aws'));
-const BUCKET = 'gateway-kvssinkcache-0123';
-const KEY = 'kvssink/ubuntu-24.04/amd64/v3.5.0-0123456789abcdef.tar.gz';
+const PLACE = { account: '123456789012', region: 'eu-west-1' };
+const config = configWith({ ec2: { architecture: 'x86_64' } });
+const deployed = new DeployedApp(buildGatewayApp(config).app.synth().directory, PLACE);
+const [cacheBucket] = deployed.resourcesOf('AWS::S3::Bucket');
+const BUCKET = cacheBucket.stack.ref(cacheBucket.logicalId);
+const KEY = kvssinkCacheKey(config.pins, 'x86_64');
 const OBJECT = `s3://${BUCKET}/${KEY}`;
 const builtPrefix = path.join(work, 'built');
 const bin = path.join(work, 'bin');
@@ -33,7 +42,7 @@ function cache(command: string, prefix: string, env: Record<string, string> = {}
     env: {
       PATH: `${bin}:${process.env.PATH}`,
       HOME: work,
-      AWS_REGION: 'eu-west-1',
+      AWS_REGION: PLACE.region,
       AWS_ENDPOINT_URL_S3: s3.url,
       AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.AccessKeyId,
       AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.SecretAccessKey,
@@ -230,6 +239,18 @@ describe('userdata/kvssink-cache.sh', () => {
     } finally {
       fs.writeFileSync(storedObject(), original);
     }
+  });
+
+  test("every request the script made is one the shard's instance role, as deployed, allows", async () => {
+    const role = deployed.roles().find((r) => r.logicalId.startsWith('InstanceRole'))!;
+    const check = new PermissionCheck(deployed, new Map([[STAND_IN_CREDENTIALS.AccessKeyId, { role }]]));
+    const records = aws.requestRecords();
+    expect(new Set(records.map((r) => r.operation))).toEqual(
+      new Set(['HeadObject', 'GetObject', 'PutObject']),
+    );
+    const report = await check.judge(records);
+    expect(describeFindings(report.findings)).toEqual([]);
+    expect(report.judged).toBe(records.length);
   });
 
   test('of two instances publishing at once, exactly one publishes', async () => {

@@ -12,7 +12,9 @@ metadata, its SHA-256 checksum (base64) when the upload gave one, and its versio
   checksum (x-amz-checksum-sha256) of an object uploaded with one; HEAD answers errors without a body.
 - Errors are S3's XML documents (NoSuchKey 404, AccessDenied or SignatureDoesNotMatch 403).
 Each request is recorded in s3-calls.jsonl: {"operation", "path", "status", "headers"} with the
-conditional and checksum headers it carried.
+conditional and checksum headers it carried; and what IAM authorizes for it (s3:GetObject on the object
+for GetObject and HeadObject, s3:PutObject for PutObject, with the s3:if-none-match condition key) in
+aws-requests.jsonl.
 """
 
 import base64
@@ -51,6 +53,18 @@ class S3Handler(StandInHandler):
             self.fail("PutObject", 400, "InvalidRequest", "A key must name an object in a bucket.")
             return
         condition = self.headers.get("If-None-Match")
+        self.record_request(
+            self.signer,
+            "s3",
+            "PutObject",
+            [
+                {
+                    "action": "s3:PutObject",
+                    "resource": self.object_arn(bucket_key),
+                    **({"context": {"s3:if-none-match": condition}} if condition is not None else {}),
+                }
+            ],
+        )
         if condition is not None and condition != "*":
             self.fail("PutObject", 501, "NotImplemented", "If-None-Match supports only *.")
             return
@@ -87,6 +101,11 @@ class S3Handler(StandInHandler):
         if not self.signed(self.read_body(), operation):
             return
         bucket_key = self.bucket_key()
+        if bucket_key:
+            # HeadObject needs s3:GetObject too.
+            self.record_request(
+                self.signer, "s3", operation, [{"action": "s3:GetObject", "resource": self.object_arn(bucket_key)}]
+            )
         file = bucket_key and self.object_file(bucket_key)
         if not file or not os.path.isfile(file):
             self.fail(operation, 404, "NoSuchKey", "The specified key does not exist.")
@@ -108,8 +127,9 @@ class S3Handler(StandInHandler):
         self.reply(200, body, "application/octet-stream", headers)
 
     def signed(self, body, operation):
+        """Whether the request is signed as S3 requires; the signer is kept for the request record."""
         try:
-            sigv4.check(self, body, "s3", self.read_state("credentials.json"))
+            self.signer = sigv4.check(self, body, "s3", self.read_state("credentials.json"))
             return True
         except sigv4.SignatureProblem as problem:
             self.fail(operation, 403 if problem.code != "InvalidRequest" else 400, problem.code, str(problem))
@@ -119,6 +139,10 @@ class S3Handler(StandInHandler):
         """(bucket, key) of a path-style request, or None when the path names no object in a bucket."""
         parts = unquote(self.path.split("?")[0]).lstrip("/").split("/", 1)
         return (parts[0], parts[1]) if len(parts) == 2 and parts[0] and parts[1] else None
+
+    @staticmethod
+    def object_arn(bucket_key):
+        return f"arn:aws:s3:::{bucket_key[0]}/{bucket_key[1]}"
 
     def object_file(self, bucket_key):
         return self.inside("s3", *bucket_key)
