@@ -47,6 +47,9 @@ readonly TEST_PACKAGES=(
   libgstreamer1.0-dev
   libgstreamer-plugins-base1.0-dev
   openssl
+  # the Fargate image build's buildspec, run with the real AWS CLI against the stand-ins
+  awscli
+  unzip
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -150,6 +150,10 @@ install_runtime_packages() {
 
 publish() {
   local object="$KVS_KVSSINK_CACHE" archive status=0
+  if [[ ! -f "$PREFIX/lib/gstreamer-1.0/libgstkvssink.so" ]]; then
+    log "no kvssink in $PREFIX/lib/gstreamer-1.0: nothing to publish"
+    return 1
+  fi
   WORK_DIR="$(mktemp -d)"
   trap clean_up EXIT
   archive="$WORK_DIR/kvssink.tar.gz"

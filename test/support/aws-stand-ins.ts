@@ -8,11 +8,11 @@ import { SYSTEM_PYTHON } from './test-camera';
 
 /**
  * Starts the project's AWS stand-ins (test/support/aws-stand-ins/*.py): small servers speaking the real
- * protocols (IMDSv2, S3 GetObject, SSM JSON 1.1, CloudFormation SignalResource) that check SigV4
+ * protocols (IMDSv2, S3 objects, SSM JSON 1.1, CloudFormation SignalResource, ECR's and ECR Public's login tokens) that check SigV4
  * signatures with botocore. Tests read and write their state folder, never their insides.
  */
 
-export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation';
+export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation' | 'ecr';
 
 const STAND_INS_DIR = path.join(__dirname, 'aws-stand-ins');
 

@@ -125,6 +125,11 @@ export class DeployedStack {
         return this.attribute(name, 'Arn');
       case 'AWS::IAM::ManagedPolicy':
         return `arn:aws:iam::${this.app.place.account}:policy/${this.physicalName(name)}`;
+      case 'AWS::ECR::Repository':
+        // ECR repository names: lower case.
+        return props.RepositoryName
+          ? this.resolve(props.RepositoryName)
+          : this.physicalName(name, 256).toLowerCase();
       case 'AWS::S3::Bucket':
         // S3 bucket names: lower case, at most 63 characters.
         return props.BucketName ? this.resolve(props.BucketName) : this.physicalName(name, 63).toLowerCase();
@@ -146,6 +151,8 @@ export class DeployedStack {
       case 'AWS::IAM::Role Arn':
         // A role's ARN holds its path: arn:aws:iam::<account>:role/<path>/<name>.
         return `arn:aws:iam::${account}:role${resource.Properties?.Path ? this.resolve(resource.Properties.Path) : '/'}${this.ref(logicalId)}`;
+      case 'AWS::ECR::Repository Arn':
+        return `arn:aws:ecr:${region}:${account}:repository/${this.ref(logicalId)}`;
       case 'AWS::S3::Bucket Arn':
         return `arn:aws:s3:::${this.ref(logicalId)}`;
       case 'AWS::KMS::Key Arn':

@@ -4,6 +4,7 @@ import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { GatewayConfig } from '../../lib/config';
 import { USERDATA_DIR } from '../../lib/ec2-stack';
+import { CfnValue, DeployedApp, DeploymentPlace } from './deployed-app';
 import { buildGatewayApp } from './gateway-app';
 
 /**
@@ -24,27 +25,26 @@ export interface SynthesizedEc2UserData {
   readonly cameraList: { readonly name: string; readonly value: string };
 }
 
-export interface DeploymentPlace {
-  readonly account: string;
-  readonly region: string;
-}
-
-type CfnValue = string | number | { [key: string]: unknown } | CfnValue[];
-
+/**
+ * The user-data of shard 1's instance, resolved by the model of the app as CloudFormation deploys it
+ * (test/support/deployed-app.ts): its nested stack's parameters from the parent, physical names as
+ * CloudFormation makes them (a bucket's in lower case).
+ */
 export function synthesizeEc2UserData(config: GatewayConfig, place: DeploymentPlace): SynthesizedEc2UserData {
   const gateway = buildGatewayApp(config);
   const assembly = gateway.app.synth();
-  // The instance of shard 1: its group, launch template and camera list are in the shard's nested
-  // stack, whose name CloudFormation makes from the parent's, the nested stack's logical id and a suffix.
+  // The instance of shard 1: its group, launch template and camera list are in the shard's nested stack.
   const shard = gateway.ec2Gateway.shards[0];
-  const template = Template.fromStack(shard);
   const nestedStackId = gateway.ec2Gateway.resolve((shard.nestedStackResource as CfnElement).logicalId);
-  const resolve = resolver(`${gateway.ec2Gateway.stackName}-${nestedStackId}-BOX`, place);
+  const deployed = new DeployedApp(assembly.directory, place)
+    .stack(gateway.ec2Gateway.stackName)
+    .nested(nestedStackId);
+  const template = Template.fromStack(shard);
 
   const launchTemplates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
   const userData = (launchTemplates[0].Properties as { LaunchTemplateData: { UserData: CfnValue } })
     .LaunchTemplateData.UserData as { 'Fn::Base64': CfnValue };
-  const script = resolve(userData['Fn::Base64']);
+  const script = deployed.resolve(userData['Fn::Base64']);
   const settings = Object.fromEntries(
     [...script.matchAll(/^([A-Z0-9_]+)='([^']*)'$/gm)].map(([, name, value]) => [name, value]),
   );
@@ -57,41 +57,13 @@ export function synthesizeEc2UserData(config: GatewayConfig, place: DeploymentPl
   const parameters = Object.values(template.findResources('AWS::SSM::Parameter')).map(
     (resource) => resource.Properties as { Name: CfnValue; Value: CfnValue },
   );
-  const list = parameters.find((p) => resolve(p.Name) === settings.KVS_CAMERA_LIST_PARAMETER);
+  const list = parameters.find((p) => deployed.resolve(p.Name) === settings.KVS_CAMERA_LIST_PARAMETER);
   if (!list) throw new Error(`no parameter ${settings.KVS_CAMERA_LIST_PARAMETER} in the template`);
 
   return {
     script,
     settings,
     asset: { bucket, key, folder },
-    cameraList: { name: settings.KVS_CAMERA_LIST_PARAMETER, value: resolve(list.Value) },
+    cameraList: { name: settings.KVS_CAMERA_LIST_PARAMETER, value: deployed.resolve(list.Value) },
   };
-}
-
-/** Resolves Ref, Fn::Sub and Fn::Join; a resource's Ref becomes "<logical id>-<stack>" (a physical name). */
-function resolver(stackName: string, place: DeploymentPlace): (value: CfnValue) => string {
-  const pseudo: Record<string, string> = {
-    'AWS::Region': place.region,
-    'AWS::AccountId': place.account,
-    'AWS::StackName': stackName,
-    'AWS::Partition': 'aws',
-    'AWS::URLSuffix': 'amazonaws.com',
-    'AWS::StackId': `arn:aws:cloudformation:${place.region}:${place.account}:stack/${stackName}/box`,
-  };
-  const ref = (name: string) => pseudo[name] ?? `${name}-${stackName}`;
-  const resolve = (value: CfnValue): string => {
-    if (typeof value === 'string') return value;
-    if (typeof value === 'number') return String(value);
-    if (Array.isArray(value)) throw new Error(`unexpected list ${JSON.stringify(value)}`);
-    if ('Ref' in value) return ref(value.Ref as string);
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, CfnValue[]];
-      return parts.map(resolve).join(separator);
-    }
-    if ('Fn::Sub' in value) {
-      return (value['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => ref(name));
-    }
-    throw new Error(`cannot resolve ${JSON.stringify(value)}`);
-  };
-  return resolve;
 }

@@ -1,12 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CONTAINER_BUILD_CONTEXT, DOCKERFILE } from '../../lib/fargate-stack';
+import { AwsStandIn, AwsStandInState, STAND_IN_CREDENTIALS } from '../support/aws-stand-ins';
+import { DeployedApp } from '../support/deployed-app';
 import { buildGatewayApp, configWith } from '../support/gateway-app';
+import { describeFindings, PermissionCheck } from '../support/permission-check';
 import { discoverMediaFile } from '../support/media-file';
 import { mkvFiles } from '../support/run-camera';
 import { TestCamera, TestCameraOptions } from '../support/test-camera';
 import { BuildahStorage, ImageConfig } from './support/buildah';
+import { CustomResourceResponseUrl, runBuildspec } from './support/codebuild-buildspec';
 import { mustRun } from './support/command';
 import { EcsCredentialsEndpoint } from './support/ecs-credentials-endpoint';
 import { EcsTaskDefinition, EcsTaskRunner } from './support/ecs-task-runner';
@@ -14,12 +18,16 @@ import { EcsContainerDefinition } from './support/oci-runtime-spec';
 import { TaskNetwork } from './support/task-network';
 
 /**
- * The Fargate gateway built and run whole: the image built from container/Dockerfile without a Docker
- * engine (buildah), then one task of the synthesized task definition run as ECS runs it (runc, see
- * support/ecs-task-runner.ts) in a network namespace of its own, against the project's RTSP test
- * cameras and a stand-in of the ECS task credential endpoint. Test-only differences from a deployment:
- * Debian 12 as the base image (Ubuntu's registry is unreachable), no kvssink (KVS_TEST_WITHOUT_KVSSINK=1,
- * the cameras write MKV files through RunTask's environment override GATEWAY_SINK=file:/tmp/video).
+ * The Fargate gateway built and run whole: the image built as the stack builds it in the account, by the
+ * synthesized CodeBuild project's buildspec run here (support/codebuild-buildspec.ts) with the real AWS
+ * CLI against the stand-ins (the build context from S3, the ECR and ECR Public logins) and buildah in
+ * place of docker (support/docker-on-buildah.sh: no Docker engine), then one task of the synthesized
+ * task definition run as ECS runs it (runc, see support/ecs-task-runner.ts) in a network namespace of its
+ * own, against the project's RTSP test cameras and a stand-in of the ECS task credential endpoint.
+ * Test-only differences from a deployment: Debian 12 as the base image (Ubuntu's registry is
+ * unreachable), no kvssink (KVS_TEST_WITHOUT_KVSSINK=1, the cameras write MKV files through RunTask's
+ * environment override GATEWAY_SINK=file:/tmp/video), both added to the build's arguments; no registry
+ * (the push checks the image is there under the repository's name).
  */
 jest.setTimeout(15 * 60_000);
 
@@ -27,7 +35,6 @@ const projectRoot = path.join(__dirname, '..', '..');
 const workFolder = path.join(projectRoot, 'tmp', 'system', 'fargate');
 const runFolder = path.join(workFolder, `run-${process.pid}`);
 const BASE_IMAGE = 'localhost/kvs-gateway-test-base:bookworm';
-const IMAGE = 'localhost/kvs-gateway:system-test';
 const REGION = 'eu-west-1';
 const ACCOUNT = '111111111111';
 /** What Ubuntu's minimized images (ubuntu:24.04 on Docker Hub) exclude from every package they install. */
@@ -67,6 +74,12 @@ let image: { rootfs: string; config: ImageConfig };
 let taskDefinition: EcsTaskDefinition;
 let rootfsBefore: Map<string, string>;
 const figures: Record<string, string> = {};
+let aws: AwsStandInState;
+const standIns: AwsStandIn[] = [];
+let responseUrl: CustomResourceResponseUrl | undefined;
+let build: Awaited<ReturnType<typeof runBuildspec>>;
+let builtImage: { reference: string; tag: string };
+let buildDeployment: DeployedApp;
 
 /** Every path under a root filesystem with its type, owner, mode, size and modification time. */
 function snapshot(root: string): Map<string, string> {
@@ -105,7 +118,47 @@ function scratchFolder(cameraName: string): string {
   return runner!.volumePath(mount.SourceVolume);
 }
 
-async function buildImage(): Promise<void> {
+/** The app of the test's three cameras, synthesized as `cdk deploy` would (x86_64: this machine's). */
+function synthesizeApp() {
+  const config = configWith({
+    cameras: CAMERAS.map((c) => ({ name: c.name, retentionHours: 24, ...c.config })),
+    fargate: { cpu: 1024, memoryMiB: 2048, camerasPerTask: CAMERAS.length, architecture: 'x86_64' },
+  });
+  return buildGatewayApp(config);
+}
+
+/**
+ * What the custom resource's function hands the CodeBuild project (StartBuild's environment overrides)
+ * and what CodeBuild itself sets, for this deployment's image build; values as CloudFormation resolves them.
+ */
+function buildEnvironment(deployed: DeployedApp, responseUrl: string) {
+  const stack = deployed.stack('FargateGatewayStack');
+  const [buildId] = stack.logicalIdsOf('Custom::CDKContainerImageBuild');
+  const properties = stack.resources[buildId].Properties as Record<string, unknown>;
+  const repositoryUri = stack.resolve(properties.repositoryUri);
+  return {
+    responseURL: responseUrl,
+    stackId: stack.arn,
+    requestId: randomBytes(16).toString('hex'),
+    logicalResourceId: buildId,
+    repositoryUri,
+    repositoryAuthUri: repositoryUri.split('/')[0],
+    repositoryRegion: repositoryUri.split('.')[3],
+    buildCommand: String(properties.buildCommand),
+    imageTag: randomBytes(16).toString('hex'),
+    projectName: stack.resolve(properties.codeBuildProjectName),
+    sourceS3Url: stack.resolve(properties.sourceS3Url),
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    CODEBUILD_LOG_PATH: 'test-build',
+  };
+}
+
+/**
+ * Builds the image the way FargateGatewayStack does at deploy time: its CodeBuild project's buildspec,
+ * on the build context CDK uploads (zipped into the S3 stand-in where the custom resource says it is).
+ */
+async function buildImage(app: ReturnType<typeof synthesizeApp>): Promise<void> {
   const baseRootfs = path.join(projectRoot, 'tmp', 'system', 'rootfs', 'bookworm-amd64-minbase');
   await mustRun('bash', [path.join(__dirname, 'support', 'debian-rootfs.sh'), baseRootfs]);
   buildah = new BuildahStorage(path.join(runFolder, 'buildah'));
@@ -113,28 +166,80 @@ async function buildImage(): Promise<void> {
     'etc/dpkg/dpkg.cfg.d/excludes': UBUNTU_MINIMIZED_DPKG_EXCLUDES,
     'etc/dpkg/dpkg.cfg.d/docker-apt-speedup': UBUNTU_DOCKER_DPKG_SPEEDUP,
   });
+
+  const assembly = app.app.synth().directory;
+  const deployed = new DeployedApp(assembly, { account: ACCOUNT, region: REGION });
+  aws = new AwsStandInState(path.join(runFolder, 'aws'));
+  aws.setAccount(ACCOUNT);
+  for (const service of ['s3', 'ecr'] as const) standIns.push(await AwsStandIn.start(service, aws));
+  responseUrl = await CustomResourceResponseUrl.start();
+  const environment = buildEnvironment(deployed, responseUrl.url);
+  // The build context as CDK uploads it: the staged folder, zipped with its files at the root.
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(assembly, 'FargateGatewayStack.assets.json'), 'utf8'),
+  );
+  const [context] = Object.values(
+    manifest.files as Record<string, { displayName: string; source: { path: string } }>,
+  ).filter((file) => file.displayName === 'Image/Build/Source');
+  const zip = path.join(runFolder, 'build-context.zip');
+  await mustRun('bash', [
+    '-c',
+    'cd "$1" && /usr/bin/python3 -m zipfile -c "$2" $(ls -A)',
+    'zip',
+    path.join(assembly, context.source.path),
+    zip,
+  ]);
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(environment.sourceS3Url)!;
+  aws.putObject(bucket, key, fs.readFileSync(zip));
+
   const started = Date.now();
-  await buildah.build({
-    dockerfile: path.join(CONTAINER_BUILD_CONTEXT, DOCKERFILE),
-    context: CONTAINER_BUILD_CONTEXT,
-    tag: IMAGE,
-    buildArgs: { UBUNTU_IMAGE: BASE_IMAGE, PRODUCER_SDK_TAG: 'v3.5.0', KVS_TEST_WITHOUT_KVSSINK: '1' },
+  const support = path.join(__dirname, 'support');
+  const shims = path.join(runFolder, 'codebuild-bin');
+  fs.mkdirSync(shims, { recursive: true });
+  fs.symlinkSync(path.join(support, 'aws-cli-on-stand-ins.sh'), path.join(shims, 'aws'));
+  fs.symlinkSync(path.join(support, 'docker-on-buildah.sh'), path.join(shims, 'docker'));
+  const [s3, ecr] = standIns;
+  build = await runBuildspec({
+    buildSpec: Object.values(
+      Template.fromJSON(
+        JSON.parse(fs.readFileSync(path.join(assembly, 'FargateGatewayStack.template.json'), 'utf8')),
+      ).findResources('AWS::CodeBuild::Project'),
+    )[0].Properties.Source.BuildSpec,
+    environment: {
+      ...environment,
+      PATH: `${shims}:${process.env.PATH}`,
+      HOME: runFolder,
+      AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.AccessKeyId,
+      AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.SecretAccessKey,
+      AWS_SESSION_TOKEN: STAND_IN_CREDENTIALS.Token,
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_ENDPOINT_URL_ECR: ecr.url,
+      AWS_ENDPOINT_URL_ECR_PUBLIC: ecr.url,
+      BUILDAH_ROOT: path.join(buildah.folder, 'root'),
+      BUILDAH_RUNROOT: path.join(buildah.folder, 'runroot'),
+      // TEST ONLY: Debian 12 for Ubuntu's image, no kvssink (see the top of this file).
+      DOCKER_SHIM_BUILD_ARGS: `UBUNTU_IMAGE=${BASE_IMAGE}\nKVS_TEST_WITHOUT_KVSSINK=1`,
+      DOCKER_SHIM_LOG: path.join(runFolder, 'docker-commands.log'),
+    },
+    folder: path.join(runFolder, 'codebuild-source'),
     logFile: path.join(runFolder, 'build.log'),
   });
-  figures['image build (buildah, vfs)'] = `${((Date.now() - started) / 1000).toFixed(0)} s`;
-  const rootfs = await buildah.mountImage(IMAGE, `kvs-gateway-task-${process.pid}`);
-  image = { rootfs, config: await buildah.imageConfig(IMAGE) };
+  figures['image build (the buildspec, buildah, vfs)'] = `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  builtImage = {
+    reference: `${environment.repositoryUri}:${environment.imageTag}`,
+    tag: environment.imageTag,
+  };
+  buildDeployment = deployed;
+  if (!build.succeeded) return;
+  const rootfs = await buildah.mountImage(builtImage.reference, `kvs-gateway-task-${process.pid}`);
+  image = { rootfs, config: await buildah.imageConfig(builtImage.reference) };
   const bytes = Number((await mustRun('du', ['-sb', rootfs])).split('\t')[0]);
   figures['image size (uncompressed)'] = `${(bytes / 1e6).toFixed(0)} MB`;
 }
 
-function synthesizeTaskDefinition(): EcsTaskDefinition {
-  const config = configWith({
-    cameras: CAMERAS.map((c) => ({ name: c.name, retentionHours: 24, ...c.config })),
-    fargate: { cpu: 1024, memoryMiB: 2048, camerasPerTask: CAMERAS.length, architecture: 'x86_64' },
-  });
+function synthesizeTaskDefinition(app: ReturnType<typeof synthesizeApp>): EcsTaskDefinition {
   // The cameras are in shard 1: its nested stack holds the task definition.
-  const template = Template.fromStack(buildGatewayApp(config).fargateGateway.shards[0]);
+  const template = Template.fromStack(app.fargateGateway.shards[0]);
   const [definition, ...others] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
   expect(others).toEqual([]);
   return definition.Properties as EcsTaskDefinition;
@@ -157,8 +262,10 @@ async function removeLeftoverRuns(): Promise<void> {
 beforeAll(async () => {
   await removeLeftoverRuns();
   fs.mkdirSync(runFolder, { recursive: true });
-  await buildImage();
-  taskDefinition = synthesizeTaskDefinition();
+  const app = synthesizeApp();
+  await buildImage(app);
+  if (!build.succeeded) return; // the build test says why
+  taskDefinition = synthesizeTaskDefinition(app);
 
   network = await TaskNetwork.create(runFolder);
   endpoint = await EcsCredentialsEndpoint.start(network.hostAddress);
@@ -196,6 +303,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.remove();
+  await Promise.all(standIns.map((standIn) => standIn.stop()));
+  await responseUrl?.stop();
   await Promise.all(testCameras.map((camera) => camera.stop()));
   await endpoint?.stop();
   await network?.remove();
@@ -206,6 +315,54 @@ afterAll(async () => {
       .map(([what, value]) => `${what}: ${value}`)
       .join('\n'),
   );
+});
+
+test("the CodeBuild project's buildspec builds the image and reports it to CloudFormation, with requests its role allows", async () => {
+  const log = fs.readFileSync(path.join(runFolder, 'build.log'), 'utf8');
+  expect({ phases: build.phases, log: build.succeeded ? '' : log.slice(-4000) }).toEqual({
+    phases: [
+      { phase: 'build', code: 0 },
+      { phase: 'post_build', code: 0 },
+    ],
+    log: '',
+  });
+  // The custom resource's answer: SUCCESS, with the tag the task definitions name.
+  expect(responseUrl!.responses).toEqual([
+    expect.objectContaining({
+      Status: 'SUCCESS',
+      PhysicalResourceId: builtImage.tag,
+      Data: { ImageTag: builtImage.tag },
+    }),
+  ]);
+  // What docker was asked: the logins, the build of the project Dockerfile, the tag and the push.
+  const repository = builtImage.reference.split(':')[0];
+  expect(
+    fs.readFileSync(path.join(runFolder, 'docker-commands.log'), 'utf8').split('\n').filter(Boolean),
+  ).toEqual([
+    `login ${repository.split('/')[0]}`,
+    'login public.ecr.aws',
+    `build artifact:${builtImage.tag}`,
+    `tag artifact:${builtImage.tag} ${builtImage.reference}`,
+    `push ${builtImage.reference}`,
+  ]);
+  // The build context, the ECR and the ECR Public logins, each judged against the project's role.
+  const role = buildDeployment.roles().find((r) => r.logicalId.startsWith('ContainerImageBuild'))!;
+  const records = aws.requestRecords();
+  expect(records.map((r) => r.operation).sort()).toEqual(
+    ['GetAuthorizationToken', 'GetAuthorizationToken', 'GetObject', 'HeadObject'].sort(),
+  );
+  // ECR Public's login is allowed by AmazonElasticContainerRegistryPublicReadOnly, an AWS managed
+  // policy the deployment model cannot read: it is named here, and the other requests are judged
+  // against the role's own policies.
+  expect(role.unreadablePolicies).toEqual([
+    expect.stringMatching(/:policy\/AmazonElasticContainerRegistryPublicReadOnly$/),
+  ]);
+  const report = await new PermissionCheck(
+    buildDeployment,
+    new Map([[STAND_IN_CREDENTIALS.AccessKeyId, { role: { ...role, unreadablePolicies: [] } }]]),
+  ).judge(records.filter((record) => record.service !== 'ecr-public'));
+  expect(describeFindings(report.findings)).toEqual([]);
+  expect(report.judged).toBe(3);
 });
 
 test('the image builds from container/Dockerfile: GStreamer, the gateway scripts, no build tools', () => {

@@ -2,10 +2,12 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cameraList } from '../../../lib/camera-list';
-import { GatewayConfig } from '../../../lib/config';
+import { DEFAULT_PINS, GatewayConfig, SourcePins } from '../../../lib/config';
 import { AwsStandIn, AwsStandInState, STAND_IN_CREDENTIALS } from '../../support/aws-stand-ins';
 import { synthesizeEc2UserData, SynthesizedEc2UserData } from '../../support/ec2-user-data';
 import { configWith } from '../../support/gateway-app';
+import { GitServer } from '../../support/git-server';
+import { GITHUB_AWSLABS, ProducerSdkStandIn } from '../../support/producer-sdk-stand-in';
 import { TestCamera, TestCameraOptions } from '../../support/test-camera';
 import { boxClean, debianRootfs, GatewayBox, run, waitFor } from '../support/gateway-box';
 import { TestNetwork } from '../support/test-network';
@@ -14,8 +16,15 @@ import { BoxVariant } from './box-variants';
 /**
  * What surrounds a booted EC2 box, shared by every scenario of one variant: its network (a TestNetwork:
  * namespace, veth pair, addresses chosen at run time), the proxy to Debian's mirror on the host end, the
- * AWS stand-ins and test cameras in the box's namespace, the synthesized user-data, and the box itself
- * once the install scenario booted it. Scenarios (scenarios/*.ts) use its helpers and never its insides.
+ * AWS stand-ins and test cameras in the box's namespace, "GitHub" (a git server on the host end serving
+ * the stand-in Producer SDK, producer-c and PIC, which the box's git fetches in place of github.com's),
+ * the synthesized user-data, and the box itself once the install scenario booted it. Scenarios
+ * (scenarios/*.ts) use its helpers and never its insides.
+ *
+ * BY HAND ONLY: KVS_BOX_REAL_SOURCES=<folder> serves the bare repositories in that folder instead
+ * (amazon-kinesis-video-streams-producer-sdk-cpp.git, -producer-c.git, -pic.git, e.g. copies of the
+ * fetched ones), pinned as the config's defaults pin them: the boxes then build, publish and reuse the
+ * real kvssink, and the real-kvssink scenario streams it to the KVS API stand-in.
  */
 
 const PROJECT = path.join(__dirname, '..', '..', '..');
@@ -43,6 +52,8 @@ const PREFIX = '/kvs-gateway/cameras';
 /** Where the cameras' file sink writes in the box (the camera units may write under their StateDirectory). */
 export const BOX_VIDEO = '/var/lib/kvs-gateway/box-video';
 const FRONT_DOOR_PASSWORD = 'fr0nt:d@or/p%41ss';
+/** The bare repositories served in place of GitHub's, by hand (see above). */
+export const REAL_SOURCES = process.env.KVS_BOX_REAL_SOURCES;
 const BACK_GATE_PASSWORD = 'b@ck-gate-secret';
 
 export type CameraSpec = Partial<GatewayConfig['cameras'][number]> & { name: string };
@@ -76,8 +87,13 @@ export class BoxEnvironment {
   network!: TestNetwork;
   userData!: SynthesizedEc2UserData;
   endpoints!: Record<'s3' | 'ssm' | 'cloudformation', string>;
-  /** The box the install scenario booted; the scenarios after it use it. */
+  /** The box the install scenario booted; the scenarios after it use it (the replacement, once booted). */
   box!: GatewayBox;
+  /** When the install scenario booted the first box. */
+  firstBootAt = 0;
+  /** What the config pins: the stand-in repositories' commits (the defaults, with KVS_BOX_REAL_SOURCES). */
+  pins!: SourcePins;
+  private gitServer?: GitServer;
   private installed = false;
   private readonly standIns: AwsStandIn[] = [];
   private readonly cameras = new Map<string, TestCamera>();
@@ -113,6 +129,7 @@ export class BoxEnvironment {
   config(cameras: readonly CameraSpec[]): GatewayConfig {
     return configWith({
       parameterPrefix: PREFIX,
+      pins: this.pins,
       ec2: { architecture: this.variant.architecture === 'arm64' ? 'arm64' : 'x86_64' },
       cameras: cameras.map((camera) => ({ retentionHours: 24, ...camera })),
     });
@@ -159,6 +176,20 @@ export class BoxEnvironment {
     return this.aws.records<CfnSignal>('signals.jsonl');
   }
 
+  /** The repositories "GitHub" was asked for so far, one entry per fetch. */
+  gitFetches(): readonly string[] {
+    return this.gitServer?.requests ?? [];
+  }
+
+  /** The S3 stand-in's requests on the kvssink cache's object so far: "HeadObject 404", "PutObject 200"... */
+  kvssinkCacheCalls(): string[] {
+    const key = this.userData.settings.KVS_KVSSINK_CACHE.replace(/^s3:\/\//, '/');
+    return this.aws
+      .records<{ operation: string; path: string; status: number }>('s3-calls.jsonl')
+      .filter((call) => call.path === key)
+      .map((call) => `${call.operation} ${call.status}`);
+  }
+
   /** Bytes of video the camera's file sink wrote in the box (its MKV files, one per run: <stream>-<time>.mkv). */
   videoBytes(name: string): number {
     const folder = path.join(this.box.root, BOX_VIDEO);
@@ -177,6 +208,25 @@ export class BoxEnvironment {
       ms,
       () => this.videoBytes(name) >= start + bytes,
     );
+  }
+
+  /**
+   * What no box's journal may hold: a secret (`secrets`), or a process that died by a signal, the
+   * seccomp filter or the OOM killer. Empty lists when the journal is clean.
+   */
+  async journalProblems(box: GatewayBox): Promise<{ secrets: string[]; deaths: string[] }> {
+    const json = await box.mustExec(['journalctl', '--no-pager', '-o', 'json']);
+    const secrets = this.secrets.filter(
+      (secret) => json.includes(secret) || json.includes(encodeURIComponent(secret)),
+    );
+    const deaths = (await box.journal())
+      .split('\n')
+      .filter((line) =>
+        /SIGSYS|SIGSEGV|status=31\/SYS|status=11\/SEGV|code=dumped|oom-kill|Out of memory|Bad system call/.test(
+          line,
+        ),
+      );
+    return { secrets, deaths };
   }
 
   async mainPid(name: string): Promise<string> {
@@ -199,11 +249,15 @@ export class BoxEnvironment {
       'etc/apt/apt.conf.d/99-box-test-proxy',
       `Acquire::http::Proxy "http://${this.network.hostAddress}:${PROXY_PORT}";\n`,
     );
-    // TEST ONLY, each forced by this machine (no github.com, no Fluent Bit repository, no AWS).
+    // TEST ONLY, each forced by this machine (no github.com, no Fluent Bit repository, no AWS). git's own
+    // url.<base>.insteadOf sends the fetches of GitHub's awslabs repositories to the git server.
+    fresh.writeFile(
+      'etc/gitconfig',
+      `[url "git://${this.network.hostAddress}:${this.gitServer!.port}/"]\n\tinsteadOf = ${GITHUB_AWSLABS}\n`,
+    );
     fresh.writeFile(
       'etc/kvs-box-test/user-data.env',
       [
-        'KVS_TEST_WITHOUT_KVSSINK=1',
         'KVS_TEST_WITHOUT_LOG_SHIPPER=1',
         `AWS_ENDPOINT_URL_S3=${this.endpoints.s3}`,
         `AWS_ENDPOINT_URL_CLOUDFORMATION=${this.endpoints.cloudformation}`,
@@ -256,6 +310,9 @@ export class BoxEnvironment {
     // This kernel has no dummy interfaces: the metadata address sits on the namespace's end of the pair.
     await this.network.addInnerAddress(`${IMDS_ADDRESS}/32`);
     await this.startProxy();
+    const standIn = REAL_SOURCES ? undefined : new ProducerSdkStandIn(path.join(this.work, 'producer-sdk'));
+    this.pins = standIn?.pins() ?? DEFAULT_PINS;
+    this.gitServer = await GitServer.start(REAL_SOURCES ?? standIn!.dir, this.network.hostAddress);
     this.aws.setInstance(INSTANCE);
     this.aws.setParameters({});
     this.userData = synthesizeEc2UserData(this.config(INITIAL_CAMERAS), PLACE);
@@ -303,6 +360,7 @@ export class BoxEnvironment {
     await this.box?.shutdown().catch(() => undefined);
     await Promise.all([...this.cameras.values(), ...this.stoppedCameras].map((c) => c.stop()));
     await Promise.all(this.standIns.map((s) => s.stop()));
+    await this.gitServer?.stop();
     this.proxy?.kill('SIGTERM');
     await boxClean(this.work);
     if (this.figures.length)

@@ -10,6 +10,7 @@ import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
+import { replacementInstance } from './scenarios/replacement-instance';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -34,7 +35,8 @@ const SCENARIOS: readonly BoxScenario[] = [
   cameraDown,
   reboot,
   journalAndCpu,
-  realKvssink, // by hand only (KVS_BOX_REAL_KVSSINK)
+  replacementInstance, // the first box powered off: later scenarios use the replacement
+  realKvssink, // by hand only (KVS_BOX_REAL_SOURCES)
 ];
 
 /**
@@ -42,11 +44,12 @@ const SCENARIOS: readonly BoxScenario[] = [
  * 24.04) booted with systemd in a network namespace of its own runs the user-data exactly as
  * Ec2GatewayStack synthesizes it. AWS is played by stand-ins speaking the real protocols and checking
  * SigV4 (IMDSv2 on 169.254.169.254; S3, SSM and CloudFormation through the AWS_ENDPOINT_URL_* variables
- * the scripts honour), the cameras by the project's RTSP test camera, and apt reaches Debian's mirror
- * through a proxy on the host end of the namespace's veth pair, which lets nothing else out. The only
- * test-only settings are those this machine forces: no kvssink build (no github.com:
- * KVS_TEST_WITHOUT_KVSSINK=1, the cameras write to the run script's file sink through a drop-in), no
- * Fluent Bit (KVS_TEST_WITHOUT_LOG_SHIPPER=1), the endpoints. The box's timings are printed, never asserted.
+ * the scripts honour), GitHub by a git server serving stand-ins of the Producer SDK, producer-c and PIC
+ * (git's own url.insteadOf in the box's /etc/gitconfig), the cameras by the project's RTSP test camera,
+ * and apt reaches Debian's mirror through a proxy on the host end of the namespace's veth pair, which lets
+ * nothing else out. The only test-only settings are those this machine forces: the stand-in kvssink (its
+ * cameras write to the run script's file sink through a drop-in), no Fluent Bit
+ * (KVS_TEST_WITHOUT_LOG_SHIPPER=1), the endpoints. The box's timings are printed, never asserted.
  */
 export function describeBox(variant: BoxVariant): void {
   jest.setTimeout(variant.slowdown * 20 * 60_000);

@@ -7,7 +7,7 @@ export function firstVideo(env: BoxEnvironment): void {
     for (const name of ['front-door', 'loading-dock']) {
       await env.videoGrows(name, env.ms(60_000));
       env.figure(
-        `first video from ${name} ${Math.round((Date.now() - signalled) / 1000)}s after the SUCCESS signal`,
+        `first boot: first video from ${name} ${Math.round((Date.now() - signalled) / 1000)}s after the SUCCESS signal, ${Math.round((Date.now() - env.firstBootAt) / 1000)}s after boot`,
       );
     }
     expect(await env.box.journal('-u', 'kvs-camera@loading-dock.service')).toMatch(/streaming H\.265|h265/i);

@@ -1,15 +1,27 @@
+import { INSTALL_TIMEOUT } from '../../../../lib/ec2-stack';
 import { waitFor } from '../../support/gateway-box';
 import { BoxEnvironment } from '../box-environment';
 
-/** The first boot: the user-data installs the gateway and signals SUCCESS; the box then serves every later scenario. */
+/**
+ * The first boot: the user-data installs the gateway and signals SUCCESS; the box then serves every later
+ * scenario. It is the shard's first instance, so the kvssink cache is empty: it builds kvssink from the
+ * pinned sources ("GitHub" is the box environment's git server) and publishes the build.
+ */
 export function install(env: BoxEnvironment): void {
-  test('installs with first-boot apt holding the lists lock, and signals SUCCESS', async () => {
+  test('installs with first-boot apt holding the lists lock, builds kvssink from the pinned sources, publishes it, and signals SUCCESS', async () => {
     const { userData } = env;
     env.box = await env.newBox('box');
-    const booted = Date.now();
+    env.firstBootAt = Date.now();
     await env.box.boot();
-    const signal = await waitFor('the install to signal', env.ms(15 * 60_000), () => env.signals()[0], 2000);
-    env.figure(`install: boot to SUCCESS signal ${Math.round((Date.now() - booted) / 1000)}s`);
+    const signal = await waitFor(
+      'the install to signal',
+      env.ms(INSTALL_TIMEOUT.toMilliseconds()),
+      () => env.signals()[0],
+      2000,
+    );
+    env.figure(
+      `first boot (builds kvssink): boot to SUCCESS signal ${Math.round((Date.now() - env.firstBootAt) / 1000)}s`,
+    );
     const log = env.box.readFile('var/log/cloud-init-output.log');
     // The install log's end comes with a failure, to say why.
     expect({ ...signal, log: signal.Status === 'SUCCESS' ? '' : log.slice(-4000) }).toEqual({
@@ -23,6 +35,26 @@ export function install(env: BoxEnvironment): void {
     // The lists lock was held when apt-get update first ran; the install waited instead of failing.
     expect(log).toMatch(/Could not get lock \/var\/lib\/apt\/lists\/lock/);
     expect(log).toContain('apt-get update: another apt process holds an apt lock');
-    expect(log).toContain('TEST ONLY (KVS_TEST_WITHOUT_KVSSINK=1)');
+
+    // Nothing in the cache: it fetched the three repositories once each, built, and published.
+    const cache = userData.settings.KVS_KVSSINK_CACHE;
+    expect(log).toContain(`kvssink-cache: no kvssink build in ${cache} yet (S3 answered 404): building one`);
+    expect(env.gitFetches()).toEqual([
+      '/amazon-kinesis-video-streams-producer-sdk-cpp.git',
+      '/amazon-kinesis-video-streams-producer-c.git',
+      '/amazon-kinesis-video-streams-pic.git',
+    ]);
+    expect(log).toContain(
+      `build-kvssink: kvssink from Producer SDK ${userData.settings.KVS_PRODUCER_SDK_PIN} installed`,
+    );
+    expect(log).toMatch(new RegExp(`kvssink-cache: published kvssink to ${cache} \\(\\d+ bytes\\)`));
+    expect(env.kvssinkCacheCalls()).toEqual(['HeadObject 404', 'PutObject 200']);
+    // The build's plugin loads where the cameras look for it (the stand-in's kvssink, or the real one by hand).
+    await env.box.mustExec([
+      'env',
+      'GST_PLUGIN_PATH=/opt/kvs-gateway/lib/gstreamer-1.0',
+      'gst-inspect-1.0',
+      'kvssink',
+    ]);
   });
 }
