@@ -1,3 +1,5 @@
+import { closest, distance } from 'fastest-levenshtein';
+
 /**
  * The time zones a recording schedule may name: the IANA database's zone.tab (every zone a person picks
  * for a place; tzdata 2025b, Debian 12) and UTC. Old names kept only as aliases (US/Eastern, Asia/Calcutta,
@@ -63,3 +65,27 @@ export const TIME_ZONE_NAMES: ReadonlySet<string> = new Set([
     places.split(' ').map((place) => `${area}/${place}`),
   ),
 ]);
+
+/** The ICU (Intl) id of a zone name, which is the same for a name and its aliases; undefined when unknown. */
+function intlZoneId(name: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `name` cannot be a schedule's time zone, with the name to write instead when there is one; or undefined. */
+export function timeZoneProblem(name: string): string | undefined {
+  if (TIME_ZONE_NAMES.has(name)) return undefined;
+  const shown = JSON.stringify(name);
+  const id = intlZoneId(name);
+  if (id !== undefined) {
+    const current = [...TIME_ZONE_NAMES].find((candidate) => intlZoneId(candidate) === id);
+    if (current) {
+      return `${shown} is another name of "${current}": write "${current}" (the gateway's time-zone files, Ubuntu's tzdata, have only the current names)`;
+    }
+  }
+  const near = closest(name, [...TIME_ZONE_NAMES]);
+  return `${shown} is not a time zone of the IANA database (a place like "Europe/Berlin", "America/New_York", or "UTC")${distance(name, near) <= 3 ? `; did you mean "${near}"?` : ''}`;
+}
