@@ -14,8 +14,8 @@ system's time-zone database (the tzdata package), so daylight saving behaves as 
 prints one line, "on|off <seconds until the next change, or -> <what to say>", e.g.
     off 43200 off schedule until 07:00 (Europe/Berlin)
 A file that is missing, unreadable or not a schedule, or a zone the system does not know, records around
-the clock (a schedule problem must never cost video): "on - recording around the clock (<why>)", and the
-reason on stderr. KVS_SCHEDULE_CLOCK_OFFSET_SECONDS (tests only) shifts the clock this program reads.
+the clock (a schedule problem must never cost video): "on - recording around the clock (<why>)".
+KVS_SCHEDULE_CLOCK_OFFSET_SECONDS (tests only) shifts the clock this program reads.
 """
 
 import datetime
@@ -168,9 +168,7 @@ def main(argv):
         print("usage: recording_schedule.py <schedule file>", file=sys.stderr)
         return 2
     epoch = now()
-    recording, until, text, problem = decide(argv[1], epoch)
-    if problem:
-        print(f"warning: the recording schedule cannot be followed: {problem}", file=sys.stderr)
+    recording, until, text, _ = decide(argv[1], epoch)
     # Seconds, not an epoch: the caller counts them on its own clock (tests shift only this program's).
     seconds = max(1, math.ceil(until - epoch)) if until is not None else "-"
     print(f"{'on' if recording else 'off'} {seconds} {text}")
