@@ -89,10 +89,12 @@ export class ReconcilerSandbox {
     return calls;
   }
 
-  async run(script: string): Promise<{ code: number; stderr: string }> {
+  /** Runs a gateway script with the sandbox's root, list and stand-ins; `env` adds to its environment. */
+  async run(script: string, env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
     try {
       const { stderr } = await execFileAsync('bash', [script], {
         env: {
+          ...env,
           PATH: `${this.bin}:${process.env.PATH}`,
           KVS_GATEWAY_ROOT: this.root,
           KVS_CAMERA_LIST_PARAMETER: CAMERA_LIST_PARAMETER,

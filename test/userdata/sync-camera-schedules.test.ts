@@ -1,0 +1,107 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cameraList } from '../../lib/camera-list';
+import { compileSchedule, RecordingSchedule } from '../../lib/recording-schedule';
+import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
+
+/**
+ * The Fargate task's schedule sync (userdata/sync-camera-schedules.sh), run for real against the SSM stand-in
+ * (SigV4 checked) with the credential file the refresher writes: the camera list as the stack writes it
+ * becomes one schedule file per camera, rewritten only when it changes; a list it cannot read or use
+ * changes nothing.
+ */
+
+jest.setTimeout(60_000);
+
+const SYNC = path.join(USERDATA, 'sync-camera-schedules.sh');
+const SHOP: RecordingSchedule = {
+  timeZone: 'Europe/Berlin',
+  windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }],
+};
+const NIGHTS: RecordingSchedule = {
+  timeZone: 'UTC',
+  windows: [{ days: 'daily', from: '22:00', to: '06:00' }],
+};
+
+function listOf(cameras: { name: string; schedule?: RecordingSchedule }[]) {
+  return cameraList({
+    parameterPrefix: '/kvs-gateway/cameras',
+    cameras: cameras.map((camera) => ({ streamName: camera.name, codec: 'auto', audio: false, ...camera })),
+  });
+}
+
+describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
+  const ssm = useSsmStandIn();
+  let sandbox: ReconcilerSandbox;
+  let folder: string;
+  const sync = () => sandbox.run(SYNC, { KVS_SCHEDULE_DIR: folder });
+  const scheduleOf = (name: string) =>
+    JSON.parse(fs.readFileSync(path.join(folder, `${name}.schedule.json`), 'utf8')) as unknown;
+
+  beforeEach(() => {
+    sandbox = new ReconcilerSandbox(ssm);
+    folder = path.join(sandbox.root, 'run', 'kvs-gateway', 'schedules');
+  });
+  afterEach(() => sandbox.remove());
+
+  test("writes each camera's compiled schedule, or null, and rewrites only what changed", async () => {
+    sandbox.setCameraList(
+      listOf([{ name: 'till', schedule: SHOP }, { name: 'gate' }, { name: 'yard', schedule: SHOP }]),
+    );
+    const first = await sync();
+    expect(first.code).toBe(0);
+    expect([scheduleOf('till'), scheduleOf('gate'), scheduleOf('yard')]).toEqual([
+      compileSchedule(SHOP),
+      null,
+      compileSchedule(SHOP),
+    ]);
+    expect(sandbox.takeSsmCalls()).toEqual([
+      {
+        target: 'AmazonSSM.GetParameter',
+        names: ['/kvs-gateway/Ec2GatewayStack/camera-list'],
+        decrypt: false,
+      },
+    ]);
+
+    const gateBefore = fs.statSync(path.join(folder, 'gate.schedule.json')).mtimeMs;
+    sandbox.setCameraList(
+      listOf([{ name: 'till', schedule: NIGHTS }, { name: 'gate' }, { name: 'yard', schedule: SHOP }]),
+    );
+    const second = await sync();
+    expect(scheduleOf('till')).toEqual(compileSchedule(NIGHTS));
+    expect(second.stderr).toContain('camera till: recording schedule changed');
+    expect(second.stderr).not.toMatch(/camera (gate|yard)/);
+    expect(fs.statSync(path.join(folder, 'gate.schedule.json')).mtimeMs).toBe(gateBefore);
+  });
+
+  test.each([
+    ['not JSON', '{"schemaVersion": 2, "cameras": [', /is not valid: .*; the schedules stay as they are/],
+    [
+      'a newer version',
+      JSON.stringify({ schemaVersion: 3, cameras: [] }),
+      /schemaVersion 3: this task reads versions 1 and 2/,
+    ],
+    [
+      'a camera name that is not a file name',
+      JSON.stringify({ schemaVersion: 1, cameras: [{ name: '../etc/passwd' }] }),
+      /a camera name "\.\.\/etc\/passwd" that is not one/,
+    ],
+  ])('a list it cannot use (%s) changes no file and says why', async (_case, list, reason) => {
+    sandbox.setCameraList(listOf([{ name: 'till', schedule: SHOP }]));
+    await sync();
+    const before = sandbox.snapshot();
+    sandbox.setCameraList(list);
+    const result = await sync();
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(reason);
+    expect(sandbox.snapshot()).toEqual(before);
+  });
+
+  test('an unreachable SSM changes nothing and says why', async () => {
+    sandbox.setAwsUnreachable(true);
+    const result = await sync();
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('cannot read the camera list /kvs-gateway/Ec2GatewayStack/camera-list');
+    expect(fs.existsSync(folder)).toBe(false);
+  });
+});
