@@ -62,7 +62,7 @@
 #   STREAM_MISSING_BACKOFF_MAX_SECONDS [3600]
 #   CREDENTIAL_WAIT_SECONDS [15]     wait when kvssink's credential file is missing or expired
 #   SCHEDULE_CHECK_SECONDS [10]      off schedule, how often the schedule file is looked at for a change
-#   SCHEDULE_WAIT_SECONDS [60]       at start, how long to wait for a missing schedule file before recording
+#   SCHEDULE_WAIT_SECONDS [15]       at start, how long to wait for a missing schedule file before recording
 #   HEALTH_FILE [${TMPDIR:-/tmp}/kvs-gateway/<camera>.health]   fresh only while KVS accepts video
 #   HEALTH_MAX_AGE_SECONDS [30]      --check-health fails when the health file is older than this
 #   STATE_FILE [$STATE_DIRECTORY/<camera>.state, else $HEALTH_FILE.state]  what worked (RTSP transport)
@@ -126,7 +126,7 @@ apply_defaults() {
   whole_number STREAM_MISSING_BACKOFF_MAX_SECONDS 3600
   whole_number CREDENTIAL_WAIT_SECONDS 15
   whole_number SCHEDULE_CHECK_SECONDS 10
-  whole_number SCHEDULE_WAIT_SECONDS 60
+  whole_number SCHEDULE_WAIT_SECONDS 15
   export KVS_LOG_LEVEL="${KVS_LOG_LEVEL:-WARN}"
   export HEALTH_FILE="${HEALTH_FILE:-${TMPDIR:-/tmp}/kvs-gateway/${CAMERA_NAME}.health}"
   # systemd's StateDirectory= survives restarts of the unit; a container's /tmp volume those of the container.
