@@ -10,6 +10,7 @@ import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
+import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -31,6 +32,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   wrongPassword,
   cameraAddedAndRemoved,
   passwordRotated,
+  scheduleChange,
   cameraDown,
   reboot,
   journalAndCpu,
