@@ -95,7 +95,6 @@ export class ReconcilerSandbox {
     try {
       const { stderr } = await execFileAsync('bash', [script], {
         env: {
-          ...env,
           PATH: `${this.bin}:${process.env.PATH}`,
           KVS_GATEWAY_ROOT: this.root,
           KVS_CAMERA_LIST_PARAMETER: CAMERA_LIST_PARAMETER,
@@ -103,6 +102,7 @@ export class ReconcilerSandbox {
           AWS_REGION: 'eu-west-1',
           // A port nothing listens on: connection refused, as when SSM cannot be reached.
           AWS_ENDPOINT_URL_SSM: this.ssmUnreachable ? 'http://127.0.0.1:9' : this.ssm.standIn.url,
+          ...env,
         },
       });
       return { code: 0, stderr };

@@ -1,6 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cameraList } from '../../lib/camera-list';
+import { STAND_IN_CREDENTIALS } from '../support/aws-stand-ins';
+import { DeployedApp } from '../support/deployed-app';
+import { buildGatewayApp, configWith } from '../support/gateway-app';
+import { describeFindings, PermissionCheck } from '../support/permission-check';
 import { compileSchedule, RecordingSchedule } from '../../lib/recording-schedule';
 import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 
@@ -96,6 +100,38 @@ describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
     expect(result.stderr).toMatch(reason);
     expect(sandbox.snapshot()).toEqual(before);
   });
+
+  test("its request is one the shard's task role allows, as deployed", async () => {
+    // The sample config with a schedule, synthesized, and its shard 1's camera list as the stack writes it.
+    const config = configWith({ schedule: SHOP });
+    const assembly = buildGatewayApp(config).app.synth().directory;
+    const deployment = new DeployedApp(assembly, { account: '123456789012', region: 'eu-west-1' });
+    const listName = '/kvs-gateway/fargate-gateway/shard-1/camera-list';
+    const [list] = deployment
+      .resourcesOf('AWS::SSM::Parameter')
+      .map(
+        (parameter) => parameter.stack.resources[parameter.logicalId].Properties as Record<string, unknown>,
+      )
+      .filter((properties) => properties.Name === listName);
+    ssm.state.putParameter(listName, String(list.Value), 'String');
+    const records = () => ssm.state.requestRecords().filter((r) => r.operation === 'GetParameter');
+    const before = records().length;
+    const result = await sandbox.run(SYNC, { KVS_SCHEDULE_DIR: folder, KVS_CAMERA_LIST_PARAMETER: listName });
+    expect(result.code).toBe(0);
+    expect(scheduleOf('front-door')).toEqual(compileSchedule(SHOP));
+    const taskRole = deployment
+      .roles()
+      .find((role) => role.logicalId.startsWith('TaskRole') && role.stack.name.includes('Shard1'));
+    expect(taskRole).toBeDefined();
+    const check = new PermissionCheck(
+      deployment,
+      new Map([[STAND_IN_CREDENTIALS.AccessKeyId, { role: taskRole! }]]),
+    );
+    const report = await check.judge(records().slice(before));
+    expect(describeFindings(report.findings)).toEqual([]);
+    expect(report.judged).toBe(1);
+    // Synthesizing the whole app takes most of this test's time on a busy machine.
+  }, 240_000);
 
   test('an unreachable SSM changes nothing and says why', async () => {
     sandbox.setAwsUnreachable(true);
