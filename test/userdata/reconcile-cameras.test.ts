@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { cameraList } from '../../lib/camera-list';
 import { GatewayConfig } from '../../lib/config';
-import { compileSchedule, RecordingSchedule } from '../../lib/recording-schedule';
+import { compileSchedule } from '../../lib/recording-schedule';
+import { NIGHTS, SHOP_HOURS } from '../support/recording-schedules';
 import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 
 // Each case runs real bash, jq and sha256sum processes: seconds on a busy machine.
@@ -11,15 +12,6 @@ const RECONCILER = path.join(USERDATA, 'reconcile-cameras.sh');
 const PREFIX = '/kvs-gateway/cameras';
 
 type CameraSettings = Partial<GatewayConfig['cameras'][number]> & { name: string };
-
-const SHOP: RecordingSchedule = {
-  timeZone: 'Europe/Berlin',
-  windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }],
-};
-const NIGHTS: RecordingSchedule = {
-  timeZone: 'UTC',
-  windows: [{ days: 'daily', from: '22:00', to: '06:00' }],
-};
 
 /** The camera list exactly as the stack writes it (lib/camera-list.ts), for these cameras. */
 function listOf(...cameras: CameraSettings[]) {
@@ -141,7 +133,7 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
     [
       'a schedule that is not one',
       JSON.stringify({
-        ...listOf({ name: 'a', schedule: SHOP }),
+        ...listOf({ name: 'a', schedule: SHOP_HOURS }),
         schedules: [{ timeZone: 'UTC', weekMinutes: [[5, 2]] }],
       }),
       /is not valid: schedules\[0\]: not a schedule/,
@@ -256,9 +248,9 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
   test('recording schedules: each camera gets its schedule file before it starts; a change rewrites it, restarting nothing', async () => {
     sandbox.setCameraList(
       listOf(
-        { name: 'a', schedule: SHOP },
+        { name: 'a', schedule: SHOP_HOURS },
         { name: 'b', codec: 'h265', audio: true },
-        { name: 'c', schedule: SHOP },
+        { name: 'c', schedule: SHOP_HOURS },
       ),
     );
     const first = await sandbox.run(RECONCILER);
@@ -267,9 +259,9 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
     const scheduleOf = (name: string) =>
       JSON.parse(sandbox.readFile(`etc/kvs-gateway/cameras/${name}.schedule.json`)) as unknown;
     expect([scheduleOf('a'), scheduleOf('b'), scheduleOf('c')]).toEqual([
-      compileSchedule(SHOP),
+      compileSchedule(SHOP_HOURS),
       null,
-      compileSchedule(SHOP),
+      compileSchedule(SHOP_HOURS),
     ]);
     expect(first.stderr).toContain(
       'camera a: recording schedule changed: the camera follows it without a restart',
@@ -279,7 +271,7 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
       listOf(
         { name: 'a', schedule: NIGHTS },
         { name: 'b', codec: 'h265', audio: true },
-        { name: 'c', schedule: SHOP },
+        { name: 'c', schedule: SHOP_HOURS },
       ),
     );
     const changed = await sandbox.run(RECONCILER);

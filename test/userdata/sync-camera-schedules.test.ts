@@ -6,6 +6,7 @@ import { DeployedApp } from '../support/deployed-app';
 import { buildGatewayApp, configWith } from '../support/gateway-app';
 import { describeFindings, PermissionCheck } from '../support/permission-check';
 import { compileSchedule, RecordingSchedule } from '../../lib/recording-schedule';
+import { NIGHTS, SHOP_HOURS } from '../support/recording-schedules';
 import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 
 /**
@@ -18,14 +19,6 @@ import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 jest.setTimeout(60_000);
 
 const SYNC = path.join(USERDATA, 'sync-camera-schedules.sh');
-const SHOP: RecordingSchedule = {
-  timeZone: 'Europe/Berlin',
-  windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }],
-};
-const NIGHTS: RecordingSchedule = {
-  timeZone: 'UTC',
-  windows: [{ days: 'daily', from: '22:00', to: '06:00' }],
-};
 
 function listOf(cameras: { name: string; schedule?: RecordingSchedule }[]) {
   return cameraList({
@@ -50,14 +43,18 @@ describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
 
   test("writes each camera's compiled schedule, or null, and rewrites only what changed", async () => {
     sandbox.setCameraList(
-      listOf([{ name: 'till', schedule: SHOP }, { name: 'gate' }, { name: 'yard', schedule: SHOP }]),
+      listOf([
+        { name: 'till', schedule: SHOP_HOURS },
+        { name: 'gate' },
+        { name: 'yard', schedule: SHOP_HOURS },
+      ]),
     );
     const first = await sync();
     expect(first.code).toBe(0);
     expect([scheduleOf('till'), scheduleOf('gate'), scheduleOf('yard')]).toEqual([
-      compileSchedule(SHOP),
+      compileSchedule(SHOP_HOURS),
       null,
-      compileSchedule(SHOP),
+      compileSchedule(SHOP_HOURS),
     ]);
     expect(sandbox.takeSsmCalls()).toEqual([
       {
@@ -69,7 +66,7 @@ describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
 
     const gateBefore = fs.statSync(path.join(folder, 'gate.schedule.json')).mtimeMs;
     sandbox.setCameraList(
-      listOf([{ name: 'till', schedule: NIGHTS }, { name: 'gate' }, { name: 'yard', schedule: SHOP }]),
+      listOf([{ name: 'till', schedule: NIGHTS }, { name: 'gate' }, { name: 'yard', schedule: SHOP_HOURS }]),
     );
     const second = await sync();
     expect(scheduleOf('till')).toEqual(compileSchedule(NIGHTS));
@@ -91,7 +88,7 @@ describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
       /a camera name "\.\.\/etc\/passwd" that is not one/,
     ],
   ])('a list it cannot use (%s) changes no file and says why', async (_case, list, reason) => {
-    sandbox.setCameraList(listOf([{ name: 'till', schedule: SHOP }]));
+    sandbox.setCameraList(listOf([{ name: 'till', schedule: SHOP_HOURS }]));
     await sync();
     const before = sandbox.snapshot();
     sandbox.setCameraList(list);
@@ -103,7 +100,7 @@ describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
 
   test("its request is one the shard's task role allows, as deployed", async () => {
     // The sample config with a schedule, synthesized, and its shard 1's camera list as the stack writes it.
-    const config = configWith({ schedule: SHOP });
+    const config = configWith({ schedule: SHOP_HOURS });
     const assembly = buildGatewayApp(config).app.synth().directory;
     const deployment = new DeployedApp(assembly, { account: '123456789012', region: 'eu-west-1' });
     const listName = '/kvs-gateway/fargate-gateway/shard-1/camera-list';
@@ -118,7 +115,7 @@ describe('sync-camera-schedules.sh (real script, SSM stand-in)', () => {
     const before = records().length;
     const result = await sandbox.run(SYNC, { KVS_SCHEDULE_DIR: folder, KVS_CAMERA_LIST_PARAMETER: listName });
     expect(result.code).toBe(0);
-    expect(scheduleOf('front-door')).toEqual(compileSchedule(SHOP));
+    expect(scheduleOf('front-door')).toEqual(compileSchedule(SHOP_HOURS));
     const taskRole = deployment
       .roles()
       .find((role) => role.logicalId.startsWith('TaskRole') && role.stack.name.includes('Shard1'));
