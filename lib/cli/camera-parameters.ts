@@ -7,7 +7,8 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { cameraUrlParameterName, kvsStreamNameProblem, type GatewayConfig } from '../config';
-import { buildRtspUrl, checkCameraUrl, redactRtspUrl, RtspUrlError } from '../rtsp-url';
+import { buildRtspUrl, checkCameraUrl, RtspUrlError } from '../rtsp-url';
+import { redactRtspUrl } from '../shown-value';
 import { awsCall, CliError } from './aws-errors';
 
 /**
