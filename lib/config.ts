@@ -6,7 +6,7 @@ import { decodeConfigFile } from './config-encoding';
 import { parseConfigText, type TextProblem } from './config-text';
 import { fieldName, generalSentence, problemSentences } from './config-problems';
 import { instanceTypeArchitecture, instanceTypeProblem } from './ec2-instance-types';
-import { holdsUrlCredentials, show, showPath } from './shown-value';
+import { holdsUrlCredentials, show, showUnquoted } from './shown-value';
 import { defaultParameterPrefix, defaultStreamName, SITE_PATTERN } from './site-names';
 
 /**
@@ -548,7 +548,7 @@ export function validateGatewayConfig(raw: unknown, source = 'gateway config'): 
 export function configFileName(file: string, cwd: string = process.cwd()): string {
   const absolute = path.resolve(cwd, file);
   const relative = path.relative(cwd, absolute);
-  return showPath(
+  return showUnquoted(
     relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative,
   );
 }

@@ -29,9 +29,9 @@ export function show(value: unknown): string {
   return String(value);
 }
 
-/** A file path as a message shows it: as it is, but with a URL's password hidden and unsafe characters escaped. */
-export function showPath(file: string): string {
-  return escapeUnsafe(redactRtspUrl(file));
+/** A path or a name shown in a sentence as it is, but with a URL's password hidden and unsafe characters escaped. */
+export function showUnquoted(text: string): string {
+  return escapeUnsafe(redactRtspUrl(text));
 }
 
 function escapeUnsafe(text: string): string {

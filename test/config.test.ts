@@ -544,7 +544,9 @@ describe('the config file', () => {
     expect(() => load('{\n  "cameras": [\n    { "name": "a" }\n    { "name": "b" }\n  ]\n}')).toThrow(
       /has 1 problem\(s\):\n {2}- is not valid JSON at line 4, column 5: comma expected/,
     );
-    expect(() => load('{ "cameras": [')).toThrow(/is not valid JSON at line 1, column 15: close bracket expected/);
+    expect(() => load('{ "cameras": [')).toThrow(
+      /is not valid JSON at line 1, column 15: close bracket expected/,
+    );
   });
 });
 

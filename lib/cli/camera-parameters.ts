@@ -25,7 +25,7 @@ export interface CameraParameterContext {
 /** Throws a CliError when `name` cannot name a camera (the config's own rule, shared). */
 export function checkCameraName(name: string): void {
   const problem = kvsStreamNameProblem(name);
-  if (problem) throw new CliError(`camera name ${problem}`);
+  if (problem) throw new CliError(`camera name ${problem}`, 2);
 }
 
 export interface AddCameraRequest {

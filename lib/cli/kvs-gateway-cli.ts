@@ -5,11 +5,17 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   cameraUrlParameterName,
+  configFileName,
   DEFAULT_CONFIG_FILE,
+  gatewayConfigFromFile,
+  MAX_SHARD,
   GatewayConfigError,
   loadGatewayConfig,
   type GatewayConfig,
 } from '../config';
+import { checkCameraUrl, RtspUrlError } from '../rtsp-url';
+import { shardForNewCamera, type NewCameraShard } from '../shards';
+import { holdsUrlCredentials, show, showUnquoted } from '../shown-value';
 import { createAwsClients, type AwsClients, type AwsOptions } from './aws-clients';
 import { CliError } from './aws-errors';
 import { runCostCommand } from './cost-command';
@@ -33,6 +39,7 @@ import {
   renderPlayerPage,
   writePlayerPage,
 } from './hls-viewer';
+import { appendCameraToConfigFile, withCameraAppended } from './config-file-edit';
 import { confirm, readSecret, type InputStream } from './terminal-input';
 
 /**
@@ -79,7 +86,8 @@ Manages the cameras of a KVS Cloud Gateway: their RTSP URLs (SSM SecureString pa
 
 Commands:
   cameras add <name> --url <rtsp-url> (--user <user> | --no-auth)
-                        store a camera's RTSP URL with its password as a SecureString
+                        store a camera's RTSP URL with its password as a SecureString (and add
+                        the camera to the config, with a shard, when it is not there yet)
   cameras list          cameras in SSM and in the config, side by side (passwords redacted)
   cameras remove <name> delete a camera's URL parameter
   doctor                check the config, the region, the credentials and every camera's parameter
@@ -116,7 +124,9 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: `Usage: kvs-gateway cameras add <name> --url <rtsp-url> (--user <user> | --no-auth) [options]
 
 Stores the camera's RTSP URL, with the user and password percent-encoded into it, as an SSM
-SecureString parameter <parameterPrefix>/<name>, where the gateway reads it.
+SecureString parameter <parameterPrefix>/<name>, where the gateway reads it. A camera not in the
+config yet is added to it, in the lowest shard where it keeps every gateway that runs the config
+running it (no other camera moves); --shard chooses the shard yourself.
 
 The password is never an argument (it would stay in your shell history): it is asked for with echo
 off, or, when stdin is not a terminal, read from stdin (one line), e.g.
@@ -128,6 +138,7 @@ Options:
       --no-auth            the camera needs no user and password
       --kms-key-id <key>   encrypt with this KMS key (id, ARN or alias/...); default: alias/aws/ssm
       --overwrite          replace an existing URL (to rotate the password)
+      --shard <n>          the shard of a camera not in the config yet (1 to 250); default: chosen
 
 ${COMMON_HELP}`,
     options: {
@@ -136,6 +147,7 @@ ${COMMON_HELP}`,
       'no-auth': { type: 'boolean' },
       'kms-key-id': { type: 'string' },
       overwrite: { type: 'boolean' },
+      shard: { type: 'string' },
     },
     positionals: ['name'],
     run: camerasAdd,
@@ -218,6 +230,19 @@ ${COMMON_HELP}`,
   },
 };
 
+/** Every command with its options (the common ones included) and positional arguments, for tests and help. */
+export function commandTable(): {
+  readonly command: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  readonly positionals: readonly string[];
+}[] {
+  return Object.entries(COMMANDS).map(([command, spec]) => ({
+    command,
+    options: { ...COMMON_OPTIONS, ...spec.options },
+    positionals: spec.positionals,
+  }));
+}
+
 const GROUP_HELP: Record<string, string> = {
   cameras: `Usage: kvs-gateway cameras <add|list|remove> [options]
 
@@ -259,7 +284,7 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     complain(
       first.startsWith('-')
         ? `kvs-gateway: the command comes first: kvs-gateway <command> [options]\n\n${MAIN_HELP}`
-        : `kvs-gateway: unknown command "${commandName}"\n\n${MAIN_HELP}`,
+        : `kvs-gateway: unknown command ${show(commandName)}\n\n${MAIN_HELP}`,
     );
     return 2;
   }
@@ -278,6 +303,7 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     return 0;
   }
   try {
+    awsOptions(parsed); // a malformed --region is wrong usage, said before anything else is done
     return await spec.run(parsed, io);
   } catch (error) {
     if (error instanceof CliError) {
@@ -314,6 +340,11 @@ function parseCommand(spec: CommandSpec, args: string[]): ParsedCommand {
         'there is no --password option: the password is asked for with echo off, or read from stdin, so that it never lands in your shell history',
       );
     }
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      // The option as typed, shown like any other input (it may be anything, a password included).
+      const typed = /^Unknown option '([\s\S]*?)'\. To specify/.exec((error as Error).message)?.[1];
+      throw new Error(`unknown option ${typed === undefined ? '' : show(typed)}`.trimEnd());
+    }
     throw new Error(((error as Error).message.split('. ')[0] ?? 'invalid arguments').replace(/\.$/, ''));
   }
   const values = result.values as Record<string, string | boolean | undefined>;
@@ -340,7 +371,7 @@ function configFile(args: ParsedCommand, io: CliIo): string {
 function loadConfig(args: ParsedCommand, io: CliIo): GatewayConfig {
   const file = configFile(args, io);
   try {
-    return loadGatewayConfig(file);
+    return loadGatewayConfig(file, io.cwd);
   } catch (error) {
     if (error instanceof GatewayConfigError) {
       throw new CliError(`${error.message}\nFix the config, or choose another with --config <file>.`);
@@ -349,11 +380,21 @@ function loadConfig(args: ParsedCommand, io: CliIo): GatewayConfig {
   }
 }
 
+/** us-east-1, us-gov-west-1, ap-southeast-5, eu-isoe-west-1. */
+const AWS_REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 function awsOptions(args: ParsedCommand): AwsOptions {
   const region = stringOption(args, 'region');
   const profile = stringOption(args, 'profile');
+  if (region !== undefined && !AWS_REGION_NAME.test(region)) {
+    throw new CliError(`--region ${show(region)}: not the name of an AWS region (e.g. eu-west-1)`, 2);
+  }
   return { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
 }
+
+/** A key id, a multi-Region key id, an alias, or the ARN of a key or an alias (what PutParameter's KeyId takes). */
+const KMS_KEY_ID =
+  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[\w:/-]{1,250}|arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(key\/(mrk-)?[0-9a-f-]{32,36}|alias\/[\w:/-]{1,250}))$/;
 
 function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
@@ -365,22 +406,49 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   const url = stringOption(args, 'url');
   const user = stringOption(args, 'user');
   const noAuth = args.values['no-auth'] === true;
+  const kmsKeyId = stringOption(args, 'kms-key-id');
+  // Everything that needs neither AWS nor the password is checked first: a mistake is said before the
+  // prompt, and without the network.
   if (!url) throw new CliError('--url is required, e.g. --url rtsp://192.0.2.10:554/stream1', 2);
+  try {
+    checkCameraUrl(url);
+  } catch (error) {
+    if (error instanceof RtspUrlError) throw new CliError(error.message, 2);
+    throw error;
+  }
   if (noAuth && user !== undefined) throw new CliError('--no-auth and --user exclude each other', 2);
   if (user === '') throw new CliError('--user: must not be empty', 2);
+  if (user !== undefined && holdsUrlCredentials(user)) {
+    throw new CliError(
+      '--user: holds a URL with a password; give only the camera user (the password is asked for)',
+      2,
+    );
+  }
   if (!noAuth && user === undefined) {
     throw new CliError(
       'give --user <user> (the password is then asked for), or --no-auth for a camera without authentication',
       2,
     );
   }
+  if (kmsKeyId !== undefined && !KMS_KEY_ID.test(kmsKeyId)) {
+    throw new CliError(
+      `--kms-key-id ${show(kmsKeyId)}: give a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN or an alias ("alias/my-key")`,
+      2,
+    );
+  }
+  const file = configFile(args, io);
   const config = loadConfig(args, io);
+  const placement = placeNewCamera(config, name, shardOption(args), file, io.cwd);
   const clients = await io.createClients(awsOptions(args), io.env);
   // Before asking for the password: failing after it was typed would waste the user's effort.
   await clients.checkCredentials();
   let password: string | undefined;
   if (user !== undefined) {
-    password = await readSecret(io.stdin, `Password for ${user} on camera ${name}: `, io.stderr);
+    password = await readSecret(
+      io.stdin,
+      `Password for ${showUnquoted(user)} on camera ${name}: `,
+      io.stderr,
+    );
     if (password === '') {
       throw new CliError(
         io.stdin.isTTY
@@ -396,25 +464,113 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
       url,
       ...(user !== undefined ? { user } : {}),
       ...(password !== undefined ? { password } : {}),
-      ...(stringOption(args, 'kms-key-id') ? { kmsKeyId: stringOption(args, 'kms-key-id') } : {}),
+      ...(kmsKeyId ? { kmsKeyId } : {}),
       overwrite: args.values.overwrite === true,
     },
   );
-  const configName = path.relative(io.cwd, configFile(args, io)) || configFile(args, io);
+  const configName = configFileName(file, io.cwd);
+  if (placement) {
+    try {
+      appendCameraToConfigFile(file, { name, shard: placement.shard });
+    } catch (error) {
+      throw new CliError(
+        `stored the URL of camera "${name}", but could not add the camera to ${configName} ` +
+          `(${(error as NodeJS.ErrnoException).code ?? 'write failed'}): add { "name": "${name}", "shard": ${placement.shard} } to its "cameras" yourself`,
+      );
+    }
+  }
   if (args.values.json) {
-    printJson(io, { ...result, region: clients.region });
+    printJson(io, {
+      ...result,
+      region: clients.region,
+      ...(placement ? { addedToConfig: { file: configName, shard: placement.shard } } : {}),
+    });
   } else {
     io.stdout(
       `${result.overwritten ? 'Replaced' : 'Stored'} the URL of camera "${result.camera}" in ${result.parameterName} ` +
         `(SecureString, version ${result.version}, KMS key ${result.kmsKeyId ?? 'alias/aws/ssm'}, ${clients.region}): ${result.url}\n`,
     );
-  }
-  if (!result.inConfig) {
-    io.stderr(
-      `note: camera "${name}" is not in ${configName} yet: add { "name": "${name}" } to "cameras" and deploy to start ingesting it\n`,
-    );
+    if (placement) io.stdout(`${addedSentence(name, configName, placement)}\n`);
   }
   return 0;
+}
+
+interface Placement extends NewCameraShard {
+  /** Whether the shard was given with --shard. */
+  readonly chosen: boolean;
+}
+
+function shardOption(args: ParsedCommand): number | undefined {
+  const value = stringOption(args, 'shard');
+  if (value === undefined) return undefined;
+  const shard = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(shard >= 1 && shard <= MAX_SHARD)) {
+    throw new CliError(`--shard ${show(value)}: give a whole number from 1 to ${MAX_SHARD}`, 2);
+  }
+  return shard;
+}
+
+/**
+ * The shard of a camera the config does not list yet (undefined when it lists it: its shard is the
+ * config's). The config with the camera added is checked whole before anything is stored, so that a
+ * name the config would refuse (one like another camera's) is said before the prompt.
+ */
+function placeNewCamera(
+  config: GatewayConfig,
+  name: string,
+  shard: number | undefined,
+  file: string,
+  cwd: string,
+): Placement | undefined {
+  const listed = config.cameras.find((camera) => camera.name === name);
+  if (listed) {
+    if (shard !== undefined && shard !== listed.shard) {
+      throw new CliError(
+        `--shard ${shard}: camera "${name}" is in shard ${listed.shard} in the config; moving a camera to another shard is an edit of the config you make (docs/operations-and-cost.md#shards)`,
+        2,
+      );
+    }
+    return undefined;
+  }
+  const withCamera = (entry: Record<string, string | number>) => {
+    try {
+      const text = withCameraAppended(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''), entry);
+      return gatewayConfigFromFile(Buffer.from(text, 'utf8'), configFileName(file, cwd));
+    } catch (error) {
+      if (error instanceof GatewayConfigError) {
+        const own = error.problems.filter((problem) =>
+          problem.startsWith(`cameras[${config.cameras.length}]`),
+        );
+        throw new CliError(
+          `camera "${name}" cannot be added to the config: ${(own.length > 0 ? own : error.problems).join('; ')}`,
+          2,
+        );
+      }
+      throw new CliError(
+        `camera "${name}" cannot be added to ${configFileName(file, cwd)}: ${(error as Error).message}`,
+      );
+    }
+  };
+  if (shard !== undefined) {
+    withCamera({ name, shard });
+    return { shard, passedOver: [], chosen: true };
+  }
+  const added = withCamera({ name }).cameras.at(-1)!;
+  const placement = shardForNewCamera(config, added);
+  if (!placement) {
+    throw new CliError(
+      `every shard (1 to ${MAX_SHARD}) is taken and full: give the camera a shard with --shard <n>`,
+    );
+  }
+  withCamera({ name, shard: placement.shard });
+  return { ...placement, chosen: false };
+}
+
+function addedSentence(name: string, configName: string, placement: Placement): string {
+  const passed = placement.passedOver.map((p) => `shard ${p.shard} has no room for it on ${p.gateway}`);
+  const why =
+    passed.length > 0 ? ` (${passed.slice(0, 3).join('; ')}${passed.length > 3 ? '; ...' : ''})` : '';
+  return `Added camera "${name}" to ${configName} in shard ${placement.shard}${why}: deploy to start ingesting it.`;
 }
 
 async function camerasList(args: ParsedCommand, io: CliIo): Promise<number> {
@@ -466,16 +622,16 @@ function formatListing(listing: CameraListing): string {
 async function camerasRemove(args: ParsedCommand, io: CliIo): Promise<number> {
   const [name] = args.positionals;
   checkCameraName(name);
+  if (args.values.yes !== true && !io.stdin.isTTY) {
+    throw new CliError(
+      'not asking for confirmation because stdin is not a terminal: pass --yes to remove',
+      2,
+    );
+  }
   const config = loadConfig(args, io);
   const clients = await io.createClients(awsOptions(args), io.env);
   await clients.checkCredentials();
   if (args.values.yes !== true) {
-    if (!io.stdin.isTTY) {
-      throw new CliError(
-        'not asking for confirmation because stdin is not a terminal: pass --yes to remove',
-        2,
-      );
-    }
     const parameterName = cameraUrlParameterName(config.parameterPrefix, name);
     const yes = await confirm(
       io.stdin,
@@ -502,8 +658,8 @@ async function doctor(args: ParsedCommand, io: CliIo): Promise<number> {
   const file = configFile(args, io);
   const json = args.values.json === true;
   const report = await runDoctor({
-    configFile: path.relative(io.cwd, file) || file,
-    loadConfig: () => loadGatewayConfig(file),
+    configFile: configFileName(file, io.cwd),
+    loadConfig: () => loadGatewayConfig(file, io.cwd),
     createClients: () => io.createClients(awsOptions(args), io.env),
     // Each check as soon as it is done: a slow endpoint shows where the wait is.
     ...(json ? {} : { onCheck: (check: DoctorCheck) => io.stdout(formatDoctorCheck(check)) }),
@@ -531,6 +687,8 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
   const expiresOption = stringOption(args, 'expires');
   const expiresSeconds =
     expiresOption === undefined ? DEFAULT_HLS_EXPIRES_SECONDS : parseExpires(expiresOption);
+  const out = stringOption(args, 'out');
+  if (out !== undefined) checkPlayerPageFile(path.resolve(io.cwd, out), out);
   const config = loadConfig(args, io);
   const camera = config.cameras.find((c) => c.name === name);
   if (!camera) {
@@ -540,15 +698,18 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
   }
   const clients = await io.createClients(awsOptions(args), io.env);
   const session = await getLiveHlsSession(clients, camera, expiresSeconds);
-  const out = stringOption(args, 'out');
   const open = args.values.open === true;
   let playerPage: string | undefined;
   if (open || out !== undefined) {
     const html = renderPlayerPage(session);
-    playerPage = writePlayerPage(
-      out === undefined ? defaultPlayerPagePath(name, io.tmpDir) : path.resolve(io.cwd, out),
-      html,
-    );
+    const file = out === undefined ? defaultPlayerPagePath(name, io.tmpDir) : path.resolve(io.cwd, out);
+    try {
+      playerPage = writePlayerPage(file, html);
+    } catch (error) {
+      throw new CliError(
+        `cannot write the player page ${showUnquoted(file)} (${(error as NodeJS.ErrnoException).code ?? 'write failed'}): choose another file with --out`,
+      );
+    }
   }
   if (args.values.json) {
     printJson(io, { ...session, region: clients.region, ...(playerPage ? { playerPage } : {}) });
@@ -556,17 +717,30 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
     io.stdout(
       `Live HLS URL for camera "${name}" (stream ${session.streamName}), valid until ${session.expiresAt}:\n${session.hlsUrl}\n`,
     );
-    if (playerPage) io.stdout(`Player page: ${playerPage}\n`);
+    if (playerPage) io.stdout(`Player page: ${showUnquoted(playerPage)}\n`);
   }
   if (session.h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
   if (open && playerPage) {
     try {
       await io.openFile(playerPage);
     } catch {
-      io.stderr(`note: could not open a browser; open ${playerPage} yourself\n`);
+      io.stderr(`note: could not open a browser; open ${showUnquoted(playerPage)} yourself\n`);
     }
   }
   return 0;
+}
+
+/** Before asking AWS for a session: --out must name a file that can be made, not a folder or a path through a file. */
+function checkPlayerPageFile(file: string, given: string): void {
+  let existing = file;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const isFolder = fs.statSync(existing).isDirectory();
+  if (existing === file ? isFolder : !isFolder) {
+    throw new CliError(
+      `--out ${show(given)}: ${existing === file ? 'is a folder' : `${showUnquoted(existing)} is a file, not a folder`}: give the name of the page to write`,
+      2,
+    );
+  }
 }
 
 /** Hands the file to the desktop's opener (xdg-open, open, start) without waiting for the browser. */
@@ -590,7 +764,7 @@ function openInDefaultBrowser(file: string): Promise<void> {
 async function cost(args: ParsedCommand, io: CliIo): Promise<number> {
   const compute = stringOption(args, 'compute');
   if (compute !== undefined && compute !== 'ec2' && compute !== 'fargate') {
-    throw new CliError(`--compute "${compute}": use "ec2" or "fargate"`);
+    throw new CliError(`--compute ${show(compute)}: use "ec2" or "fargate"`, 2);
   }
   const config = loadConfig(args, io);
   // The region as every other command resolves it (flag, environment, profile).
