@@ -136,7 +136,6 @@ Options:
       --url <rtsp-url>     the camera's URL without credentials: rtsp://host[:port]/path (or rtsps://)
       --user <user>        the camera user; the password is then asked for
       --no-auth            the camera needs no user and password
-      --kms-key-id <key>   encrypt with this KMS key (id, ARN or alias/...); default: alias/aws/ssm
       --overwrite          replace an existing URL (to rotate the password)
       --shard <n>          the shard of a camera not in the config yet (1 to 250); default: chosen
 
@@ -145,7 +144,6 @@ ${COMMON_HELP}`,
       url: { type: 'string' },
       user: { type: 'string' },
       'no-auth': { type: 'boolean' },
-      'kms-key-id': { type: 'string' },
       overwrite: { type: 'boolean' },
       shard: { type: 'string' },
     },
@@ -392,10 +390,6 @@ function awsOptions(args: ParsedCommand): AwsOptions {
   return { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
 }
 
-/** A key id, a multi-Region key id, an alias, or the ARN of a key or an alias (what PutParameter's KeyId takes). */
-const KMS_KEY_ID =
-  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[\w:/-]{1,250}|arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(key\/(mrk-)?[0-9a-f-]{32,36}|alias\/[\w:/-]{1,250}))$/;
-
 function printJson(io: CliIo, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -406,7 +400,6 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   const url = stringOption(args, 'url');
   const user = stringOption(args, 'user');
   const noAuth = args.values['no-auth'] === true;
-  const kmsKeyId = stringOption(args, 'kms-key-id');
   // Everything that needs neither AWS nor the password is checked first: a mistake is said before the
   // prompt, and without the network.
   if (!url) throw new CliError('--url is required, e.g. --url rtsp://192.0.2.10:554/stream1', 2);
@@ -427,12 +420,6 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   if (!noAuth && user === undefined) {
     throw new CliError(
       'give --user <user> (the password is then asked for), or --no-auth for a camera without authentication',
-      2,
-    );
-  }
-  if (kmsKeyId !== undefined && !KMS_KEY_ID.test(kmsKeyId)) {
-    throw new CliError(
-      `--kms-key-id ${show(kmsKeyId)}: give a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN or an alias ("alias/my-key")`,
       2,
     );
   }
@@ -464,7 +451,6 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
       url,
       ...(user !== undefined ? { user } : {}),
       ...(password !== undefined ? { password } : {}),
-      ...(kmsKeyId ? { kmsKeyId } : {}),
       overwrite: args.values.overwrite === true,
     },
   );
@@ -488,7 +474,7 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   } else {
     io.stdout(
       `${result.overwritten ? 'Replaced' : 'Stored'} the URL of camera "${result.camera}" in ${result.parameterName} ` +
-        `(SecureString, version ${result.version}, KMS key ${result.kmsKeyId ?? 'alias/aws/ssm'}, ${clients.region}): ${result.url}\n`,
+        `(SecureString, version ${result.version}, KMS key alias/aws/ssm, ${clients.region}): ${result.url}\n`,
     );
     if (placement) io.stdout(`${addedSentence(name, configName, placement)}\n`);
   }

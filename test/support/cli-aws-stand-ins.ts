@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { type Authorization, type AwsRequestRecord, awsManagedKeyArn } from './permission-check';
 import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
 /**
@@ -11,7 +12,8 @@ import { checkSignature, type SignatureProblem } from './sigv4-signature';
  *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
  *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
- * each service gives for it, a wrong signature SignatureDoesNotMatch.
+ * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
+ * with what IAM authorizes for it (`requestRecords`), for the permission check.
  */
 
 export const KNOWN_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -40,6 +42,8 @@ export interface AwsStandIn {
   readonly products: Map<string, string[]>;
   /** Every request seen, as `<service> <operation>`. */
   readonly requests: string[];
+  /** Every request answered with a valid signature, with what IAM authorizes for it. */
+  readonly requestRecords: AwsRequestRecord[];
   close(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   const streams = new Map<string, StandInStream>();
   const products = new Map<string, string[]>();
   const requests: string[] = [];
+  const requestRecords: AwsRequestRecord[] = [];
 
   const server = http.createServer((request, response) => {
     let text = '';
@@ -73,6 +78,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     problem: SignatureProblem | undefined,
     reply: Reply,
   ): void => {
+    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
       requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
@@ -105,11 +111,87 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     streams,
     products,
     requests,
+    requestRecords,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
 const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
+
+/** The region of a request's SigV4 credential scope. */
+function signingRegion(request: http.IncomingMessage): string {
+  return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '?';
+}
+
+/**
+ * What IAM authorizes for one request, as the service reference lists it: the action on the parameter,
+ * path or stream named, and KMS on the caller's behalf where SSM or KVS uses a key (SecureStrings under
+ * the AWS managed `aws/ssm`; a stream's own key to read its media).
+ */
+function authorizedRequest(
+  request: http.IncomingMessage,
+  text: string,
+  parameters: Map<string, StoredParameter>,
+  streams: Map<string, StandInStream>,
+): AwsRequestRecord {
+  const region = signingRegion(request);
+  const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
+  const parameterArn = (name: string) =>
+    `arn:aws:ssm:${region}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`;
+  const viaSsm = (action: string, name: string): Authorization => ({
+    action,
+    resource: awsManagedKeyArn(ACCOUNT, region, 'aws/ssm'),
+    context: {
+      'kms:ViaService': `ssm.${region}.amazonaws.com`,
+      'kms:CallerAccount': ACCOUNT,
+      'kms:EncryptionContext:PARAMETER_ARN': parameterArn(name),
+    },
+  });
+  const accessKeyId = /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '?';
+  const record = (service: string, operation: string, authorizations: Authorization[]): AwsRequestRecord => ({
+    accessKeyId,
+    service,
+    operation,
+    authorizations,
+  });
+  const target = String(request.headers['x-amz-target'] ?? '');
+  if (target.startsWith('AmazonSSM.')) {
+    const operation = target.slice('AmazonSSM.'.length);
+    const name = String(input.Name ?? input.Path ?? '');
+    const authorizations: Authorization[] = [{ action: `ssm:${operation}`, resource: parameterArn(name) }];
+    if (operation === 'PutParameter' && input.Type === 'SecureString') {
+      authorizations.push(viaSsm('kms:Encrypt', name));
+    }
+    if (operation === 'GetParametersByPath' && input.WithDecryption) {
+      for (const parameter of parameters.values()) {
+        if (parameter.Name.startsWith(`${name}/`) && parameter.Type === 'SecureString') {
+          authorizations.push(viaSsm('kms:Decrypt', parameter.Name));
+        }
+      }
+    }
+    return record('ssm', operation, authorizations);
+  }
+  if (target.startsWith('AWSPriceListService.')) {
+    const operation = target.slice('AWSPriceListService.'.length);
+    return record('pricing', operation, [{ action: `pricing:${operation}`, resource: '*' }]);
+  }
+  // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
+  if (/Action=GetCallerIdentity/.test(text)) return record('sts', 'GetCallerIdentity', []);
+  const operation = (request.url?.replace(/^\//, '').split('?')[0] ?? '').replace(/^./, (c) =>
+    c.toUpperCase(),
+  );
+  const stream = `arn:aws:kinesisvideo:${region}:${ACCOUNT}:stream/${String(input.StreamName ?? '?')}/1700000000000`;
+  const authorizations: Authorization[] = [{ action: `kinesisvideo:${operation}`, resource: stream }];
+  // A reader of an encrypted stream's media needs its key (KVS's data protection page).
+  if (operation === 'GetHLSStreamingSessionURL' && streams.has(String(input.StreamName))) {
+    authorizations.push({
+      action: 'kms:Decrypt',
+      resource: `kms-key-of:${stream}`,
+      context: { 'kms:ViaService': `kinesisvideo.${region}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT },
+    });
+  }
+  return record('kinesisvideo', operation, authorizations);
+}
 
 interface GetProductsInput {
   readonly ServiceCode?: string;
