@@ -64,7 +64,8 @@ export function problemSentences(
   const others = issues.filter(
     (issue) => issue.code !== 'unrecognized_keys' && !reported.has(fieldName(issue.path)),
   );
-  return [
+  // A set: one value can fail two checks with the same sentence (1e29 is neither a safe integer nor at most the maximum).
+  const sentences = [
     ...unknownKeys.flatMap((issue) => {
       const allowed = objectKeysAt(schema, issue.path);
       return issue.keys
@@ -76,6 +77,7 @@ export function problemSentences(
     }),
     ...others.map((issue) => `${fieldName(issue.path)}: ${issue.message}`),
   ];
+  return [...new Set(sentences)];
 }
 
 /** The allowed key nearest to a typo, when it is near enough to be a useful hint. */

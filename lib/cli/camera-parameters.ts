@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { cameraUrlParameterName, kvsStreamNameProblem, type GatewayConfig } from '../config';
 import { buildRtspUrl, checkCameraUrl, RtspUrlError } from '../rtsp-url';
-import { redactRtspUrl } from '../shown-value';
+import { redactRtspUrl, showUnquoted } from '../shown-value';
 import { awsCall, CliError } from './aws-errors';
 
 /**
@@ -145,7 +145,7 @@ function describeParameter(
     }
   }
   return {
-    url: redactRtspUrl(value),
+    url: showUnquoted(value),
     ...(parameter.Type ? { parameterType: parameter.Type } : {}),
     ...(parameter.LastModifiedDate ? { lastModified: parameter.LastModifiedDate.toISOString() } : {}),
     ...(problem ? { problem } : {}),
