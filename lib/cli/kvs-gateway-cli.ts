@@ -7,14 +7,12 @@ import {
   cameraUrlParameterName,
   configFileName,
   DEFAULT_CONFIG_FILE,
-  gatewayConfigFromFile,
   MAX_SHARD,
   GatewayConfigError,
   loadGatewayConfig,
   type GatewayConfig,
 } from '../config';
 import { checkCameraUrl, RtspUrlError } from '../rtsp-url';
-import { shardForNewCamera, type NewCameraShard } from '../shards';
 import { holdsUrlCredentials, show, showUnquoted } from '../shown-value';
 import { createAwsClients, type AwsClients, type AwsOptions } from './aws-clients';
 import { CliError } from './aws-errors';
@@ -39,7 +37,7 @@ import {
   renderPlayerPage,
   writePlayerPage,
 } from './hls-viewer';
-import { appendCameraToConfigFile, withCameraAppended } from './config-file-edit';
+import { addedSentence, appendCameraToConfigFile, placeNewCamera } from './config-file-edit';
 import { confirm, readSecret, type InputStream } from './terminal-input';
 
 /**
@@ -481,11 +479,6 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   return 0;
 }
 
-interface Placement extends NewCameraShard {
-  /** Whether the shard was given with --shard. */
-  readonly chosen: boolean;
-}
-
 function shardOption(args: ParsedCommand): number | undefined {
   const value = stringOption(args, 'shard');
   if (value === undefined) return undefined;
@@ -494,69 +487,6 @@ function shardOption(args: ParsedCommand): number | undefined {
     throw new CliError(`--shard ${show(value)}: give a whole number from 1 to ${MAX_SHARD}`, 2);
   }
   return shard;
-}
-
-/**
- * The shard of a camera the config does not list yet (undefined when it lists it: its shard is the
- * config's). The config with the camera added is checked whole before anything is stored, so that a
- * name the config would refuse (one like another camera's) is said before the prompt.
- */
-function placeNewCamera(
-  config: GatewayConfig,
-  name: string,
-  shard: number | undefined,
-  file: string,
-  cwd: string,
-): Placement | undefined {
-  const listed = config.cameras.find((camera) => camera.name === name);
-  if (listed) {
-    if (shard !== undefined && shard !== listed.shard) {
-      throw new CliError(
-        `--shard ${shard}: camera "${name}" is in shard ${listed.shard} in the config; moving a camera to another shard is an edit of the config you make (docs/operations-and-cost.md#shards)`,
-        2,
-      );
-    }
-    return undefined;
-  }
-  const withCamera = (entry: Record<string, string | number>) => {
-    try {
-      const text = withCameraAppended(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''), entry);
-      return gatewayConfigFromFile(Buffer.from(text, 'utf8'), configFileName(file, cwd));
-    } catch (error) {
-      if (error instanceof GatewayConfigError) {
-        const own = error.problems.filter((problem) =>
-          problem.startsWith(`cameras[${config.cameras.length}]`),
-        );
-        throw new CliError(
-          `camera "${name}" cannot be added to the config: ${(own.length > 0 ? own : error.problems).join('; ')}`,
-          2,
-        );
-      }
-      throw new CliError(
-        `camera "${name}" cannot be added to ${configFileName(file, cwd)}: ${(error as Error).message}`,
-      );
-    }
-  };
-  if (shard !== undefined) {
-    withCamera({ name, shard });
-    return { shard, passedOver: [], chosen: true };
-  }
-  const added = withCamera({ name }).cameras.at(-1)!;
-  const placement = shardForNewCamera(config, added);
-  if (!placement) {
-    throw new CliError(
-      `every shard (1 to ${MAX_SHARD}) is taken and full: give the camera a shard with --shard <n>`,
-    );
-  }
-  withCamera({ name, shard: placement.shard });
-  return { ...placement, chosen: false };
-}
-
-function addedSentence(name: string, configName: string, placement: Placement): string {
-  const passed = placement.passedOver.map((p) => `shard ${p.shard} has no room for it on ${p.gateway}`);
-  const why =
-    passed.length > 0 ? ` (${passed.slice(0, 3).join('; ')}${passed.length > 3 ? '; ...' : ''})` : '';
-  return `Added camera "${name}" to ${configName} in shard ${placement.shard}${why}: deploy to start ingesting it.`;
 }
 
 async function camerasList(args: ParsedCommand, io: CliIo): Promise<number> {
