@@ -206,17 +206,18 @@ export class Ec2GatewayShard extends NestedStack {
       description: `The KVS EC2 gateway, shard ${shard.id}: its streams, its camera parameters, logs, Session Manager`,
     });
     streams.grantProducer(role, shard.members);
-    // The camera list, and each camera's URL: the run script decrypts it (GetParameter), the
-    // reconciler reads only its version (GetParameters, no decryption).
+    // Each camera's URL: its run script decrypts it (GetParameter). The reconciler reads the camera list
+    // and only the versions of the URLs (GetParameters, no decryption). Nothing else reads them.
+    const urlParameters = shard.members.map((member) =>
+      parameterArn(this, cameraUrlParameterName(config.parameterPrefix, member.camera.name)),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: urlParameters }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-        resources: [
-          parameterArn(this, cameraListParameter),
-          ...shard.members.map((member) =>
-            parameterArn(this, cameraUrlParameterName(config.parameterPrefix, member.camera.name)),
-          ),
-        ],
+        actions: ['ssm:GetParameters'],
+        resources: [parameterArn(this, cameraListParameter), ...urlParameters],
       }),
     );
     // The group's ARN ends in ':*' (its log streams): Fluent Bit creates one stream per instance and
