@@ -29,6 +29,12 @@ export interface StoredParameter {
   readonly Version: number;
 }
 
+export interface StandInIam {
+  /** Counts the deploys: the records carry it. */
+  readonly generation: number;
+  readonly deniedParameters: string[];
+}
+
 /** The state folder the stand-ins share: what AWS "holds" (parameters, objects) and what they recorded. */
 export class AwsStandInState {
   constructor(readonly dir: string) {
@@ -46,7 +52,19 @@ export class AwsStandInState {
    * an SSM call naming one fails whole with AccessDeniedException. An empty list allows them again.
    */
   denyParameters(names: string[]): void {
-    this.write('ssm-denied.json', names);
+    this.setIam({ ...this.iam(), deniedParameters: names });
+  }
+
+  /**
+   * Which deploy's IAM policies are in force (every request is recorded with it, to be judged against
+   * that deploy's templates) and the parameter names IAM does not allow yet, changed in one write.
+   */
+  setIam(iam: StandInIam): void {
+    this.write('iam.json', iam);
+  }
+
+  iam(): StandInIam {
+    return this.read<StandInIam>('iam.json') ?? { generation: 0, deniedParameters: [] };
   }
 
   /** Every AWS request the stand-ins answered or refused, with what IAM authorizes for it. */

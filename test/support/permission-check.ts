@@ -30,6 +30,8 @@ export interface AwsRequestRecord {
   readonly authorizations: readonly Authorization[];
   /** `denied` when the stand-in refused it with AccessDenied on the test's say-so (IAM not caught up yet). */
   readonly outcome?: 'answered' | 'denied';
+  /** Which deploy's policies were in force (the box test deploys camera changes). */
+  readonly generation?: number;
 }
 
 /** Who signs with a key: a role of the deployment, or a policy the project documents (the operator's). */

@@ -58,10 +58,17 @@ class StandInHandler(BaseHTTPRequestHandler):
         """The account the stand-ins play (account.json {"account": ...}), in every ARN they record."""
         return self.read_state("account.json", {"account": DEFAULT_ACCOUNT})["account"]
 
-    def record_request(self, signer, service, operation, authorizations, outcome="answered"):
+    def iam(self):
+        """iam.json {"generation": n, "deniedParameters": [...]}: which deploy's policies are in force (the
+        test judges each request against that deploy's templates) and the SSM parameter names IAM does not
+        allow yet. Read once per request, so a request sees one state."""
+        return self.read_state("iam.json", {"generation": 0, "deniedParameters": []})
+
+    def record_request(self, signer, service, operation, authorizations, outcome="answered", iam=None):
         """Appends what IAM authorizes for one request to aws-requests.jsonl, for the permission check
-        (test/support/permission-check.ts): who signed it (signer: sigv4.check's answer), and one
-        {"action", "resource", "context"} per action and resource AWS authorizes for it."""
+        (test/support/permission-check.ts): who signed it (signer: sigv4.check's answer), one
+        {"action", "resource", "context"} per action and resource AWS authorizes for it, and the IAM
+        generation in force."""
         self.record(
             "aws-requests.jsonl",
             {
@@ -70,6 +77,7 @@ class StandInHandler(BaseHTTPRequestHandler):
                 "operation": operation,
                 "authorizations": authorizations,
                 "outcome": outcome,
+                "generation": (iam or self.iam())["generation"],
             },
         )
 
