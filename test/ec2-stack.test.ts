@@ -178,6 +178,8 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
     // The group is in the nested stack: the signal goes to that stack, which the role may signal.
     expect(text).toContain(`KVS_STACK_NAME='<{"Ref":"AWS::StackName"}>'`);
     expect(text).toContain("KVS_PRODUCER_SDK_TAG='v3.5.0'");
+    // Fluent Bit's repository key is trusted only with this fingerprint (lib/config.ts).
+    expect(text).toContain("KVS_FLUENT_BIT_KEY_FINGERPRINT='C3C0A28534B9293EAF51FABD9F9DDC083888C1CD'");
     expect(text).toContain("KVS_CAMERA_LIST_PARAMETER='/kvs-gateway/ec2-gateway/shard-1/camera-list'");
     // The signed requests (curl --aws-sigv4) first: the bootstrap needs no AWS CLI to signal.
     const library = fs.readFileSync(path.join(USERDATA_DIR, 'aws-request.sh'), 'utf8');
