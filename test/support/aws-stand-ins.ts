@@ -8,11 +8,11 @@ import { SYSTEM_PYTHON } from './test-camera';
 
 /**
  * Starts the project's AWS stand-ins (test/support/aws-stand-ins/*.py): small servers speaking the real
- * protocols (IMDSv2, S3 GetObject, SSM JSON 1.1, CloudFormation SignalResource) that check SigV4
+ * protocols (IMDSv2, S3 GetObject, SSM JSON 1.1, CloudFormation SignalResource, CloudWatch Logs) that check SigV4
  * signatures with botocore. Tests read and write their state folder, never their insides.
  */
 
-export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation';
+export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation' | 'logs';
 
 const STAND_INS_DIR = path.join(__dirname, 'aws-stand-ins');
 
@@ -27,6 +27,13 @@ export interface StoredParameter {
   readonly Type: 'String' | 'SecureString';
   readonly Value: string;
   readonly Version: number;
+}
+
+export interface LogEvent {
+  readonly group: string;
+  readonly stream: string;
+  readonly timestamp: number;
+  readonly message: string;
 }
 
 export interface StandInIam {
@@ -65,6 +72,16 @@ export class AwsStandInState {
 
   iam(): StandInIam {
     return this.read<StandInIam>('iam.json') ?? { generation: 0, deniedParameters: [] };
+  }
+
+  /** The log groups that exist (a stack creates its own): CloudWatch Logs takes events only into these. */
+  setLogGroups(names: string[]): void {
+    this.write('log-groups.json', names);
+  }
+
+  /** Every event the CloudWatch Logs stand-in took, in arrival order. */
+  logEvents(): LogEvent[] {
+    return this.records<LogEvent>('log-events.jsonl');
   }
 
   /** Every AWS request the stand-ins answered or refused, with what IAM authorizes for it. */
