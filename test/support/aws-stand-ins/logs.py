@@ -101,7 +101,8 @@ class LogsHandler(StandInHandler):
         size = sum(len(e.get("message", "").encode()) + EVENT_OVERHEAD_BYTES for e in events)
         timestamps = [e.get("timestamp", 0) for e in events]
         if not events or len(events) > MAX_EVENTS or size > MAX_BATCH_BYTES or timestamps != sorted(timestamps):
-            self.error(400, "InvalidParameterException", f"{len(events)} events, {size} bytes, in time order: {timestamps == sorted(timestamps)}")
+            in_order = timestamps == sorted(timestamps)
+            self.error(400, "InvalidParameterException", f"{len(events)} events, {size} bytes, in time order: {in_order}")
             return
         for event in events:
             self.record(
