@@ -4,7 +4,7 @@ import { CfnElement } from 'aws-cdk-lib';
 import { GatewayConfig } from '../../lib/config';
 import { USERDATA_DIR } from '../../lib/ec2-stack';
 import { DeployedApp, type DeployedRole, type DeploymentPlace } from './deployed-app';
-import { buildGatewayApp } from './gateway-app';
+import { buildPartialGatewayApp } from './gateway-app';
 
 /**
  * The EC2 gateway's user-data exactly as the stack synthesizes it, with its CloudFormation
@@ -29,14 +29,17 @@ export interface SynthesizedEc2UserData {
 }
 
 export function synthesizeEc2UserData(config: GatewayConfig, place: DeploymentPlace): SynthesizedEc2UserData {
-  const gateway = buildGatewayApp(config);
+  // The EC2 gateway only: a box's cameras need not fit a Fargate task too.
+  const gateway = buildPartialGatewayApp(config);
+  if (!gateway.ec2Gateway) throw new Error(`the EC2 gateway is left out: ${JSON.stringify(gateway.leftOut)}`);
+  const ec2Gateway = gateway.ec2Gateway;
   const assembly = gateway.app.synth();
   const deployment = new DeployedApp(assembly.directory, place);
   // The instance of shard 1: its group, launch template and camera list are in the shard's nested stack.
-  const nestedStackId = gateway.ec2Gateway.resolve(
-    (gateway.ec2Gateway.shards[0].nestedStackResource as CfnElement).logicalId,
+  const nestedStackId = ec2Gateway.resolve(
+    (ec2Gateway.shards[0].nestedStackResource as CfnElement).logicalId,
   );
-  const shard = deployment.stack(gateway.ec2Gateway.stackName).nested(nestedStackId);
+  const shard = deployment.stack(ec2Gateway.stackName).nested(nestedStackId);
 
   const [launchTemplate] = shard.logicalIdsOf('AWS::EC2::LaunchTemplate');
   const launchTemplateData = shard.resources[launchTemplate].Properties?.LaunchTemplateData as {
