@@ -59,6 +59,13 @@ class LogsHandler(StandInHandler):
         with state_lock:
             handle(request, group, stream)
 
+    def reply(self, status, body=b"", content_type="application/x-amz-json-1.1", headers=None):
+        # Every answer of CloudWatch Logs carries its request id; Fluent Bit takes a 200 without one as a
+        # failure and sends the events again.
+        self.request_number = getattr(self, "request_number", 0) + 1
+        headers = {"x-amzn-RequestId": f"stand-in-{id(self):x}-{self.request_number}", **(headers or {})}
+        super().reply(status, body, content_type, headers)
+
     def groups(self):
         return self.read_state("log-groups.json", [])
 
