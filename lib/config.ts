@@ -25,6 +25,12 @@ export const CONFIG_SCHEMA_FILE = 'gateway.config.schema.json';
 export const KVS_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,256}$/;
 export const MAX_RETENTION_HOURS = 87600;
 export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
+/**
+ * The fingerprint of Fluent Bit's package repository key (packages.fluentbit.io/fluentbit.key,
+ * "Fluentbit releases (Releases signing key)", as Fluent Bit's installation docs publish it since 1.9):
+ * the install trusts the key it downloads only when it has this one.
+ */
+export const FLUENT_BIT_KEY_FINGERPRINT = 'C3C0A28534B9293EAF51FABD9F9DDC083888C1CD';
 /** The most cameras one config deploys: the largest fleet the tests synthesize and check against the limits. */
 export const MAX_CAMERAS = 1000;
 /**
