@@ -16,6 +16,8 @@
  * transition repeats is inside a window twice when its wall-clock times are.
  */
 
+import { show } from './shown-value';
+
 export const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const MINUTES_PER_DAY = 24 * 60;
 export const MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY;
@@ -49,7 +51,7 @@ export interface CompiledSchedule {
 
 /** Day indexes (0 = Monday) of a `days` text, or a sentence saying what is wrong with it. */
 export function parseDays(text: string): number[] | string {
-  const wrong = `${JSON.stringify(text)}: use day names (${DAY_NAMES.join(', ')}), ranges like "mon-fri" or "fri-mon", lists like "sat,sun", or "daily"`;
+  const wrong = `${show(text)}: use day names (${DAY_NAMES.join(', ')}), ranges like "mon-fri" or "fri-mon", lists like "sat,sun", or "daily"`;
   const normalized = text.trim().toLowerCase();
   if (normalized === 'daily') return [0, 1, 2, 3, 4, 5, 6];
   const days = new Set<number>();

@@ -1,4 +1,5 @@
 import { closest, distance } from 'fastest-levenshtein';
+import { show } from './shown-value';
 
 /**
  * The time zones a recording schedule may name: the IANA database's zone.tab (every zone a person picks
@@ -78,7 +79,7 @@ function intlZoneId(name: string): string | undefined {
 /** Why `name` cannot be a schedule's time zone, with the name to write instead when there is one; or undefined. */
 export function timeZoneProblem(name: string): string | undefined {
   if (TIME_ZONE_NAMES.has(name)) return undefined;
-  const shown = JSON.stringify(name);
+  const shown = show(name);
   const id = intlZoneId(name);
   if (id !== undefined) {
     const current = [...TIME_ZONE_NAMES].find((candidate) => intlZoneId(candidate) === id);

@@ -8,6 +8,7 @@ import { hardening } from './scenarios/hardening';
 import { install } from './scenarios/install';
 import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
+import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
 import { scheduleChange } from './scenarios/schedule-change';
@@ -36,6 +37,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   cameraDown,
   reboot,
   journalAndCpu,
+  permissions,
   realKvssink, // by hand only (KVS_BOX_REAL_KVSSINK)
 ];
 
