@@ -452,7 +452,7 @@ describe('a bad config is rejected with the field and the fix', () => {
       'an instance type EC2 does not offer',
       { ...withCameras(camera), ec2: { instanceType: 't4g.smal' } },
       [
-        'ec2.instanceType: "t4g.smal" is not an EC2 instance type (did you mean "t4g.small"?) (lib/ec2-instance-types.json, the AWS Price List of',
+        'ec2.instanceType: "t4g.smal" is not an EC2 instance type (did you mean "t4g.small"?) (lib/ec2-instance-types.json of',
       ],
     ],
     [
