@@ -17,6 +17,8 @@ export { CONTAINER_BUILD_CONTEXT, DOCKERFILE } from './gateway-image';
 
 export interface FargateGatewayStackProps extends StackProps {
   readonly fargate: FargateConfig;
+  /** The config's site, which names the shards' camera lists; none: the names without a site. */
+  readonly site?: string;
   /** SSM path under which each camera's RTSP URL is a SecureString (see `cameraUrlParameterName`). */
   readonly parameterPrefix: string;
   /** What kvssink is built from: the same pins as the EC2 gateway's. */
@@ -81,6 +83,7 @@ export class FargateGatewayStack extends Stack {
         shard,
         fargate,
         parameterPrefix: props.parameterPrefix,
+        site: props.site,
         cluster: this.cluster,
         image,
         logGroup: this.logGroup,

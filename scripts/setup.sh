@@ -38,6 +38,7 @@ readonly TEST_PACKAGES=(
   util-linux
   qemu-user-static
   binfmt-support
+  gnupg
   # userdata/build-kvssink.sh on the stand-in Producer SDK (test/userdata/build-kvssink.test.ts), and
   # what userdata/kvssink-cache.sh calls
   build-essential

@@ -1,15 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { GatewayConfig } from '../../lib/config';
 import { USERDATA_DIR } from '../../lib/ec2-stack';
-import { CfnValue, DeployedApp, DeploymentPlace } from './deployed-app';
-import { buildGatewayApp } from './gateway-app';
+import { DeployedApp, type DeployedRole, type DeploymentPlace } from './deployed-app';
+import { buildPartialGatewayApp } from './gateway-app';
 
 /**
  * The EC2 gateway's user-data exactly as the stack synthesizes it, with its CloudFormation
- * references resolved as CloudFormation would in one account and region, and what the user-data
+ * references resolved as CloudFormation would in one account and region (test/support/deployed-app.ts), and what the user-data
  * points at: the gateway-files asset (to serve from an S3 stand-in) and the camera-list parameter (to
  * serve from an SSM stand-in). Read from the synthesized template, not rebuilt, so a change to the
  * stack (a new setting, another layout of the launch templates) reaches the box test by itself.
@@ -23,28 +22,30 @@ export interface SynthesizedEc2UserData {
   readonly asset: { readonly bucket: string; readonly key: string; readonly folder: string };
   /** The camera-list parameter the stack writes, as SSM holds it. */
   readonly cameraList: { readonly name: string; readonly value: string };
+  /** The whole app as deployed there: the permission check judges the instance's requests against it. */
+  readonly deployment: DeployedApp;
+  /** Shard 1's instance role, whose credentials the instance's requests are signed with. */
+  readonly instanceRole: DeployedRole;
 }
 
-/**
- * The user-data of shard 1's instance, resolved by the model of the app as CloudFormation deploys it
- * (test/support/deployed-app.ts): its nested stack's parameters from the parent, physical names as
- * CloudFormation makes them (a bucket's in lower case).
- */
 export function synthesizeEc2UserData(config: GatewayConfig, place: DeploymentPlace): SynthesizedEc2UserData {
-  const gateway = buildGatewayApp(config);
+  // The EC2 gateway only: a box's cameras need not fit a Fargate task too.
+  const gateway = buildPartialGatewayApp(config);
+  if (!gateway.ec2Gateway) throw new Error(`the EC2 gateway is left out: ${JSON.stringify(gateway.leftOut)}`);
+  const ec2Gateway = gateway.ec2Gateway;
   const assembly = gateway.app.synth();
+  const deployment = new DeployedApp(assembly.directory, place);
   // The instance of shard 1: its group, launch template and camera list are in the shard's nested stack.
-  const shard = gateway.ec2Gateway.shards[0];
-  const nestedStackId = gateway.ec2Gateway.resolve((shard.nestedStackResource as CfnElement).logicalId);
-  const deployed = new DeployedApp(assembly.directory, place)
-    .stack(gateway.ec2Gateway.stackName)
-    .nested(nestedStackId);
-  const template = Template.fromStack(shard);
+  const nestedStackId = ec2Gateway.resolve(
+    (ec2Gateway.shards[0].nestedStackResource as CfnElement).logicalId,
+  );
+  const shard = deployment.stack(ec2Gateway.stackName).nested(nestedStackId);
 
-  const launchTemplates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
-  const userData = (launchTemplates[0].Properties as { LaunchTemplateData: { UserData: CfnValue } })
-    .LaunchTemplateData.UserData as { 'Fn::Base64': CfnValue };
-  const script = deployed.resolve(userData['Fn::Base64']);
+  const [launchTemplate] = shard.logicalIdsOf('AWS::EC2::LaunchTemplate');
+  const launchTemplateData = shard.resources[launchTemplate].Properties?.LaunchTemplateData as {
+    UserData: { 'Fn::Base64': unknown };
+  };
+  const script = shard.resolve(launchTemplateData.UserData['Fn::Base64']);
   const settings = Object.fromEntries(
     [...script.matchAll(/^([A-Z0-9_]+)='([^']*)'$/gm)].map(([, name, value]) => [name, value]),
   );
@@ -54,16 +55,19 @@ export function synthesizeEc2UserData(config: GatewayConfig, place: DeploymentPl
   const staged = path.join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
   const folder = fs.existsSync(staged) ? staged : USERDATA_DIR;
 
-  const parameters = Object.values(template.findResources('AWS::SSM::Parameter')).map(
-    (resource) => resource.Properties as { Name: CfnValue; Value: CfnValue },
-  );
-  const list = parameters.find((p) => deployed.resolve(p.Name) === settings.KVS_CAMERA_LIST_PARAMETER);
+  const list = shard
+    .logicalIdsOf('AWS::SSM::Parameter')
+    .map((logicalId) => shard.resources[logicalId].Properties as { Name: unknown; Value: unknown })
+    .find((p) => shard.resolve(p.Name) === settings.KVS_CAMERA_LIST_PARAMETER);
   if (!list) throw new Error(`no parameter ${settings.KVS_CAMERA_LIST_PARAMETER} in the template`);
+  const [roleId] = shard.logicalIdsOf('AWS::IAM::Role');
 
   return {
     script,
     settings,
     asset: { bucket, key, folder },
-    cameraList: { name: settings.KVS_CAMERA_LIST_PARAMETER, value: deployed.resolve(list.Value) },
+    cameraList: { name: settings.KVS_CAMERA_LIST_PARAMETER, value: shard.resolve(list.Value) },
+    deployment,
+    instanceRole: deployment.roles().find((role) => role.stack === shard && role.logicalId === roleId)!,
   };
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Template } from 'aws-cdk-lib/assertions';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsStandIn, AwsStandInState, STAND_IN_CREDENTIALS } from '../support/aws-stand-ins';
 import { DeployedApp } from '../support/deployed-app';
 import { buildGatewayApp, configWith } from '../support/gateway-app';
@@ -13,7 +14,7 @@ import { BuildahStorage, ImageConfig } from './support/buildah';
 import { CustomResourceResponseUrl, runBuildspec } from './support/codebuild-buildspec';
 import { mustRun } from './support/command';
 import { EcsCredentialsEndpoint } from './support/ecs-credentials-endpoint';
-import { EcsTaskDefinition, EcsTaskRunner } from './support/ecs-task-runner';
+import { EcsTaskDefinition, EcsTaskRunner, readTaskSecrets } from './support/ecs-task-runner';
 import { EcsContainerDefinition } from './support/oci-runtime-spec';
 import { TaskNetwork } from './support/task-network';
 
@@ -48,6 +49,7 @@ const UBUNTU_MINIMIZED_DPKG_EXCLUDES = [
 /** And what they set for dpkg in containers (no fsync per file: an image build is all or nothing). */
 const UBUNTU_DOCKER_DPKG_SPEEDUP = 'force-unsafe-io\n';
 const CAMERA_PASSWORD = 'fargate p@ss/word';
+const PSEUDO = { region: REGION, accountId: ACCOUNT };
 
 interface CameraCase {
   readonly name: string;
@@ -72,14 +74,18 @@ let runner: EcsTaskRunner | undefined;
 const testCameras: TestCamera[] = [];
 let image: { rootfs: string; config: ImageConfig };
 let taskDefinition: EcsTaskDefinition;
+/** The synthesized app as deployed in ACCOUNT and REGION: the execution role's requests are judged against it. */
+let deployment: DeployedApp;
+let ssm: AwsStandIn | undefined;
+let awsState: AwsStandInState;
 let rootfsBefore: Map<string, string>;
 const figures: Record<string, string> = {};
-let aws: AwsStandInState;
+/** The image build's AWS (S3 and ECR), apart from the task's (SSM). */
+let buildAws: AwsStandInState;
 const standIns: AwsStandIn[] = [];
 let responseUrl: CustomResourceResponseUrl | undefined;
 let build: Awaited<ReturnType<typeof runBuildspec>>;
 let builtImage: { reference: string; tag: string };
-let buildDeployment: DeployedApp;
 
 /** Every path under a root filesystem with its type, owner, mode, size and modification time. */
 function snapshot(root: string): Map<string, string> {
@@ -168,12 +174,12 @@ async function buildImage(app: ReturnType<typeof synthesizeApp>): Promise<void> 
   });
 
   const assembly = app.app.synth().directory;
-  const deployed = new DeployedApp(assembly, { account: ACCOUNT, region: REGION });
-  aws = new AwsStandInState(path.join(runFolder, 'aws'));
-  aws.setAccount(ACCOUNT);
-  for (const service of ['s3', 'ecr'] as const) standIns.push(await AwsStandIn.start(service, aws));
+  deployment = new DeployedApp(assembly, { account: ACCOUNT, region: REGION });
+  buildAws = new AwsStandInState(path.join(runFolder, 'aws-build'));
+  buildAws.setAccount(ACCOUNT);
+  for (const service of ['s3', 'ecr'] as const) standIns.push(await AwsStandIn.start(service, buildAws));
   responseUrl = await CustomResourceResponseUrl.start();
-  const environment = buildEnvironment(deployed, responseUrl.url);
+  const environment = buildEnvironment(deployment, responseUrl.url);
   // The build context as CDK uploads it: the staged folder, zipped with its files at the root.
   const manifest = JSON.parse(
     fs.readFileSync(path.join(assembly, 'FargateGatewayStack.assets.json'), 'utf8'),
@@ -190,7 +196,7 @@ async function buildImage(app: ReturnType<typeof synthesizeApp>): Promise<void> 
     zip,
   ]);
   const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(environment.sourceS3Url)!;
-  aws.putObject(bucket, key, fs.readFileSync(zip));
+  buildAws.putObject(bucket, key, fs.readFileSync(zip));
 
   const started = Date.now();
   const support = path.join(__dirname, 'support');
@@ -229,7 +235,6 @@ async function buildImage(app: ReturnType<typeof synthesizeApp>): Promise<void> 
     reference: `${environment.repositoryUri}:${environment.imageTag}`,
     tag: environment.imageTag,
   };
-  buildDeployment = deployed;
   if (!build.succeeded) return;
   const rootfs = await buildah.mountImage(builtImage.reference, `kvs-gateway-task-${process.pid}`);
   image = { rootfs, config: await buildah.imageConfig(builtImage.reference) };
@@ -270,7 +275,9 @@ beforeAll(async () => {
   network = await TaskNetwork.create(runFolder);
   endpoint = await EcsCredentialsEndpoint.start(network.hostAddress);
   await network.forwardCredentialsEndpoint(endpoint.port);
-  const parameters: Record<string, string> = {};
+  awsState = new AwsStandInState(path.join(runFolder, 'aws'));
+  awsState.setAccount(ACCOUNT);
+  ssm = await AwsStandIn.start('ssm', awsState);
   for (const c of CAMERAS) {
     const camera = await TestCamera.start({
       ...c.camera,
@@ -280,8 +287,19 @@ beforeAll(async () => {
       fps: 10,
     });
     testCameras.push(camera);
-    parameters[`/kvs-gateway/cameras/${c.name}`] = camera.url();
+    awsState.putParameter(`/kvs-gateway/cameras/${c.name}`, camera.url());
   }
+  // ECS reads the camera URLs with the execution role before it starts the containers.
+  const executionRoleSession = new SSMClient({
+    endpoint: ssm.url,
+    region: REGION,
+    credentials: {
+      accessKeyId: STAND_IN_CREDENTIALS.AccessKeyId,
+      secretAccessKey: STAND_IN_CREDENTIALS.SecretAccessKey,
+      sessionToken: STAND_IN_CREDENTIALS.Token,
+    },
+  });
+  const parameters = await readTaskSecrets(taskDefinition, PSEUDO, executionRoleSession);
   rootfsBefore = snapshot(image.rootfs);
   const cameraOverrides = Object.fromEntries(
     CAMERAS.map((c) => [containerOf(c.name).Name, { GATEWAY_SINK: 'file:/tmp/video' }]),
@@ -292,7 +310,7 @@ beforeAll(async () => {
     folder: path.join(runFolder, 'task'),
     networkNamespace: network.path,
     taskAddress: network.taskAddress,
-    pseudoParameters: { region: REGION, accountId: ACCOUNT },
+    pseudoParameters: PSEUDO,
     parameters,
     credentialsRelativeUri: endpoint.relativeUri,
     // RunTask overrides: a file sink (no kvssink in CI) and a refresh every 10 s instead of 120 s.
@@ -305,6 +323,7 @@ afterAll(async () => {
   await runner?.remove();
   await Promise.all(standIns.map((standIn) => standIn.stop()));
   await responseUrl?.stop();
+  await ssm?.stop();
   await Promise.all(testCameras.map((camera) => camera.stop()));
   await endpoint?.stop();
   await network?.remove();
@@ -346,8 +365,8 @@ test("the CodeBuild project's buildspec builds the image and reports it to Cloud
     `push ${builtImage.reference}`,
   ]);
   // The build context, the ECR and the ECR Public logins, each judged against the project's role.
-  const role = buildDeployment.roles().find((r) => r.logicalId.startsWith('ContainerImageBuild'))!;
-  const records = aws.requestRecords();
+  const role = deployment.roles().find((r) => r.logicalId.startsWith('ContainerImageBuild'))!;
+  const records = buildAws.requestRecords();
   expect(records.map((r) => r.operation).sort()).toEqual(
     ['GetAuthorizationToken', 'GetAuthorizationToken', 'GetObject', 'HeadObject'].sort(),
   );
@@ -358,7 +377,7 @@ test("the CodeBuild project's buildspec builds the image and reports it to Cloud
     expect.stringMatching(/:policy\/AmazonElasticContainerRegistryPublicReadOnly$/),
   ]);
   const report = await new PermissionCheck(
-    buildDeployment,
+    deployment,
     new Map([[STAND_IN_CREDENTIALS.AccessKeyId, { role: { ...role, unreadablePolicies: [] } }]]),
   ).judge(records.filter((record) => record.service !== 'ecr-public'));
   expect(describeFindings(report.findings)).toEqual([]);
@@ -410,10 +429,15 @@ test('the image builds from container/Dockerfile: GStreamer, the gateway scripts
     'entrypoint.sh',
     'run-camera.sh',
     'camera-pipeline.py',
+    'recording_schedule.py',
     'refresh-kvs-credentials.sh',
+    'sync-camera-schedules.sh',
+    'aws-request.sh',
   ]) {
     expect(fs.statSync(path.join(image.rootfs, 'opt/kvs-gateway/bin', script)).mode & 0o777).toBe(0o755);
   }
+  // Recording schedules: Python's zoneinfo reads the system's time-zone database (the tzdata package).
+  expect(fs.statSync(path.join(image.rootfs, 'usr/share/zoneinfo/Europe/Berlin')).isFile()).toBe(true);
   const registry = path.join(image.rootfs, 'opt/kvs-gateway/share/kvs-gateway/gstreamer-registry.bin');
   expect(fs.statSync(registry).mode & 0o777).toBe(0o644);
 });
@@ -574,4 +598,24 @@ test('no secret in any container log: neither the camera password nor the creden
   for (const secret of [CAMERA_PASSWORD, encodeURIComponent(CAMERA_PASSWORD), ...endpoint!.secrets]) {
     expect(logs).not.toContain(secret);
   }
+});
+
+/** What the execution role allows that the task run did not use, and why it stays. */
+const KEPT_UNUSED: readonly RegExp[] = [
+  // The image pull: the runner uses the image it built; ECS pulls it from the CDK's asset repository.
+  /: ecr:(GetAuthorizationToken|BatchCheckLayerAvailability|BatchGetImage|GetDownloadUrlForLayer) on /,
+  // The awslogs driver's: the runner collects the containers' output itself.
+  /: logs:(CreateLogStream|PutLogEvents) on /,
+];
+
+test("ECS's reads of the camera URLs are allowed by the shard's execution role, which grants nothing else unused but the image pull and awslogs", async () => {
+  const role = deployment.roles().find((r) => r.logicalId.startsWith('TaskExecutionRole'))!;
+  const check = new PermissionCheck(deployment, new Map([[STAND_IN_CREDENTIALS.AccessKeyId, { role }]]));
+  const records = awsState.requestRecords();
+  const report = await check.judge(records);
+  expect(records.map((r) => `${r.service} ${r.operation}`)).toEqual(['ssm GetParameters']);
+  expect(describeFindings(report.findings)).toEqual([]);
+  expect(report.unused.filter((grant) => !KEPT_UNUSED.some((kept) => kept.test(grant)))).toEqual([]);
+  figures['execution role'] =
+    `${report.judged} authorizations judged; unused: ${report.unused.length} (image pull, awslogs)`;
 });

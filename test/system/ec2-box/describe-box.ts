@@ -8,9 +8,11 @@ import { hardening } from './scenarios/hardening';
 import { install } from './scenarios/install';
 import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
+import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
 import { replacementInstance } from './scenarios/replacement-instance';
+import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -32,10 +34,12 @@ const SCENARIOS: readonly BoxScenario[] = [
   wrongPassword,
   cameraAddedAndRemoved,
   passwordRotated,
+  scheduleChange,
   cameraDown,
   reboot,
   journalAndCpu,
   replacementInstance, // the first box powered off: later scenarios use the replacement
+  permissions,
   realKvssink, // by hand only (KVS_BOX_REAL_SOURCES)
 ];
 
