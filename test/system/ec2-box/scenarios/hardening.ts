@@ -24,14 +24,22 @@ export function hardening(env: BoxEnvironment): void {
     for (const name of ['front-door', 'loading-dock']) {
       const unit = `kvs-camera@${name}.service`;
       const { ControlGroup } = await box.unitProperties(unit, 'ControlGroup');
-      // The run script and its pipeline program, once the pipeline runs.
-      const processes = await waitFor(`${unit}'s pipeline`, env.ms(60_000), async () => {
+      // The run script and its pipeline program, once the pipeline runs. A short-lived helper of the run
+      // script may exit between the listing and the read (cgroup.procs then shows it as 0): only the
+      // processes still there are checked, and there must be at least two.
+      const statuses = await waitFor(`${unit}'s pipeline`, env.ms(60_000), async () => {
         const procs = await box.exec(['cat', `/sys/fs/cgroup${ControlGroup}/cgroup.procs`]);
-        const pids = procs.stdout.trim().split('\n').filter(Boolean);
-        return pids.length >= 2 ? pids : undefined;
+        const pids = procs.stdout
+          .trim()
+          .split('\n')
+          .filter((pid) => pid !== '' && pid !== '0');
+        const read = await Promise.all(
+          pids.map(async (pid) => ({ pid, status: (await box.exec(['cat', `/proc/${pid}/status`])).stdout })),
+        );
+        const live = read.filter(({ status }) => status !== '');
+        return live.length >= 2 ? live : undefined;
       });
-      for (const pid of processes) {
-        const status = await box.mustExec(['cat', `/proc/${pid}/status`]);
+      for (const { pid, status } of statuses) {
         const hardening = ['Seccomp', 'NoNewPrivs', 'CapEff', 'CapBnd', 'Uid'].map(
           (field) => new RegExp(`^${field}:\\s+(\\S+)`, 'm').exec(status)?.[1],
         );
