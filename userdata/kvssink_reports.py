@@ -354,7 +354,8 @@ class KeyFrameInterval:
         )
 
     def describe(self):
-        return describe_interval(self.interval) if self.interval is not None else "unknown (no two key frames seen)"
+        # KVS refuses a fragment over 10 s before the camera's second key frame comes: that much is known.
+        return describe_interval(self.interval) if self.interval is not None else f"{KVS_MAX_FRAGMENT_SECONDS} s or more"
 
 
 def describe_interval(seconds):
