@@ -122,7 +122,11 @@
       this.later(Math.max(5000, expiresAt - Date.now() - RENEW_BEFORE_MS), this.renew);
     }
     if (global.Hls && global.Hls.isSupported()) {
-      var hls = new global.Hls({ liveSyncDurationCount: 3, manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 2 });
+      var hls = new global.Hls({
+        liveSyncDurationCount: 3,
+        manifestLoadingMaxRetry: 2,
+        levelLoadingMaxRetry: 2,
+      });
       var recovering = false;
       this.hls = hls;
       hls.on(global.Hls.Events.FRAG_CHANGED, function (_event, data) {
@@ -137,7 +141,12 @@
             player.stop();
             player.setState('expired', player.options.texts.expired);
           } else if (expired || player.options.sessionPath) {
-            player.setState('loading', expired ? 'the URL expired: renewing it' : 'network error (' + data.details + '): renewing the session');
+            player.setState(
+              'loading',
+              expired
+                ? 'the URL expired: renewing it'
+                : 'network error (' + data.details + '): renewing the session',
+            );
             player.later(expired ? 0 : 3000, player.renew);
           } else {
             player.setState('error', 'network error (' + data.details + '): retrying');
@@ -174,8 +183,16 @@
       this.lastProgress = { time: this.video.currentTime, at: now };
       return;
     }
-    if (this.options.live && this.options.sessionPath && this.state === 'playing' && now - this.lastProgress.at > STALL_MS) {
-      this.setState('loading', 'no new video for ' + Math.round((now - this.lastProgress.at) / 1000) + ' s: asking again');
+    if (
+      this.options.live &&
+      this.options.sessionPath &&
+      this.state === 'playing' &&
+      now - this.lastProgress.at > STALL_MS
+    ) {
+      this.setState(
+        'loading',
+        'no new video for ' + Math.round((now - this.lastProgress.at) / 1000) + ' s: asking again',
+      );
       this.renew();
     }
   };
@@ -208,8 +225,17 @@
       return (n < 10 ? '0' : '') + n;
     };
     return (
-      date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate()) + ' ' +
-      pad(date.getHours()) + ':' + pad(date.getMinutes()) + ':' + pad(date.getSeconds())
+      date.getFullYear() +
+      '-' +
+      pad(date.getMonth() + 1) +
+      '-' +
+      pad(date.getDate()) +
+      ' ' +
+      pad(date.getHours()) +
+      ':' +
+      pad(date.getMinutes()) +
+      ':' +
+      pad(date.getSeconds())
     );
   }
 
