@@ -102,6 +102,10 @@ export class Ec2GatewayShard extends NestedStack {
     });
 
     const role = this.createRole(props, cameraListParameterNameOfShard);
+    // The list names a new camera only once the role may read its URL parameter. IAM still applies a
+    // policy seconds after CloudFormation reports it, and a removed camera's parameter is taken from the
+    // role before the list drops it: the reconciler leaves a camera it may not read as it is.
+    this.cameraListParameter.node.addDependency(role);
     // Exactly this asset object: nothing else in the CDK's staging bucket.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

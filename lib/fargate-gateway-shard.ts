@@ -20,6 +20,32 @@ export const TASKS_PER_SHARD = 1;
 const PERMANENT_EXIT_CODES = [2, 3, 4, 5];
 
 /**
+ * A camera URL parameter as a container secret, read by ECS with the execution role. ECS asks for
+ * secrets with ssm:GetParameters only (and SSM decrypts under the AWS managed key aws/ssm without a KMS
+ * grant), so that is all the role gets: `Secret.fromSsmParameter` would add GetParameter,
+ * GetParameterHistory and DescribeParameters, which nothing calls.
+ */
+class CameraUrlSecret extends ecs.Secret {
+  readonly hasField = false;
+
+  constructor(private readonly parameter: ssm.IParameter) {
+    super();
+  }
+
+  get arn(): string {
+    return this.parameter.parameterArn;
+  }
+
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameters'],
+      resourceArns: [this.parameter.parameterArn],
+    });
+  }
+}
+
+/**
  * An init process as PID 1 (ECS's tini): it forwards ECS's SIGTERM to the script and reaps the
  * processes GStreamer and the scripts leave behind, which a shell as PID 1 would do neither of.
  * No Linux capability: the gateway only opens outbound connections and writes its own files.
@@ -150,7 +176,7 @@ export class FargateGatewayShard extends NestedStack {
         },
         // ECS reads the SecureString with the execution role and hands it to the container only:
         // the URL and its password are in no template, task definition or log.
-        secrets: { RTSP_URL: ecs.Secret.fromSsmParameter(urlParameter) },
+        secrets: { RTSP_URL: new CameraUrlSecret(urlParameter) },
         // Log streams are named <camera>/<container>/<task id>, whichever shard the camera runs in.
         logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: camera.name }),
         // Fails once no video frame has passed for 30 s: run-camera.sh keeps its health file fresh from
@@ -186,6 +212,7 @@ export class FargateGatewayShard extends NestedStack {
         'The environment holds only the camera and stream names, the region, the codec and the audio switch; the camera URL comes from SSM as a secret.',
     });
 
+    const executionRole = taskDefinition.obtainExecutionRole();
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       taskDefinition,
@@ -200,6 +227,11 @@ export class FargateGatewayShard extends NestedStack {
       assignPublicIp: network.assignPublicIp,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
+
+    // A task reads every camera's URL when it starts, in GetParameters calls that fail whole when the
+    // role may not read one name: a deploy that adds a camera grants its parameter before the service
+    // starts a task that asks for it, or every camera of the shard would stay down.
+    this.service.node.addDependency(executionRole);
 
     this.alarms = new ShardAlarms(this, 'Alarms', {
       shard: shard.id,

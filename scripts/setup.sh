@@ -3,7 +3,8 @@
 #   scripts/setup.sh node   npm packages: enough to synthesize the stacks
 #   scripts/setup.sh test   also GStreamer, the RTSP server, shellcheck and Chromium that the tests run, and
 #                           what the whole-system tests need (debootstrap; buildah, runc and tini for the
-#                           Fargate image and task)
+#                           Fargate image and task; qemu-user-static and binfmt_misc for the arm64 box and
+#                           image, which run under emulation on an x86_64 machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,7 @@ readonly TEST_PACKAGES=(
   systemd
   python3-botocore
   iproute2
+  iptables
   debootstrap
   buildah
   runc
@@ -33,6 +35,8 @@ readonly TEST_PACKAGES=(
   systemd-container
   tinyproxy
   util-linux
+  qemu-user-static
+  binfmt-support
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -78,6 +82,27 @@ install_debian_packages() {
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# arm64 programs run under qemu-user through binfmt_misc. The handler is registered with the F flag (the
+# interpreter opened once, at registration), so it works inside chroots, nspawn boxes and buildah builds.
+# A machine whose init is not systemd has binfmt_misc neither mounted nor populated: do both here.
+enable_arm64_emulation() {
+  local binfmt=/proc/sys/fs/binfmt_misc as_root=()
+  if [[ "$(dpkg --print-architecture)" == arm64 ]]; then return; fi
+  if [[ "$(id -u)" -ne 0 ]]; then as_root=(sudo); fi
+  if [[ ! -e "$binfmt/register" ]]; then
+    log "mounting binfmt_misc on $binfmt"
+    "${as_root[@]}" mount -t binfmt_misc binfmt_misc "$binfmt"
+  fi
+  if [[ ! -e "$binfmt/qemu-aarch64" ]]; then
+    log "registering qemu-aarch64 for arm64 programs (update-binfmts)"
+    "${as_root[@]}" update-binfmts --enable qemu-aarch64
+  fi
+  if ! grep -q '^enabled$' "$binfmt/qemu-aarch64" || ! grep -q '^flags: .*F' "$binfmt/qemu-aarch64"; then
+    log "qemu-aarch64 is not enabled with the F flag in $binfmt/qemu-aarch64: arm64 tests cannot run"
+    exit 1
+  fi
+}
+
 case "${1:-test}" in
   node)
     install_npm_packages
@@ -85,6 +110,7 @@ case "${1:-test}" in
     ;;
   test)
     install_debian_packages "${TEST_PACKAGES[@]}"
+    enable_arm64_emulation
     install_npm_packages
     build_cli
     ;;

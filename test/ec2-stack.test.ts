@@ -241,6 +241,9 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
     // The instance reads it at boot: the group waits for it.
     const parameterId = Object.keys(shard.findResources('AWS::SSM::Parameter'))[0];
     expect(onlyResource(shard, 'AWS::AutoScaling::AutoScalingGroup').DependsOn).toContain(parameterId);
+    // A deploy that adds a camera grants its URL parameter before the list names it.
+    const policyId = Object.keys(shard.findResources('AWS::IAM::Policy'))[0];
+    expect(onlyResource(shard, 'AWS::SSM::Parameter').DependsOn).toContain(policyId);
   });
 
   test("may write to exactly the shard's streams, and use their key to encrypt only", () => {

@@ -335,7 +335,8 @@ describe('FargateGatewayStack on the sample config', () => {
       const statements = policyStatements(shard, 'TaskExecutionRole');
       const ssmStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
       expect(ssmStatements).toHaveLength(1);
-      expect(actionsOf(ssmStatements[0])).toContain('ssm:GetParameters');
+      // ECS reads secrets with GetParameters alone (CDK's own grant would add three more actions).
+      expect(actionsOf(ssmStatements[0])).toEqual(['ssm:GetParameters']);
       expect([ssmStatements[0].Resource].flat().map(joinedArn).sort()).toEqual(
         cameras
           .map((c) => `arn:*:ssm:*:*:parameter${cameraUrlParameterName(config.parameterPrefix, c.name)}`)
@@ -346,6 +347,12 @@ describe('FargateGatewayStack on the sample config', () => {
       // The camera URLs are SecureStrings under the AWS managed key aws/ssm: ECS decrypts them without
       // kms:Decrypt on the execution role, so none is granted.
       expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
+      // A task started by a deploy that adds a camera finds its parameter already granted.
+      const service = Object.values(shard.findResources('AWS::ECS::Service'))[0];
+      const policyId = Object.keys(shard.findResources('AWS::IAM::Policy')).find((id) =>
+        id.startsWith('TaskExecutionRoleDefaultPolicy'),
+      );
+      expect(service.DependsOn).toContain(policyId);
     });
   });
 });

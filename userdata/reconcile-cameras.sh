@@ -18,6 +18,12 @@
 # aws-request.sh, one jq, no file written. The AWS
 # CLI it replaces cost about 0.5 s of CPU per call to start.
 #
+# A deploy changes the camera list and the instance role's policy; IAM applies a policy change seconds
+# after CloudFormation reports it, and GetParameters fails whole (AccessDeniedException) when the role
+# may not read one of the names it asks for. So a name the role may not read (yet) never costs the
+# others: when the combined request is denied the list is read alone and the versions name by name; a
+# camera whose URL parameter is denied is left as it is (running, or not started) until it is allowed.
+#
 # Environment: KVS_CAMERA_LIST_PARAMETER (required), AWS_REGION, KVS_CREDENTIAL_PATH (the credential
 # file the refresher writes; see aws-request.sh for the other sources and AWS_ENDPOINT_URL_SSM);
 # KVS_GATEWAY_ROOT prefixes every path (tests use a temporary root); `systemctl` is taken from PATH.
@@ -88,11 +94,14 @@ get_parameters() {
 
 # Reads the camera list and, in the same request, the versions of the URL parameters named in $@
 # (the ones applied last time, so that a run that changes nothing makes one request). Prints the
-# filter's lines.
+# filter's lines. Returns 3 when IAM denied the request and it named URL parameters: one of them may
+# no longer be allowed (a deploy removing its camera changed the role first).
 read_camera_list() {
-  local answer lines
+  local answer lines code
   if ! answer="$(get_parameters "$KVS_CAMERA_LIST_PARAMETER" "$@")"; then
-    log "cannot read the camera list $KVS_CAMERA_LIST_PARAMETER ($(aws_error_code "$answer")); nothing changed"
+    code="$(aws_error_code "$answer")"
+    if [[ "$code" == AccessDeniedException && $# -gt 0 ]]; then return 3; fi
+    log "cannot read the camera list $KVS_CAMERA_LIST_PARAMETER ($code); nothing changed"
     return 1
   fi
   if ! lines="$(jq -r --arg list "$KVS_CAMERA_LIST_PARAMETER" "$CAMERA_LIST_FILTER" 2>&1 <<<"$answer")"; then
@@ -107,16 +116,30 @@ read_camera_list() {
   printf '%s\n' "$lines"
 }
 
-# Prints "version<TAB>name<TAB>version" for each URL parameter that exists, SSM_BATCH names a request;
-# the value stays encrypted (no decryption asked), only its version is read.
+# Prints "version<TAB>name<TAB>version" for each URL parameter that exists, SSM_BATCH names a request,
+# and "denied<TAB>name" for each one IAM does not let the role read (a batch that is denied is asked
+# again name by name); the value stays encrypted (no decryption asked), only its version is read.
 read_parameter_versions() {
-  local names=("$@") answer start
+  local names=("$@") answer start name
   for ((start = 0; start < ${#names[@]}; start += SSM_BATCH)); do
-    if ! answer="$(get_parameters "${names[@]:start:SSM_BATCH}")"; then
+    if answer="$(get_parameters "${names[@]:start:SSM_BATCH}")"; then
+      jq -r '.Parameters[] | ["version", .Name, (.Version | tostring)] | @tsv' <<<"$answer"
+      continue
+    fi
+    if [[ "$(aws_error_code "$answer")" != AccessDeniedException ]]; then
       log "cannot read the versions of the camera URL parameters ($(aws_error_code "$answer")); nothing changed"
       return 1
     fi
-    jq -r '.Parameters[] | ["version", .Name, (.Version | tostring)] | @tsv' <<<"$answer"
+    for name in "${names[@]:start:SSM_BATCH}"; do
+      if answer="$(get_parameters "$name")"; then
+        jq -r '.Parameters[] | ["version", .Name, (.Version | tostring)] | @tsv' <<<"$answer"
+      elif [[ "$(aws_error_code "$answer")" == AccessDeniedException ]]; then
+        printf 'denied\t%s\n' "$name"
+      else
+        log "cannot read the version of $name ($(aws_error_code "$answer")); nothing changed"
+        return 1
+      fi
+    done
   done
 }
 
@@ -145,7 +168,7 @@ main() {
   aws_use_default_credentials || exit 1
 
   # What was applied last time: the settings (tab-separated, as in the state file) and URL version.
-  local -A wanted url_parameter version_of_parameter applied applied_version asked
+  local -A wanted url_parameter version_of_parameter denied_parameter applied applied_version asked
   local names=() known=() name settings stream codec audio parameter version kind
   if [[ -f "$STATE_FILE" ]]; then
     while IFS=$'\t' read -r name stream codec audio parameter version; do
@@ -156,8 +179,15 @@ main() {
     done <"$STATE_FILE"
   fi
 
-  local lines
-  lines="$(read_camera_list "${known[@]}")" || exit 1
+  local lines status=0
+  lines="$(read_camera_list "${known[@]}")" || status=$?
+  if ((status == 3)); then
+    # A URL parameter applied last time is not allowed any more: read the list alone, the versions below.
+    known=()
+    lines="$(read_camera_list)" || exit 1
+  elif ((status != 0)); then
+    exit 1
+  fi
   for parameter in "${known[@]}"; do asked["$parameter"]=1; done
   while IFS=$'\t' read -r kind name stream codec audio parameter; do
     if [[ "$kind" == version ]]; then
@@ -177,7 +207,11 @@ main() {
   if ((${#missing[@]} > 0)); then
     lines="$(read_parameter_versions "${missing[@]}")" || exit 1
     while IFS=$'\t' read -r kind parameter version; do
-      [[ "$kind" == version ]] && version_of_parameter["$parameter"]="$version"
+      if [[ "$kind" == version ]]; then
+        version_of_parameter["$parameter"]="$version"
+      elif [[ "$kind" == denied ]]; then
+        denied_parameter["$parameter"]=1
+      fi
     done <<<"$lines"
   fi
 
@@ -198,6 +232,10 @@ main() {
   for name in "${names[@]}"; do
     settings="${wanted[$name]}"
     version="${version_of_parameter[${url_parameter[$name]}]:-}"
+    if [[ -n "${denied_parameter[${url_parameter[$name]}]:-}" ]]; then
+      camera_log "$name" "the instance role may not read its URL parameter ${url_parameter[$name]} (AccessDeniedException; a deploy's IAM change takes seconds to apply); left as it is"
+      continue
+    fi
     if [[ -z "$version" ]]; then
       camera_log "$name" "its URL parameter ${url_parameter[$name]} does not exist: store it with \"npx kvs-gateway cameras add $name\"; not started"
       continue

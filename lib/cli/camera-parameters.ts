@@ -11,8 +11,9 @@ import { buildRtspUrl, checkCameraUrl, redactRtspUrl, RtspUrlError } from '../rt
 import { awsCall, CliError } from './aws-errors';
 
 /**
- * The camera URL parameters in SSM: add (SecureString, optionally with a customer-managed KMS key),
- * list side by side with the config, remove. Nothing returned from here holds a password.
+ * The camera URL parameters in SSM: add (SecureString under the AWS managed key aws/ssm, the one key
+ * every gateway role can decrypt through SSM), list side by side with the config, remove. Nothing
+ * returned from here holds a password.
  */
 
 export interface CameraParameterContext {
@@ -33,7 +34,6 @@ export interface AddCameraRequest {
   readonly url: string;
   readonly user?: string;
   readonly password?: string;
-  readonly kmsKeyId?: string;
   readonly overwrite: boolean;
 }
 
@@ -44,7 +44,6 @@ export interface AddCameraResult {
   readonly version: number;
   readonly overwritten: boolean;
   readonly inConfig: boolean;
-  readonly kmsKeyId?: string;
 }
 
 export async function addCameraParameter(
@@ -70,12 +69,10 @@ export async function addCameraParameter(
           Value: url,
           Type: ParameterType.SECURE_STRING,
           Overwrite: request.overwrite,
-          ...(request.kmsKeyId ? { KeyId: request.kmsKeyId } : {}),
         }),
       ),
     {
       ParameterAlreadyExists: `camera "${request.name}" already has a URL in ${parameterName}: pass --overwrite to replace it (to rotate the password)`,
-      InvalidKeyId: `--kms-key-id "${request.kmsKeyId ?? 'alias/aws/ssm'}" is not a KMS key you can use in ${context.region}: give a key id, key ARN or alias ("alias/my-key") of an enabled key`,
       ParameterPatternMismatchException: `${parameterName} is not a valid parameter name: check parameterPrefix in the config`,
       ParameterLimitExceeded: `your account has reached its SSM parameter limit in ${context.region}: remove unused parameters`,
     },
@@ -87,7 +84,6 @@ export async function addCameraParameter(
     version: output.Version ?? 0,
     overwritten: request.overwrite && (output.Version ?? 1) > 1,
     inConfig: context.config.cameras.some((camera) => camera.name === request.name),
-    ...(request.kmsKeyId ? { kmsKeyId: request.kmsKeyId } : {}),
   };
 }
 

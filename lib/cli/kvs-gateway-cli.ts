@@ -158,7 +158,6 @@ Options:
       --url <rtsp-url>     the camera's URL without credentials: rtsp://host[:port]/path (or rtsps://)
       --user <user>        the camera user; the password is then asked for
       --no-auth            the camera needs no user and password
-      --kms-key-id <key>   encrypt with this KMS key (id, ARN or alias/...); default: alias/aws/ssm
       --overwrite          replace an existing URL (to rotate the password)
 
 ${COMMON_HELP}`,
@@ -166,7 +165,6 @@ ${COMMON_HELP}`,
       url: { type: 'string' },
       user: { type: 'string' },
       'no-auth': { type: 'boolean' },
-      'kms-key-id': { type: 'string' },
       overwrite: { type: 'boolean' },
     },
     positionals: ['name'],
@@ -507,7 +505,6 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
       url,
       ...(user !== undefined ? { user } : {}),
       ...(password !== undefined ? { password } : {}),
-      ...(stringOption(args, 'kms-key-id') ? { kmsKeyId: stringOption(args, 'kms-key-id') } : {}),
       overwrite: args.values.overwrite === true,
     },
   );
@@ -517,7 +514,7 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   } else {
     io.stdout(
       `${result.overwritten ? 'Replaced' : 'Stored'} the URL of camera "${result.camera}" in ${result.parameterName} ` +
-        `(SecureString, version ${result.version}, KMS key ${result.kmsKeyId ?? 'alias/aws/ssm'}, ${clients.region}): ${result.url}\n`,
+        `(SecureString, version ${result.version}, KMS key alias/aws/ssm, ${clients.region}): ${result.url}\n`,
     );
   }
   if (!result.inConfig) {

@@ -11,7 +11,13 @@ import {
   startSilentEndpoint,
   type AwsStandIn,
 } from '../support/cli-aws-stand-ins';
+import { validateGatewayConfig } from '../../lib/config';
+import { parseConfigText } from '../../lib/config-text';
 import { synthesizedTemplates } from '../support/cloud-assembly';
+import { DeployedApp } from '../support/deployed-app';
+import { buildPartialGatewayApp } from '../support/gateway-app';
+import { operatorPolicy } from '../support/operator-policy';
+import { describeFindings, PermissionCheck } from '../support/permission-check';
 import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
 
 /**
@@ -244,6 +250,21 @@ test('keys AWS rejects fail doctor at the credentials, naming the profile', asyn
         .replace('AKIAREVOKEDEXAMPLE00', KNOWN_ACCESS_KEY),
     );
   }
+});
+
+test('every AWS request of the commands above is allowed by docs/operator-policy.json, which allows nothing more', async () => {
+  // The operator's policy filled in for the README's config, deployed where the profile points.
+  const config = validateGatewayConfig(parseConfigText(readmeBlocks('jsonc')[0]).value);
+  const assembly = buildPartialGatewayApp(config).app.synth().directory;
+  const deployment = new DeployedApp(assembly, { account: ACCOUNT, region: 'us-east-1' });
+  const check = new PermissionCheck(
+    deployment,
+    new Map([[KNOWN_ACCESS_KEY, operatorPolicy(config, deployment)]]),
+  );
+  const report = await check.judge(aws.requestRecords);
+  console.log(`quick start: ${aws.requestRecords.length} requests, ${report.judged} authorizations judged`);
+  expect(describeFindings(report.findings)).toEqual([]);
+  expect(report.unused).toEqual([]);
 });
 
 describe('an endpoint that accepts and never answers', () => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { type AwsRequestRecord, readRequestRecords } from './permission-check';
 import { SYSTEM_PYTHON } from './test-camera';
 
 /**
@@ -33,6 +34,24 @@ export class AwsStandInState {
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
     this.write('credentials.json', STAND_IN_CREDENTIALS);
+  }
+
+  /** The account in the ARNs the stand-ins record (123456789012 unless set). */
+  setAccount(account: string): void {
+    this.write('account.json', { account });
+  }
+
+  /**
+   * Plays IAM that does not allow these parameter names yet (a deploy's policy change not in force):
+   * an SSM call naming one fails whole with AccessDeniedException. An empty list allows them again.
+   */
+  denyParameters(names: string[]): void {
+    this.write('ssm-denied.json', names);
+  }
+
+  /** Every AWS request the stand-ins answered or refused, with what IAM authorizes for it. */
+  requestRecords(): AwsRequestRecord[] {
+    return readRequestRecords(path.join(this.dir, 'aws-requests.jsonl'));
   }
 
   setParameters(parameters: Record<string, StoredParameter>): void {

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { runLogsInsightsQuery, MalformedQuery, type LogEvent } from './logs-insights-query';
+import { type Authorization, type AwsRequestRecord, awsManagedKeyArn } from './permission-check';
 import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
 /**
@@ -17,7 +18,8 @@ import { checkSignature, type SignatureProblem } from './sigv4-signature';
  * CloudWatch Logs holds log events (as the gateway's log shipper writes them) and answers Logs Insights
  * queries over them (logs-insights-query.ts); CloudWatch holds per-minute datapoints a test puts there.
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
- * each service gives for it, a wrong signature SignatureDoesNotMatch.
+ * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
+ * with what IAM authorizes for it (`requestRecords`), for the permission check.
  */
 
 export const KNOWN_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -60,6 +62,8 @@ export interface AwsStandIn {
   readonly products: Map<string, string[]>;
   /** Every request seen, as `<service> <operation>`. */
   readonly requests: string[];
+  /** Every request answered with a valid signature, with what IAM authorizes for it. */
+  readonly requestRecords: AwsRequestRecord[];
   close(): Promise<void>;
 }
 
@@ -75,6 +79,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   const logGroups = new Map<string, LogEvent[]>();
   const queries = new Map<string, ReturnType<typeof runLogsInsightsQuery>>();
   const recentMetricReads: number[] = [];
+  const requestRecords: AwsRequestRecord[] = [];
 
   const server = http.createServer((request, response) => {
     let text = '';
@@ -98,6 +103,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     problem: SignatureProblem | undefined,
     reply: Reply,
   ): void | Promise<void> => {
+    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
       requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
@@ -150,6 +156,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     metrics,
     alarms,
     logGroups,
+    requestRecords,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   return standIn;
@@ -157,6 +164,111 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
 
 const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
 const JSON_1_0 = { 'Content-Type': 'application/x-amz-json-1.0' };
+
+/** The region of a request's SigV4 credential scope. */
+function signingRegion(request: http.IncomingMessage): string {
+  return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '?';
+}
+
+/**
+ * What IAM authorizes for one request, as the service reference lists it: the action on the parameter,
+ * path or stream named, and KMS on the caller's behalf where SSM or KVS uses a key (SecureStrings under
+ * the AWS managed `aws/ssm`; a stream's own key to read its media).
+ */
+function authorizedRequest(
+  request: http.IncomingMessage,
+  text: string,
+  parameters: Map<string, StoredParameter>,
+  streams: Map<string, StandInStream>,
+): AwsRequestRecord {
+  const region = signingRegion(request);
+  const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
+  const parameterArn = (name: string) =>
+    `arn:aws:ssm:${region}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`;
+  const viaSsm = (action: string, name: string): Authorization => ({
+    action,
+    resource: awsManagedKeyArn(ACCOUNT, region, 'aws/ssm'),
+    context: {
+      'kms:ViaService': `ssm.${region}.amazonaws.com`,
+      'kms:CallerAccount': ACCOUNT,
+      'kms:EncryptionContext:PARAMETER_ARN': parameterArn(name),
+    },
+  });
+  const accessKeyId = /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '?';
+  const record = (service: string, operation: string, authorizations: Authorization[]): AwsRequestRecord => ({
+    accessKeyId,
+    service,
+    operation,
+    authorizations,
+  });
+  const target = String(request.headers['x-amz-target'] ?? '');
+  if (target.startsWith('AmazonSSM.')) {
+    const operation = target.slice('AmazonSSM.'.length);
+    const name = String(input.Name ?? input.Path ?? '');
+    const authorizations: Authorization[] = [{ action: `ssm:${operation}`, resource: parameterArn(name) }];
+    if (operation === 'PutParameter' && input.Type === 'SecureString') {
+      authorizations.push(viaSsm('kms:Encrypt', name));
+    }
+    if (operation === 'GetParametersByPath' && input.WithDecryption) {
+      for (const parameter of parameters.values()) {
+        if (parameter.Name.startsWith(`${name}/`) && parameter.Type === 'SecureString') {
+          authorizations.push(viaSsm('kms:Decrypt', parameter.Name));
+        }
+      }
+    }
+    return record('ssm', operation, authorizations);
+  }
+  if (target.startsWith('AWSPriceListService.')) {
+    const operation = target.slice('AWSPriceListService.'.length);
+    return record('pricing', operation, [{ action: `pricing:${operation}`, resource: '*' }]);
+  }
+  if (target.startsWith('GraniteServiceVersion20100801.')) {
+    const operation = target.slice('GraniteServiceVersion20100801.'.length);
+    // GetMetricData has no resource-level permissions; DescribeAlarms names the alarms.
+    const alarms = ((input.AlarmNames as string[] | undefined) ?? []).map(
+      (name) => `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${name}`,
+    );
+    return record(
+      'cloudwatch',
+      operation,
+      (alarms.length > 0 ? alarms : ['*']).map((resource) => ({
+        action: `cloudwatch:${operation}`,
+        resource,
+      })),
+    );
+  }
+  if (target.startsWith('Logs_20140328.')) {
+    const operation = target.slice('Logs_20140328.'.length);
+    const groups = (input.logGroupNames as string[] | undefined) ?? [];
+    const resources =
+      operation === 'StartQuery'
+        ? groups.map((name) => `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}:*`)
+        : operation === 'DescribeLogGroups'
+          ? [`arn:aws:logs:${region}:${ACCOUNT}:log-group:*`]
+          : ['*'];
+    return record(
+      'logs',
+      operation,
+      resources.map((resource) => ({ action: `logs:${operation}`, resource })),
+    );
+  }
+  // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
+  if (/Action=GetCallerIdentity/.test(text)) return record('sts', 'GetCallerIdentity', []);
+  const operation = (request.url?.replace(/^\//, '').split('?')[0] ?? '').replace(/^./, (c) =>
+    c.toUpperCase(),
+  );
+  const stream = `arn:aws:kinesisvideo:${region}:${ACCOUNT}:stream/${String(input.StreamName ?? '?')}/1700000000000`;
+  const authorizations: Authorization[] = [{ action: `kinesisvideo:${operation}`, resource: stream }];
+  // A reader of an encrypted stream's media needs its key (KVS's data protection page).
+  if (operation === 'GetHLSStreamingSessionURL' && streams.has(String(input.StreamName))) {
+    authorizations.push({
+      action: 'kms:Decrypt',
+      resource: `kms-key-of:${stream}`,
+      context: { 'kms:ViaService': `kinesisvideo.${region}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT },
+    });
+  }
+  return record('kinesisvideo', operation, authorizations);
+}
 
 interface GetProductsInput {
   readonly ServiceCode?: string;

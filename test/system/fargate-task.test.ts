@@ -106,7 +106,7 @@ function scratchFolder(cameraName: string): string {
 }
 
 async function buildImage(): Promise<void> {
-  const baseRootfs = path.join(workFolder, 'base-rootfs');
+  const baseRootfs = path.join(projectRoot, 'tmp', 'system', 'rootfs', 'bookworm-amd64-minbase');
   await mustRun('bash', [path.join(__dirname, 'support', 'debian-rootfs.sh'), baseRootfs]);
   buildah = new BuildahStorage(path.join(runFolder, 'buildah'));
   await buildah.importRootfs(baseRootfs, BASE_IMAGE, {
@@ -148,7 +148,7 @@ async function removeLeftoverRuns(): Promise<void> {
     if (!pid || fs.existsSync(`/proc/${pid}`)) continue;
     const folder = path.join(workFolder, name);
     await EcsTaskRunner.removeLeftover(path.join(folder, 'task'));
-    await TaskNetwork.removeLeftover(pid);
+    await TaskNetwork.removeLeftover(folder);
     await new BuildahStorage(path.join(folder, 'buildah')).remove();
     fs.rmSync(folder, { recursive: true, force: true });
   }
@@ -160,13 +160,14 @@ beforeAll(async () => {
   await buildImage();
   taskDefinition = synthesizeTaskDefinition();
 
-  network = await TaskNetwork.create(String(process.pid));
-  endpoint = await EcsCredentialsEndpoint.start();
+  network = await TaskNetwork.create(runFolder);
+  endpoint = await EcsCredentialsEndpoint.start(network.hostAddress);
+  await network.forwardCredentialsEndpoint(endpoint.port);
   const parameters: Record<string, string> = {};
   for (const c of CAMERAS) {
     const camera = await TestCamera.start({
       ...c.camera,
-      address: TaskNetwork.HOST_ADDRESS,
+      address: network.hostAddress,
       width: 320,
       height: 240,
       fps: 10,
@@ -183,7 +184,7 @@ beforeAll(async () => {
     image,
     folder: path.join(runFolder, 'task'),
     networkNamespace: network.path,
-    taskAddress: TaskNetwork.TASK_ADDRESS,
+    taskAddress: network.taskAddress,
     pseudoParameters: { region: REGION, accountId: ACCOUNT },
     parameters,
     credentialsRelativeUri: endpoint.relativeUri,

@@ -153,6 +153,53 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
     expect(sandbox.snapshot()).toEqual(before);
   });
 
+  // A deploy changes the list and the role's policy with no order IAM keeps (it applies a policy seconds
+  // after CloudFormation reports it), and GetParameters fails whole when one name is not allowed.
+  test('a camera added before the role may read its URL is left out, the others untouched; it starts once allowed', async () => {
+    ssm.state.denyParameters([`${PREFIX}/c`]);
+    sandbox.setCameraList(listOf({ name: 'a' }, { name: 'b', codec: 'h265', audio: true }, { name: 'c' }));
+    const denied = await sandbox.run(RECONCILER);
+    expect(denied.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+    expect(denied.stderr).toContain(
+      `camera c: the instance role may not read its URL parameter ${PREFIX}/c (AccessDeniedException`,
+    );
+
+    ssm.state.denyParameters([]);
+    const allowed = await sandbox.run(RECONCILER);
+    expect(allowed.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['enable --now kvs-camera@c.service']);
+  });
+
+  test('a camera whose URL the role may no longer read stops with the list, and never wedges the others', async () => {
+    // The role lost b's parameter first: the list still names b.
+    ssm.state.denyParameters([`${PREFIX}/b`]);
+    sandbox.takeSsmCalls();
+    const early = await sandbox.run(RECONCILER);
+    expect(early.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+    expect(early.stderr).toContain('camera b: the instance role may not read its URL parameter');
+    // The denied request, then the list alone, then the versions: first together, then name by name.
+    expect(sandbox.takeSsmCalls().map((call) => call.names)).toEqual([
+      ['/kvs-gateway/Ec2GatewayStack/camera-list', `${PREFIX}/a`, `${PREFIX}/b`],
+      ['/kvs-gateway/Ec2GatewayStack/camera-list'],
+      [`${PREFIX}/a`, `${PREFIX}/b`],
+      [`${PREFIX}/a`],
+      [`${PREFIX}/b`],
+    ]);
+
+    // The list follows: b stops, even though its parameter is still named in what was applied.
+    sandbox.setCameraList(listOf({ name: 'a' }));
+    const removed = await sandbox.run(RECONCILER);
+    expect(removed.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['disable --now kvs-camera@b.service']);
+    // Then one request a run again.
+    sandbox.takeSsmCalls();
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSsmCalls()).toHaveLength(1);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+  });
+
   test('an unreachable SSM changes nothing and says why', async () => {
     const before = sandbox.snapshot();
     sandbox.setCameraList(listOf({ name: 'c' }));

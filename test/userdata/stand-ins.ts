@@ -27,7 +27,7 @@ export class ReconcilerSandbox {
   private readonly credentialFile = path.join(this.dir, 'credentials');
   private ssmUnreachable = false;
 
-  /** `ssm` is the file's SSM stand-in (useSsmStandIn); the sandbox empties its parameters. */
+  /** `ssm` is the file's SSM stand-in (useSsmStandIn); the sandbox empties its parameters and denials. */
   constructor(private readonly ssm: SsmStandIn) {
     fs.mkdirSync(this.root);
     fs.mkdirSync(this.bin);
@@ -38,6 +38,7 @@ export class ReconcilerSandbox {
     );
     fs.writeFileSync(this.credentialFile, this.aws.credentialFileLine(), { mode: 0o600 });
     this.aws.setParameters({});
+    this.aws.denyParameters([]);
     this.takeSsmCalls();
   }
 

@@ -4,7 +4,7 @@
 Requests must be signed with SigV4 (sigv4.py). Each signal is appended to signals.jsonl as
 {"StackName", "LogicalResourceId", "UniqueId", "Status"}; the reply is CloudFormation's XML. As the
 real service: a UniqueId longer than 64 characters or a Status other than SUCCESS/FAILURE is a
-ValidationError.
+ValidationError. What IAM authorizes for each signal goes to aws-requests.jsonl.
 """
 
 from urllib.parse import parse_qs
@@ -13,13 +13,14 @@ import sigv4
 from stand_in_server import StandInHandler, serve
 
 FIELDS = ("StackName", "LogicalResourceId", "UniqueId", "Status")
+STACK_ID = "stand-in-stack-id"
 
 
 class CloudFormationHandler(StandInHandler):
     def do_POST(self):
         body = self.read_body()
         try:
-            sigv4.check(self, body, "cloudformation", self.read_state("credentials.json"))
+            signer = sigv4.check(self, body, "cloudformation", self.read_state("credentials.json"))
         except sigv4.SignatureProblem as problem:
             self.error(403, problem.code, str(problem))
             return
@@ -32,6 +33,12 @@ class CloudFormationHandler(StandInHandler):
             self.error(400, "ValidationError", f"invalid signal {signal}")
             return
         self.record("signals.jsonl", signal)
+        # IAM authorizes SignalResource on the stack's ARN, whose last part is the stack's id: the stand-in
+        # deployment (test/support/deployed-app.ts) gives every stack this one.
+        stack = f"arn:aws:cloudformation:{signer.region}:{self.account()}:stack/{signal['StackName']}/{STACK_ID}"
+        self.record_request(
+            signer, "cloudformation", "SignalResource", [{"action": "cloudformation:SignalResource", "resource": stack}]
+        )
         self.reply(
             200,
             '<SignalResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'

@@ -3,7 +3,8 @@
 
 Requests must be signed with SigV4 for service s3, with a signed x-amz-content-sha256 (sigv4.py).
 Objects are files under the state folder: s3/<bucket>/<key>. Errors are S3's XML documents
-(NoSuchKey 404, AccessDenied or SignatureDoesNotMatch 403). Each request is recorded in s3-calls.jsonl.
+(NoSuchKey 404, AccessDenied or SignatureDoesNotMatch 403). Each request is recorded in s3-calls.jsonl,
+and what IAM authorizes for it (s3:GetObject on the object) in aws-requests.jsonl.
 """
 
 import os
@@ -18,10 +19,14 @@ class S3Handler(StandInHandler):
         body = self.read_body()
         self.record("s3-calls.jsonl", {"path": self.path})
         try:
-            sigv4.check(self, body, "s3", self.read_state("credentials.json"))
+            signer = sigv4.check(self, body, "s3", self.read_state("credentials.json"))
         except sigv4.SignatureProblem as problem:
             self.error(403 if problem.code != "InvalidRequest" else 400, problem.code, str(problem))
             return
+        bucket_and_key = self.path.lstrip("/").split("?")[0]
+        self.record_request(
+            signer, "s3", "GetObject", [{"action": "s3:GetObject", "resource": f"arn:aws:s3:::{bucket_and_key}"}]
+        )
         root = os.path.realpath(self.state_path("s3"))
         file = os.path.realpath(os.path.join(root, self.path.lstrip("/").split("?")[0]))
         if not file.startswith(root + "/") or not os.path.isfile(file):

@@ -10,6 +10,7 @@ import hashlib
 import re
 import time
 from calendar import timegm
+from collections import namedtuple
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -21,6 +22,9 @@ AUTHORIZATION = re.compile(
 )
 MAX_SKEW_SECONDS = 300
 
+# Who signed a request that passed: the access key id and the region of the credential scope.
+Signer = namedtuple("Signer", "access_key_id region")
+
 
 class SignatureProblem(Exception):
     """Why AWS would refuse the request: an error code and message as AWS words them."""
@@ -31,7 +35,8 @@ class SignatureProblem(Exception):
 
 
 def check(handler, body, service, credentials):
-    """Raises SignatureProblem unless the handler's request is signed for `service` with `credentials`."""
+    """Raises SignatureProblem unless the handler's request is signed for `service` with `credentials`;
+    returns the Signer."""
     headers = {name.lower(): value for name, value in handler.headers.items()}
     match = AUTHORIZATION.match(headers.get("authorization", ""))
     if not match:
@@ -75,6 +80,7 @@ def check(handler, body, service, credentials):
             "SignatureDoesNotMatch",
             "the request signature we calculated does not match the signature you provided",
         )
+    return Signer(match["key"], match["region"])
 
 
 def check_s3_payload_hash(headers, signed, body):

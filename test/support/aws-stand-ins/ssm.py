@@ -8,6 +8,13 @@ each call is recorded in ssm-calls.jsonl ({"target", "names", "decrypt"}); ssm-t
 SecureString read without WithDecryption returns its ciphertext; a missing name is ParameterNotFound
 (GetParameter) or listed in InvalidParameters (GetParameters); more than 10 names is a
 ValidationException.
+
+What IAM authorizes for each call goes to aws-requests.jsonl: ssm:GetParameter(s) on every name asked
+for, and for each SecureString decrypted, kms:Decrypt on its key (a parameter's "KeyId", else the AWS
+managed alias/aws/ssm) through SSM, with the parameter's ARN as encryption context, as SSM asks KMS on
+the caller's behalf. ssm-denied.json ["<name>", ...] plays IAM that does not allow those names yet (a
+deploy's policy change not in force): a call naming one of them fails whole with AccessDeniedException,
+as GetParameters authorizes every name it is asked for, and is recorded with the outcome "denied".
 """
 
 import base64
@@ -21,7 +28,7 @@ class SsmHandler(StandInHandler):
     def do_POST(self):
         body = self.read_body()
         try:
-            sigv4.check(self, body, "ssm", self.read_state("credentials.json"))
+            signer = sigv4.check(self, body, "ssm", self.read_state("credentials.json"))
         except sigv4.SignatureProblem as problem:
             self.error(400 if problem.code != "InvalidClientTokenId" else 403, problem.code, str(problem))
             return
@@ -43,6 +50,23 @@ class SsmHandler(StandInHandler):
             self.error(400, "UnknownOperationException", f"unknown operation {target}")
             return
         self.record("ssm-calls.jsonl", {"target": target, "names": names, "decrypt": decrypt})
+        operation = target.split(".")[-1]
+        authorizations = [
+            {"action": f"ssm:{operation}", "resource": self.parameter_arn(signer, name)} for name in names
+        ]
+        denied = [name for name in names if name in self.read_state("ssm-denied.json", [])]
+        if denied:
+            self.record_request(signer, "ssm", operation, authorizations, outcome="denied")
+            arn = self.parameter_arn(signer, denied[0])
+            self.error(400, "AccessDeniedException", f"not authorized to perform: ssm:{operation} on resource: {arn}")
+            return
+        if decrypt:
+            authorizations += [
+                self.decrypt_authorization(signer, name, parameters[name])
+                for name in names
+                if parameters.get(name, {}).get("Type") == "SecureString"
+            ]
+        self.record_request(signer, "ssm", operation, authorizations)
         if target == "AmazonSSM.GetParameter":
             if names[0] not in parameters:
                 self.error(400, "ParameterNotFound", "")
@@ -69,6 +93,22 @@ class SsmHandler(StandInHandler):
             return False
         write_state(self.state_dir, "ssm-throttle.json", {"remaining": throttle["remaining"] - 1})
         return True
+
+    def parameter_arn(self, signer, name):
+        return f"arn:aws:ssm:{signer.region}:{self.account()}:parameter/{name.lstrip('/')}"
+
+    def decrypt_authorization(self, signer, name, stored):
+        # The AWS managed key as the permission check names it (awsManagedKeyArn in permission-check.ts).
+        key = stored.get("KeyId") or f"arn:aws:kms:{signer.region}:{self.account()}:key/aws-managed-aws-ssm"
+        return {
+            "action": "kms:Decrypt",
+            "resource": key,
+            "context": {
+                "kms:ViaService": f"ssm.{signer.region}.amazonaws.com",
+                "kms:CallerAccount": self.account(),
+                "kms:EncryptionContext:PARAMETER_ARN": self.parameter_arn(signer, name),
+            },
+        }
 
     @staticmethod
     def parameter(name, stored, decrypt):

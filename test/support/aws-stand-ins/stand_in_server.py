@@ -3,7 +3,9 @@
 Each stand-in is a small HTTP server speaking one AWS protocol. The tests talk to it only through
 files in its state folder (the parameters it serves, the calls and signals it records), so a test
 changes what AWS "holds" by writing a file, as the real service would see a console edit. Once it
-listens it prints one JSON line on stdout: {"event": "ready", "port": 8080}.
+listens it prints one JSON line on stdout: {"event": "ready", "port": 8080}. Every AWS request a
+stand-in answers is also appended to aws-requests.jsonl with what IAM authorizes for it
+(record_request), so a test can judge it against the synthesized policies.
 """
 
 import argparse
@@ -12,6 +14,8 @@ import os
 import sys
 import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULT_ACCOUNT = "123456789012"
 
 
 class StandInHandler(BaseHTTPRequestHandler):
@@ -49,6 +53,25 @@ class StandInHandler(BaseHTTPRequestHandler):
     def record(self, name, entry):
         with open(self.state_path(name), "a") as file:
             file.write(json.dumps(entry) + "\n")
+
+    def account(self):
+        """The account the stand-ins play (account.json {"account": ...}), in every ARN they record."""
+        return self.read_state("account.json", {"account": DEFAULT_ACCOUNT})["account"]
+
+    def record_request(self, signer, service, operation, authorizations, outcome="answered"):
+        """Appends what IAM authorizes for one request to aws-requests.jsonl, for the permission check
+        (test/support/permission-check.ts): who signed it (signer: sigv4.check's answer), and one
+        {"action", "resource", "context"} per action and resource AWS authorizes for it."""
+        self.record(
+            "aws-requests.jsonl",
+            {
+                "accessKeyId": signer.access_key_id,
+                "service": service,
+                "operation": operation,
+                "authorizations": authorizations,
+                "outcome": outcome,
+            },
+        )
 
 
 def write_state(state_dir, name, value):

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import { ECS_CREDENTIALS_ADDRESS } from './task-network';
+import { AddressInfo } from 'node:net';
 
 /** One set of credentials the stand-in handed out. */
 export interface IssuedCredentials {
@@ -11,7 +11,8 @@ export interface IssuedCredentials {
 /**
  * A stand-in of the ECS task credential endpoint (http://169.254.170.2 + the task's
  * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI): answers the relative URI of its task with fresh temporary
- * credentials, as the real endpoint's JSON, and anything else with 404 as ECS does.
+ * credentials, as the real endpoint's JSON, and anything else with 404 as ECS does. It listens on a free
+ * port of the task network's host end; TaskNetwork sends the task's 169.254.170.2:80 there.
  */
 export class EcsCredentialsEndpoint {
   readonly relativeUri = `/v2/credentials/${randomUUID()}`;
@@ -21,15 +22,19 @@ export class EcsCredentialsEndpoint {
 
   private constructor(private readonly server: http.Server) {}
 
-  static async start(validitySeconds = 6 * 3600): Promise<EcsCredentialsEndpoint> {
+  static async start(address: string, validitySeconds = 6 * 3600): Promise<EcsCredentialsEndpoint> {
     const server = http.createServer();
     const endpoint = new EcsCredentialsEndpoint(server);
     server.on('request', (request, response) => endpoint.answer(request, response, validitySeconds));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(80, ECS_CREDENTIALS_ADDRESS, resolve);
+      server.listen(0, address, resolve);
     });
     return endpoint;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   private answer(request: http.IncomingMessage, response: http.ServerResponse, validitySeconds: number) {

@@ -22,17 +22,26 @@ export function run(command: string, args: string[], timeout = 120_000): Promise
   return runCommand(command, args, { timeoutMs: timeout });
 }
 
-/** Builds (or reuses, when its package list is the same) the cached Debian 12 rootfs. */
-export async function debianRootfs(folder: string, packages: string[]): Promise<void> {
-  await mustRun('bash', [DEBIAN_ROOTFS_SCRIPT, folder, packages.join(',')], { timeoutMs: 15 * 60_000 });
+/** Builds (or reuses, when its suite, architecture and package list are the same) a cached Debian rootfs. */
+export async function debianRootfs(
+  folder: string,
+  packages: readonly string[],
+  release: { suite: string; architecture: string },
+): Promise<void> {
+  await mustRun('bash', [DEBIAN_ROOTFS_SCRIPT, folder, packages.join(',')], {
+    timeoutMs: 60 * 60_000,
+    env: { ...process.env, DEBIAN_SUITE: release.suite, DEBIAN_ARCH: release.architecture },
+  });
 }
 
-/** The box's network namespace (veth pair, metadata address) and its clean-up, leftovers included. */
-export const boxNetwork = {
-  up: (name: string) => mustRun('bash', [BOX_SCRIPT, 'network-up', name]),
-  clean: (name: string, work: string) =>
-    mustRun('bash', [BOX_SCRIPT, 'clean', name, work], { timeoutMs: 60_000 }),
-};
+/**
+ * Removes what a box test left in its work folder: the network it recorded there (every process in the
+ * namespace ends), the processes of its *.pid files, its mounts. Before a run (a killed run's leftovers)
+ * and after.
+ */
+export function boxClean(work: string): Promise<string> {
+  return mustRun('bash', [BOX_SCRIPT, 'clean', work], { timeoutMs: 60_000 });
+}
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined/false, or throws after `ms`. */
 export async function waitFor<T>(
@@ -51,7 +60,7 @@ export async function waitFor<T>(
 }
 
 export interface GatewayBoxOptions {
-  /** The network namespace the box boots in (made with boxNetwork.up). */
+  /** The network namespace the box boots in (a TestNetwork's). */
   readonly netns: string;
   /** The cached rootfs; the box writes only to its own overlay upper folder. */
   readonly rootfs: string;
@@ -62,7 +71,7 @@ export interface GatewayBoxOptions {
 }
 
 /**
- * A Debian 12 system booted with `systemd-nspawn --boot` (systemd as PID 1, cgroup v2 inside, seccomp
+ * A Debian system booted with `systemd-nspawn --boot` (systemd as PID 1, cgroup v2 inside, seccomp
  * and BPF so that units' SystemCallFilter and IPAddressDeny are enforced) in a network namespace the
  * test made, on an overlay of the cached rootfs.
  */
