@@ -242,7 +242,12 @@ function describeCamera(
 ): CameraStatus {
   const report = reports.reports.get(camera.name);
   const age = facts.last ? (now.getTime() - facts.last.server.getTime()) / 1000 : undefined;
-  const streaming = facts.last !== undefined && age! <= streamingAgeSeconds(facts.last);
+  // The gateway knows first: a camera it says went down after the last fragment is not streaming, however recent.
+  const saidDown =
+    report !== undefined &&
+    report.state !== 'streaming' &&
+    (report.since?.getTime() ?? 0) >= (facts.last?.server.getTime() ?? 0);
+  const streaming = facts.last !== undefined && age! <= streamingAgeSeconds(facts.last) && !saidDown;
   const bytes = facts.recent.reduce((sum, fragment) => sum + fragment.bytes, 0);
   const ms = facts.recent.reduce((sum, fragment) => sum + fragment.lengthMs, 0);
   const base = {

@@ -228,8 +228,10 @@ class UploadEnded(Exception):
 class KvsState:
     """What the stand-in has been told (mode) and what it received (per stream), behind one lock."""
 
-    def __init__(self, region, data_dir):
+    def __init__(self, region, data_dir, account):
         self.lock = threading.Lock()
+        self.account = account
+        self.records = []  # what IAM authorizes for each request answered (GET /requests)
         self.changed = threading.Condition(self.lock)
         self.region = region
         self.mode = "normal"
@@ -275,6 +277,24 @@ class KvsState:
                 "fragments": [], "hlsSessions": 0, "clips": 0, "perMinute": {},
             },
         )
+
+    def stream_arn(self, stream):
+        return f"arn:aws:kinesisvideo:{self.region}:{self.account}:stream/{stream}/1700000000000"
+
+    def record_request(self, api, key, stream):
+        """What IAM authorizes for one request answered, as the permission check reads it
+        (test/support/permission-check.ts): the action on the stream, and its KMS key where KVS uses it
+        on the caller's behalf (to encrypt what a producer sends, to decrypt what a reader gets)."""
+        operation = api[0].upper() + api[1:]
+        arn = self.stream_arn(stream)
+        authorizations = [{"action": f"kinesisvideo:{operation}", "resource": arn}]
+        kms = {"putMedia": "kms:GenerateDataKey", "getClip": "kms:Decrypt", "getHLSStreamingSessionURL": "kms:Decrypt"}
+        if api in kms:
+            context = {"kms:ViaService": f"kinesisvideo.{self.region}.amazonaws.com", "kms:CallerAccount": self.account}
+            authorizations.append({"action": kms[api], "resource": f"kms-key-of:{arn}", "context": context})
+        with self.lock:
+            record = {"accessKeyId": key or "?", "service": "kinesisvideo", "operation": operation}
+            self.records.append({**record, "authorizations": authorizations, "outcome": "answered"})
 
     def count_request(self, api, status, key):
         with self.lock:
@@ -339,20 +359,22 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         elif mode == "forbidden":
             self.reply_error(api, key, 403, "UnrecognizedClientException", INVALID_TOKEN, name)
         elif api == "describeStream":
-            arn = f"arn:aws:kinesisvideo:{self.state.region}:123456789012:stream/{name}/1700000000000"
+            arn = self.state.stream_arn(name)
             info = {
                 "DeviceName": "kvs-api-stand-in",
                 "StreamName": name,
                 "StreamARN": arn,
                 "MediaType": "video/h264",
-                "KmsKeyId": f"arn:aws:kms:{self.state.region}:123456789012:alias/aws/kinesisvideo",
+                "KmsKeyId": f"arn:aws:kms:{self.state.region}:{self.state.account}:alias/aws/kinesisvideo",
                 "Version": "stand-in-1",
                 "Status": "ACTIVE",
                 "CreationTime": 1700000000.0,
                 "DataRetentionInHours": 24,
             }
+            self.state.record_request(api, key, name)
             self.reply_json(api, key, 200, {"StreamInfo": info}, name)
         elif api == "getDataEndpoint":
+            self.state.record_request(api, key, name)
             self.reply_json(api, key, 200, {"DataEndpoint": self.base_url()}, name)
         else:
             self.archived_media(api, key, name, body)
@@ -367,14 +389,18 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         archived = self.state.archived_media
         try:
             if api == "listFragments":
-                self.reply_json(api, key, 200, archived.list_fragments(name, body), name)
+                page = archived.list_fragments(name, body)
+                self.state.record_request(api, key, name)
+                self.reply_json(api, key, 200, page, name)
             elif api == "getClip":
                 clip = archived.get_clip(name, body)
+                self.state.record_request(api, key, name)
                 with self.state.lock:
                     self.state.stream(name)["clips"] += 1
                 self.reply_bytes(api, key, "video/mp4", clip, name)
             else:
                 url = archived.new_session(name, body, self.base_url())
+                self.state.record_request(api, key, name)
                 with self.state.lock:
                     self.state.stream(name)["hlsSessions"] += 1
                 self.reply_json(api, key, 200, {"HLSStreamingSessionURL": url}, name)
@@ -487,6 +513,7 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", f"stand-in-{time.monotonic_ns()}")
         self.end_headers()
         self.state.count_request("putMedia", 200, key)
+        self.state.record_request("putMedia", key, name)
         announce(
             "request",
             api="putMedia",
@@ -801,10 +828,14 @@ class ControlHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        state = self.server.stand_in.state
         if self.path == "/state":
-            self.reply(200, self.server.stand_in.state.snapshot())
+            self.reply(200, state.snapshot())
+        elif self.path == "/requests":
+            with state.lock:
+                self.reply(200, list(state.records))
         else:
-            self.reply(404, {"error": "GET /state"})
+            self.reply(404, {"error": "GET /state or /requests"})
 
     def do_POST(self):
         stand_in = self.server.stand_in
@@ -843,11 +874,12 @@ def main():
     parser.add_argument("--region", default="us-east-1", help="the region requests must be signed for")
     parser.add_argument("--mode", default="normal", choices=MODES)
     parser.add_argument("--error-id", type=int, default=4002, help="the ErrorId of the error-ack mode")
+    parser.add_argument("--account", default="123456789012", help="the account in the ARNs it answers and records")
     parser.add_argument("--data-dir", help="where the received uploads are kept (default: a temporary folder, removed at exit)")
     args = parser.parse_args()
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="kvs-api-stand-in-")
-    state = KvsState(args.region, data_dir)
+    state = KvsState(args.region, data_dir, args.account)
     stand_in = StandIn(args.host, args.port, state)
     control = ThreadingHTTPServer((args.host, args.control_port), ControlHandler)
     control.daemon_threads = True

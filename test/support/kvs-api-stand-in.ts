@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import type { AwsRequestRecord } from './permission-check';
 import { SYSTEM_PYTHON } from './test-camera';
 
 /**
@@ -81,14 +82,15 @@ export class KvsApiStandIn {
    * that expects requests signed for `region`.
    */
   static start(
-    options: { region?: string; mode?: KvsStandInMode; host?: string } = {},
+    options: { region?: string; mode?: KvsStandInMode; host?: string; account?: string } = {},
   ): Promise<KvsApiStandIn> {
     const region = options.region ?? 'us-east-1';
     const host = options.host ?? '127.0.0.1';
+    const account = options.account ? ['--account', options.account] : [];
     // Debian's Python: GetClip and HLS remux the received media with GStreamer (python3-gi).
     const child = spawn(
       SYSTEM_PYTHON,
-      [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal', '--host', host],
+      [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal', '--host', host, ...account],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -154,6 +156,13 @@ export class KvsApiStandIn {
   /** Answers 403 to requests signed with these access key ids only (a rejected, cached key). */
   async rejectKeys(accessKeyIds: string[]): Promise<KvsStandInState> {
     return this.control('POST', '/reject-keys', { accessKeyIds });
+  }
+
+  /** What IAM authorizes for each request it answered (the permission check reads these). */
+  async requestRecords(): Promise<AwsRequestRecord[]> {
+    return (await fetch(`http://${this.host}:${this.controlPort}/requests`)).json() as Promise<
+      AwsRequestRecord[]
+    >;
   }
 
   async state(): Promise<KvsStandInState> {

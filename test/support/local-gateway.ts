@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { STAND_IN_CREDENTIALS } from './aws-stand-ins';
 import {
+  ACCOUNT,
   KNOWN_ACCESS_KEY,
   KNOWN_SECRET_KEY,
   metricKey,
@@ -47,10 +49,15 @@ export class LocalGateway {
 
   static async start(): Promise<LocalGateway> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-local-gateway-'));
-    const [kvs, aws] = await Promise.all([KvsApiStandIn.start({ region: REGION }), startAwsStandIn()]);
+    const [kvs, aws] = await Promise.all([
+      KvsApiStandIn.start({ region: REGION, account: ACCOUNT }),
+      startAwsStandIn(),
+    ]);
+    // The gateway's kvssink signs with the instance role's keys, the CLI with the operator's.
+    const role = STAND_IN_CREDENTIALS;
     fs.writeFileSync(
       path.join(dir, 'credentials'),
-      `CREDENTIALS ${KNOWN_ACCESS_KEY} 2099-01-01T00:00:00Z ${KNOWN_SECRET_KEY}\n`,
+      `CREDENTIALS ${role.AccessKeyId} 2099-01-01T00:00:00Z ${role.SecretAccessKey} ${role.Token}\n`,
     );
     return new LocalGateway(dir, kvs, aws);
   }
