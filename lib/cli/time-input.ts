@@ -29,16 +29,11 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /** Splits a trailing zone off: ` UTC`, `Z`, `+01:00`, `-0500`, ` Europe/Berlin`. */
-function splitZone(text: string): { rest: string; zone?: string } {
+function splitZone(text: string): { rest: string; zone?: string; unknownZone?: string } {
   const named = /^(.*\S)\s+([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*)$/.exec(text);
   if (named && !/^(am|pm)$/i.test(named[2])) {
     const zone = /^(utc|gmt|z)$/i.test(named[2]) ? 'UTC' : named[2];
-    if (!IANAZone.isValidZone(zone))
-      throw new CliError(
-        `"${named[2]}" is not a time zone: use UTC, an offset like +01:00, or a name like Europe/Berlin`,
-        2,
-      );
-    return { rest: named[1], zone };
+    return IANAZone.isValidZone(zone) ? { rest: named[1], zone } : { rest: named[1], unknownZone: named[2] };
   }
   const offset = /^(.*\d)\s*(Z|[+-]\d\d(?::?\d\d)?)$/i.exec(text);
   if (offset && /[:T ]\d/.test(offset[1])) {
@@ -73,7 +68,12 @@ export function parseTime(
     const base = duration > 0 ? options.relativeTo! : now;
     time = DateTime.fromJSDate(new Date(base.getTime() + duration * 1000), { zone: local });
   } else {
-    const { rest, zone = local } = splitZone(input);
+    const { rest, zone = local, unknownZone } = splitZone(input);
+    if (unknownZone) {
+      throw fail(
+        `"${unknownZone}" is not a time zone (UTC, an offset like +01:00, or a name like Europe/Berlin)`,
+      );
+    }
     const clock = /^(\d{1,2}):(\d\d)(?::(\d\d))?$/.exec(rest);
     if (clock) {
       const today = DateTime.fromJSDate(now, { zone }).set({

@@ -77,7 +77,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   const metrics = new Map<string, Map<number, number>>();
   const alarms = new Map<string, StandInAlarm>();
   const logGroups = new Map<string, LogEvent[]>();
-  const queries = new Map<string, ReturnType<typeof runLogsInsightsQuery>>();
+  const queries = new Map<string, LogsQuery>();
   const recentMetricReads: number[] = [];
   const requestRecords: AwsRequestRecord[] = [];
 
@@ -103,7 +103,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     problem: SignatureProblem | undefined,
     reply: Reply,
   ): void | Promise<void> => {
-    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
+    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams, queries));
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
       requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
@@ -162,6 +162,12 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   return standIn;
 }
 
+/** A Logs Insights query the stand-in ran: its result rows and the log groups it read. */
+interface LogsQuery {
+  readonly rows: ReturnType<typeof runLogsInsightsQuery>;
+  readonly groups: string[];
+}
+
 const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
 const JSON_1_0 = { 'Content-Type': 'application/x-amz-json-1.0' };
 
@@ -180,6 +186,7 @@ function authorizedRequest(
   text: string,
   parameters: Map<string, StoredParameter>,
   streams: Map<string, StandInStream>,
+  queries: Map<string, LogsQuery>,
 ): AwsRequestRecord {
   const region = signingRegion(request);
   const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
@@ -239,13 +246,15 @@ function authorizedRequest(
   }
   if (target.startsWith('Logs_20140328.')) {
     const operation = target.slice('Logs_20140328.'.length);
-    const groups = (input.logGroupNames as string[] | undefined) ?? [];
-    const resources =
+    // DescribeLogGroups has no resource; a query is authorized on the log groups it reads.
+    const groups =
       operation === 'StartQuery'
-        ? groups.map((name) => `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}:*`)
-        : operation === 'DescribeLogGroups'
-          ? [`arn:aws:logs:${region}:${ACCOUNT}:log-group:*`]
-          : ['*'];
+        ? ((input.logGroupNames as string[] | undefined) ?? [])
+        : (queries.get(String(input.queryId))?.groups ?? []);
+    const resources =
+      operation === 'DescribeLogGroups'
+        ? ['*']
+        : groups.map((name) => `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}`);
     return record(
       'logs',
       operation,
@@ -535,7 +544,7 @@ function cloudWatchLogs(
   input: Record<string, unknown>,
   state: {
     logGroups: Map<string, LogEvent[]>;
-    queries: Map<string, ReturnType<typeof runLogsInsightsQuery>>;
+    queries: Map<string, LogsQuery>;
   },
   reply: Reply,
 ): void {
@@ -569,7 +578,7 @@ function cloudWatchLogs(
     try {
       const queryId = `stand-in-query-${state.queries.size + 1}`;
       const rows = runLogsInsightsQuery(String(input.queryString), events);
-      state.queries.set(queryId, rows.slice(0, Number(input.limit ?? 1000)));
+      state.queries.set(queryId, { rows: rows.slice(0, Number(input.limit ?? 1000)), groups: names });
       return reply(200, JSON.stringify({ queryId }), JSON_1_1);
     } catch (error) {
       if (error instanceof MalformedQuery)
@@ -578,7 +587,7 @@ function cloudWatchLogs(
     }
   }
   if (operation === 'GetQueryResults') {
-    const rows = state.queries.get(String(input.queryId));
+    const rows = state.queries.get(String(input.queryId))?.rows;
     if (!rows) return jsonError(reply, 400, 'ResourceNotFoundException', 'unknown queryId');
     return reply(
       200,

@@ -11,6 +11,8 @@ byte range, producer and server timestamps, length and size. From these the stan
 GStreamer is loaded (python3-gi) only when media is served, so the stand-in alone stays standard-library Python.
 """
 
+import base64
+import json
 import os
 import struct
 import tempfile
@@ -338,16 +340,19 @@ class ArchivedMedia:
         self.segments = {}  # (fragment number, base ms) -> (init, media), newest last
 
     def list_fragments(self, stream, body):
-        kind, start, end = time_range(body.get("FragmentSelector"), required=False)
+        offset, selector = 0, body.get("FragmentSelector")
+        if body.get("NextToken"):
+            # The token carries the query it continues, as KVS's does: a next page needs nothing else.
+            offset, selector = json.loads(base64.b64decode(body["NextToken"]))
+        kind, start, end = time_range(selector, required=False)
         fragments = self.archive.stream_fragments(stream) if start is None else self.archive.select(stream, kind, start, end)
         # KVS promises no order: newest first here, so that a client that forgets to sort shows it.
         fragments = fragments[::-1]
         maximum = max(1, min(int(body.get("MaxResults") or 100), 1000))
-        offset = int(body.get("NextToken") or 0)
         page = fragments[offset:offset + maximum]
         document = {"Fragments": [fragment.document() for fragment in page]}
         if offset + maximum < len(fragments):
-            document["NextToken"] = str(offset + maximum)
+            document["NextToken"] = base64.b64encode(json.dumps([offset + maximum, selector]).encode()).decode()
         return document
 
     def get_clip(self, stream, body):

@@ -58,7 +58,7 @@ export const VIDEO_COMMAND_STATEMENTS = [
   'StatusGatewayLogGroups',
   'StatusGatewayLogQuery',
   'StatusShardAlarms',
-  'StatusQueryResultsAndMetrics',
+  'StatusMetrics',
 ];
 
 /** The actions of those statements, to tell their grants apart in a permission report. */
