@@ -177,6 +177,14 @@ export function describeRange(range: VideoRange, now: Date, zone?: string): stri
   return `${localTime(range.start, now, zone)} - ${localTime(range.end, now, zone)} (${describeSeconds((range.end.getTime() - range.start.getTime()) / 1000)})`;
 }
 
+export interface NearestVideo {
+  readonly before?: VideoRange;
+  readonly after?: VideoRange;
+  readonly lookedMs: number;
+  /** The window looked in: a range that touches its edge may go on beyond it. */
+  readonly window?: { readonly start: Date; readonly end: Date };
+}
+
 /** How far around an empty range to look for video, widening until some is found. */
 const LOOK_AROUND_MS = [15 * 60_000, 2 * 3600_000, 12 * 3600_000];
 
@@ -191,7 +199,7 @@ export async function nearestVideo(
   from: Date,
   to: Date,
   now: Date,
-): Promise<{ before?: VideoRange; after?: VideoRange; lookedMs: number }> {
+): Promise<NearestVideo> {
   const oldest = now.getTime() - camera.retentionHours * 3600_000 + 60_000;
   let lookedMs = 0;
   for (const around of LOOK_AROUND_MS) {
@@ -204,7 +212,8 @@ export async function nearestVideo(
     );
     const before = ranges.filter((range) => range.end.getTime() <= from.getTime()).pop();
     const after = ranges.find((range) => range.start.getTime() >= to.getTime());
-    if (before || after) return { ...(before ? { before } : {}), ...(after ? { after } : {}), lookedMs };
+    if (before || after)
+      return { ...(before ? { before } : {}), ...(after ? { after } : {}), lookedMs, window: { start, end } };
   }
   return { lookedMs };
 }
@@ -214,13 +223,26 @@ export function noVideoSentence(
   camera: CameraConfig,
   from: { date: Date; shown: string },
   to: { date: Date; shown: string },
-  nearest: { before?: VideoRange; after?: VideoRange; lookedMs: number },
+  nearest: NearestVideo,
   now: Date,
   zone?: string,
 ): string {
   const lines = [`camera "${camera.name}" has no video from ${from.shown} to ${to.shown}.`];
-  if (nearest.before) lines.push(`  nearest before: ${describeRange(nearest.before, now, zone)}`);
-  if (nearest.after) lines.push(`  nearest after:  ${describeRange(nearest.after, now, zone)}`);
+  // A range that reaches the edge of the window looked in goes on beyond it: only its near end is known.
+  const edge = (time: Date, window?: Date) =>
+    window !== undefined && Math.abs(time.getTime() - window.getTime()) <= GAP_MS;
+  if (nearest.before) {
+    const range = nearest.before;
+    lines.push(
+      `  nearest before: ${edge(range.start, nearest.window?.start) ? `video until ${localTime(range.end, now, zone)}` : describeRange(range, now, zone)}`,
+    );
+  }
+  if (nearest.after) {
+    const range = nearest.after;
+    lines.push(
+      `  nearest after:  ${edge(range.end, nearest.window?.end) ? `video from ${localTime(range.start, now, zone)}` : describeRange(range, now, zone)}`,
+    );
+  }
   if (!nearest.before && !nearest.after) {
     lines.push(
       `  none within ${describeSeconds(nearest.lookedMs / 1000)} either way (the stream keeps ${camera.retentionHours} h): see "kvs-gateway status" for why`,

@@ -32,7 +32,8 @@ export async function recordVideo(file: string, options: RecordingOptions): Prom
   const keyInterval = Math.max(1, Math.round((options.keyFrameSeconds ?? 1) * fps));
   const video = [
     `videotestsrc num-buffers=${frames} pattern=ball`,
-    `video/x-raw,width=${options.width ?? 320},height=${options.height ?? 240},framerate=${fps}/1`,
+    // 4:2:0, as cameras send it (x264 would otherwise encode the test pattern's 4:4:4).
+    `video/x-raw,format=I420,width=${options.width ?? 320},height=${options.height ?? 240},framerate=${fps}/1`,
     `x264enc speed-preset=ultrafast key-int-max=${keyInterval} bitrate=${options.bitrateKbps ?? 300}`,
     'h264parse',
     'video/x-h264,stream-format=avc,alignment=au',
