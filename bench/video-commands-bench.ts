@@ -104,10 +104,15 @@ async function statusBench(
     console.log(
       `| ${count} | ${median(wall).toFixed(2)} | ${wall.map((s) => s.toFixed(2)).join(', ')} | ${[...byApi].map(([api, n]) => `${api} ${n / RUNS}`).join(', ')} | ${refused} | ${before} |`,
     );
-    if (runs.some((run) => run.exitCode !== 1) || streaming !== count - Math.floor(count / 10)) {
+    const uploadedCount = count - Math.floor(count / 10);
+    if (streaming !== uploadedCount) {
+      // A fragment counts as streaming for 20 s after it arrived: uploads slower than that (a loaded machine) show.
       console.log(
-        `  note: exit codes ${runs.map((run) => run.exitCode).join(', ')}, ${streaming} of ${count} streaming: ${runs[0].stderr}`,
+        `  note: ${streaming} of the ${uploadedCount} cameras with video counted as streaming (their upload ended more than 20 s before)`,
       );
+    }
+    if (runs.some((run) => run.exitCode !== (uploadedCount < count ? 1 : 0))) {
+      console.log(`  note: exit codes ${runs.map((run) => run.exitCode).join(', ')}: ${runs[0].stderr}`);
     }
   }
 }
