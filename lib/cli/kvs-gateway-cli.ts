@@ -28,13 +28,12 @@ import {
   DEFAULT_HLS_EXPIRES_SECONDS,
   defaultPlayerPagePath,
   getLiveHlsSession,
-  H265_BROWSER_WARNING,
   parseExpires,
   renderPlayerPage,
   writePlayerPage,
 } from './hls-viewer';
 import { confirm, readSecret, type InputStream } from './terminal-input';
-import { runClip, runStatus, runView, type VideoCommandArgs } from './video-commands';
+import { afterPlayerPage, runClip, runStatus, runView, type VideoCommandArgs } from './video-commands';
 
 /**
  * `kvs-gateway`: argument parsing and wiring of the camera commands. Everything the commands touch
@@ -677,14 +676,7 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
     );
     if (playerPage) io.stdout(`Player page: ${playerPage}\n`);
   }
-  if (session.h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
-  if (open && playerPage) {
-    try {
-      await io.openFile(playerPage);
-    } catch {
-      io.stderr(`note: could not open a browser; open ${playerPage} yourself\n`);
-    }
-  }
+  await afterPlayerPage(io, session.h265, open ? playerPage : undefined);
   return 0;
 }
 

@@ -329,15 +329,19 @@ async function playback(args: VideoCommandArgs, expiresSeconds: number): Promise
       `note: the range holds ${fragments.length} fragments; the player gets the first ${MAX_PLAYLIST_FRAGMENTS} (KVS's limit): ask for a shorter range to see the rest\n`,
     );
   }
-  if (session.h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
-  if (open && playerPage) {
-    try {
-      await io.openFile(playerPage);
-    } catch {
-      io.stderr(`note: could not open a browser; open ${playerPage} yourself\n`);
-    }
-  }
+  await afterPlayerPage(io, session.h265, open ? playerPage : undefined);
   return 0;
+}
+
+/** The H.265 warning, and the page opened in the browser when asked for (`view`, `view --from`). */
+export async function afterPlayerPage(io: CliIo, h265: boolean, pageToOpen?: string): Promise<void> {
+  if (h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
+  if (pageToOpen === undefined) return;
+  try {
+    await io.openFile(pageToOpen);
+  } catch {
+    io.stderr(`note: could not open a browser; open ${pageToOpen} yourself\n`);
+  }
 }
 
 async function wall(args: VideoCommandArgs, all: boolean, expiresSeconds: number): Promise<number> {

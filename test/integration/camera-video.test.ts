@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { validateGatewayConfig } from '../../lib/config';
+import { launchChromium } from '../support/chromium';
 import { KNOWN_ACCESS_KEY } from '../support/cli-aws-stand-ins';
 import { DeployedApp } from '../support/deployed-app';
 import { buildPartialGatewayApp } from '../support/gateway-app';
@@ -26,16 +27,6 @@ import { TestCamera } from '../support/test-camera';
 
 jest.setTimeout(600_000);
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--autoplay-policy=no-user-gesture-required',
-];
 /** attic has a stream and nothing in it: no gateway runs it. */
 const CONFIG = { cameras: [{ name: 'lobby' }, { name: 'dock' }, { name: 'yard' }, { name: 'attic' }] };
 /** The yard's recording: 100 s with a key frame every 0.4 s (250 fragments: two GetClip parts), 10 minutes ago. */
@@ -159,11 +150,7 @@ describe('clip', () => {
 });
 
 async function newPage(): Promise<Page> {
-  browser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    env: { ...process.env, TZ: 'UTC' },
-  });
+  browser ??= await launchChromium({ ...process.env, TZ: 'UTC' });
   return browser.newPage({ viewport: { width: 1280, height: 720 } });
 }
 
