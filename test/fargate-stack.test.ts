@@ -403,7 +403,7 @@ describe("shards follow each camera's shard", () => {
       {
         stackId: 'FargateGatewayStack',
         problems: [
-          'cameras: shard 1 holds 3 cameras (cameras[0], cameras[1], cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2: give some of them another "shard" or raise fargate.camerasPerTask (at most 9)',
+          'cameras: shard 1 holds 3 cameras (cameras[0], cameras[1] and cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2: give the last one listed another shard ("shard": 2 in cameras[2]) or raise fargate.camerasPerTask (at most 9)',
         ],
       },
     ]);

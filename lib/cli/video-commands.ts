@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CameraConfig, GatewayConfig } from '../config';
+import { showUnquoted } from '../shown-value';
 import type { AwsClients } from './aws-clients';
 import { CliError } from './aws-errors';
 import {
@@ -340,7 +341,7 @@ export async function afterPlayerPage(io: CliIo, h265: boolean, pageToOpen?: str
   try {
     await io.openFile(pageToOpen);
   } catch {
-    io.stderr(`note: could not open a browser; open ${pageToOpen} yourself\n`);
+    io.stderr(`note: could not open a browser; open ${showUnquoted(pageToOpen)} yourself\n`);
   }
 }
 

@@ -216,7 +216,7 @@ test('a config that does not fit a gateway prints the other and says why', () =>
     }),
   });
   expect(printed).toContain(
-    'Fargate gateway (0.5 vCPU, 1 GB, arm64): not estimated: cameras: shard 1 holds 3 cameras (cameras[0], cameras[1], cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2',
+    'Fargate gateway (0.5 vCPU, 1 GB, arm64): not estimated: cameras: shard 1 holds 3 cameras (cameras[0], cameras[1] and cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2',
   );
   expect(printed).toMatch(/^EC2 gateway \(t4g\.small, arm64\), 3 camera\(s\) in 1 shard\(s\)/);
 });

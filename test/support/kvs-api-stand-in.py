@@ -281,21 +281,6 @@ class KvsState:
     def stream_arn(self, stream):
         return f"arn:aws:kinesisvideo:{self.region}:{self.account}:stream/{stream}/1700000000000"
 
-    def record_request(self, api, key, stream):
-        """What IAM authorizes for one request answered, as the permission check reads it
-        (test/support/permission-check.ts): the action on the stream, and its KMS key where KVS uses it
-        on the caller's behalf (to encrypt what a producer sends, to decrypt what a reader gets)."""
-        operation = api[0].upper() + api[1:]
-        arn = self.stream_arn(stream)
-        authorizations = [{"action": f"kinesisvideo:{operation}", "resource": arn}]
-        kms = {"putMedia": "kms:GenerateDataKey", "getClip": "kms:Decrypt", "getHLSStreamingSessionURL": "kms:Decrypt"}
-        if api in kms:
-            context = {"kms:ViaService": f"kinesisvideo.{self.region}.amazonaws.com", "kms:CallerAccount": self.account}
-            authorizations.append({"action": kms[api], "resource": f"kms-key-of:{arn}", "context": context})
-        with self.lock:
-            record = {"accessKeyId": key or "?", "service": "kinesisvideo", "operation": operation}
-            self.records.append({**record, "authorizations": authorizations, "outcome": "answered"})
-
     def count_request(self, api, status, key):
         with self.lock:
             per_api = self.requests.setdefault(api, {})
@@ -344,6 +329,8 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         if refusal:
             self.reply_error(api, key, 403, "UnrecognizedClientException", refusal)
             return
+        name = self.headers.get("x-amzn-stream-name") if api == "putMedia" else body.get("StreamName")
+        self.record_authorization(api, key, name or "?")
         if api == "putMedia":
             self.put_media(key)
             return
@@ -371,10 +358,8 @@ class KvsApiHandler(BaseHTTPRequestHandler):
                 "CreationTime": 1700000000.0,
                 "DataRetentionInHours": 24,
             }
-            self.state.record_request(api, key, name)
             self.reply_json(api, key, 200, {"StreamInfo": info}, name)
         elif api == "getDataEndpoint":
-            self.state.record_request(api, key, name)
             self.reply_json(api, key, 200, {"DataEndpoint": self.base_url()}, name)
         else:
             self.archived_media(api, key, name, body)
@@ -389,18 +374,14 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         archived = self.state.archived_media
         try:
             if api == "listFragments":
-                page = archived.list_fragments(name, body)
-                self.state.record_request(api, key, name)
-                self.reply_json(api, key, 200, page, name)
+                self.reply_json(api, key, 200, archived.list_fragments(name, body), name)
             elif api == "getClip":
                 clip = archived.get_clip(name, body)
-                self.state.record_request(api, key, name)
                 with self.state.lock:
                     self.state.stream(name)["clips"] += 1
                 self.reply_bytes(api, key, "video/mp4", clip, name)
             else:
                 url = archived.new_session(name, body, self.base_url())
-                self.state.record_request(api, key, name)
                 with self.state.lock:
                     self.state.stream(name)["hlsSessions"] += 1
                 self.reply_json(api, key, 200, {"HLSStreamingSessionURL": url}, name)
@@ -446,6 +427,25 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.state.count_request(api, 200, key)
         announce("request", api=api, status=200, stream=stream, accessKeyId=key, bytes=len(body))
+
+    def record_authorization(self, api, key, stream):
+        """What IAM authorizes for the request (as the AWS stand-ins record theirs: test/support/permission-check.ts):
+        the action on the stream, and its KMS key where KVS uses it on the caller's behalf (to encrypt what a
+        producer sends, to decrypt what a reader gets). Kept for GET /requests; with --record also appended to
+        that file, one JSON line each, so the real kvssink's requests can be judged against the gateway's roles."""
+        action = api[:1].upper() + api[1:]
+        arn = self.state.stream_arn(stream)
+        authorizations = [{"action": f"kinesisvideo:{action}", "resource": arn}]
+        kms = {"putMedia": "kms:GenerateDataKey", "getClip": "kms:Decrypt", "getHLSStreamingSessionURL": "kms:Decrypt"}
+        if api in kms:
+            context = {"kms:ViaService": f"kinesisvideo.{self.state.region}.amazonaws.com", "kms:CallerAccount": self.state.account}
+            authorizations.append({"action": kms[api], "resource": f"kms-key-of:{arn}", "context": context})
+        record = {"accessKeyId": key, "service": "kinesisvideo", "operation": action, "authorizations": authorizations}
+        with self.state.lock:
+            self.state.records.append(record)
+            if self.server.record_file:
+                with open(self.server.record_file, "a") as file:
+                    file.write(json.dumps(record) + "\n")
 
     def wait_while_hung(self):
         """In hang mode: accept, never answer, until the mode changes; then drop the connection. True if hung."""
@@ -513,7 +513,6 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", f"stand-in-{time.monotonic_ns()}")
         self.end_headers()
         self.state.count_request("putMedia", 200, key)
-        self.state.record_request("putMedia", key, name)
         announce(
             "request",
             api="putMedia",
@@ -731,6 +730,8 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    record_file = None
+
     def __init__(self, address, state):
         self.state = state
         self.closing = False
@@ -760,6 +761,8 @@ class ApiServer(ThreadingHTTPServer):
 class StandIn:
     """The API server, closed and reopened on the same port for the refuse mode."""
 
+    record_file = None
+
     def __init__(self, host, port, state):
         self.host = host
         self.state = state
@@ -769,6 +772,7 @@ class StandIn:
 
     def start(self, port):
         self.server = ApiServer((self.host, port), self.state)
+        self.server.record_file = self.record_file
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -876,10 +880,12 @@ def main():
     parser.add_argument("--error-id", type=int, default=4002, help="the ErrorId of the error-ack mode")
     parser.add_argument("--account", default="123456789012", help="the account in the ARNs it answers and records")
     parser.add_argument("--data-dir", help="where the received uploads are kept (default: a temporary folder, removed at exit)")
+    parser.add_argument("--record", help="append what IAM authorizes for each request to this file (JSON lines)")
     args = parser.parse_args()
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="kvs-api-stand-in-")
     state = KvsState(args.region, data_dir, args.account)
+    StandIn.record_file = args.record
     stand_in = StandIn(args.host, args.port, state)
     control = ThreadingHTTPServer((args.host, args.control_port), ControlHandler)
     control.daemon_threads = True

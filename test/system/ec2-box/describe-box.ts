@@ -8,6 +8,7 @@ import { hardening } from './scenarios/hardening';
 import { install } from './scenarios/install';
 import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
+import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
 import { wrongPassword } from './scenarios/wrong-password';
@@ -34,6 +35,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   cameraDown,
   reboot,
   journalAndCpu,
+  permissions,
   realKvssink, // by hand only (KVS_BOX_REAL_KVSSINK)
 ];
 
