@@ -138,6 +138,8 @@ export async function downloadClip(
         NoDataRetentionException: `stream "${camera.streamName}" keeps no video (data retention 0 hours)`,
       },
     );
+    if (!answer.Payload)
+      throw new CliError(`GetClip returned no video for stream "${camera.streamName}": try again`);
     const file = files[index];
     const temporary = `${file}.partial`;
     let bytes = 0;

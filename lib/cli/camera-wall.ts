@@ -90,7 +90,13 @@ export async function startCameraWall(options: CameraWallOptions): Promise<Camer
       );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new CliError(
+          `cannot serve the wall on 127.0.0.1:${options.port ?? 0} (${error.code ?? error.message}): choose another --port, or leave it out`,
+        ),
+      ),
+    );
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const port = (server.address() as AddressInfo).port;

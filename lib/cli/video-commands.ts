@@ -97,7 +97,8 @@ export async function runStatus(args: VideoCommandArgs): Promise<number> {
   const cameras = chosenCameras(config, args.names, args.configName);
   const source = new StatusSource(await args.createClients(), config);
   const { io } = args;
-  if (!watch) {
+  // --watch runs until Ctrl-C: where nothing can say stop (no terminal, a test), it refreshes once.
+  if (!watch || !io.onInterrupt) {
     const report = await cameraStatus(source, cameras, () => now(args));
     if (args.values.json === true) printJson(io, report);
     else io.stdout(formatStatus(report, args.configName, now(args)));

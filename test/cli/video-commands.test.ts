@@ -262,9 +262,9 @@ describe('argument errors come before any AWS call (exit 2)', () => {
     expect(result.code).toBe(2);
   });
 
-  test('a camera name KVS would refuse: the same error (exit 1) as every command gives it', async () => {
+  test('a camera name KVS would refuse: the same usage error as every command gives it', async () => {
     const result = await run(['clip', 'front door', '--from', '-10m']);
     expect(result.stderr).toContain('camera name "front door"');
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
   });
 });
