@@ -96,6 +96,7 @@ interface WalkableDef {
   readonly element?: z.ZodType;
   readonly innerType?: z.ZodType;
   readonly in?: z.ZodType;
+  readonly options?: readonly z.ZodType[];
 }
 
 /** The keys of the object schema at `path` (through lists, defaults, optionals and transforms). */
@@ -112,7 +113,13 @@ function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[]
 function unwrap(schema: z.ZodType): WalkableDef {
   let def = schema.def as WalkableDef;
   for (;;) {
-    const inner = def.type === 'pipe' ? def.in : def.innerType;
+    // A union's keys are those of its object option ("always" or a schedule).
+    const inner =
+      def.type === 'pipe'
+        ? def.in
+        : def.type === 'union'
+          ? def.options?.find((option) => unwrap(option).shape)
+          : def.innerType;
     if (!inner) return def;
     def = inner.def as WalkableDef;
   }

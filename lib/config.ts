@@ -6,8 +6,10 @@ import { decodeConfigFile } from './config-encoding';
 import { parseConfigText, type TextProblem } from './config-text';
 import { fieldName, generalSentence, problemSentences } from './config-problems';
 import { instanceTypeArchitecture, instanceTypeProblem } from './ec2-instance-types';
+import { parseClock, parseDays, RecordingSchedule } from './recording-schedule';
 import { holdsUrlCredentials, show, showUnquoted } from './shown-value';
 import { defaultParameterPrefix, defaultStreamName, SITE_PATTERN } from './site-names';
+import { timeZoneProblem } from './time-zone-names';
 
 /**
  * The gateway config: one file drives the streams, the compute stacks and the camera CLI.
@@ -42,6 +44,8 @@ export const MAX_SHARD = 250;
 export const MAX_CAMERAS_PER_INSTANCE = 50;
 /** ECS runs at most 10 containers per task: the credential refresher and up to 9 cameras. */
 export const MAX_CAMERAS_PER_TASK = 9;
+/** Windows per schedule: enough for three a day written day by day, few enough for one alarm expression. */
+export const MAX_SCHEDULE_WINDOWS = 21;
 
 /** Fargate's supported CPU units and the memory sizes (MiB) each allows. */
 const FARGATE_MEMORY_BY_CPU: Record<number, readonly number[]> = {
@@ -124,6 +128,71 @@ export function cameraUrlParameterName(parameterPrefix: string, cameraName: stri
 
 // ---- The sections of the config ----
 
+const CLOCK_HINT = 'use 24-hour "HH:MM", like "07:00" or "19:30"';
+
+const SCHEDULE_WINDOW_SCHEMA = z
+  .strictObject({
+    days: z
+      .string()
+      .refine((days) => typeof parseDays(days) !== 'string', {
+        error: (issue) => parseDays(String(issue.input)) as string,
+      })
+      .default('daily')
+      .describe('The days the window starts on: "mon-fri", "sat,sun", "fri-mon" or "daily" (the default).'),
+    from: z
+      .string()
+      .refine((from) => parseClock(from) !== undefined, {
+        error: (issue) => `${show(issue.input)}: ${CLOCK_HINT} (00:00 to 23:59)`,
+      })
+      .describe('When recording starts, local time "HH:MM".'),
+    to: z
+      .string()
+      .refine((to) => parseClock(to, true) !== undefined, {
+        error: (issue) => `${show(issue.input)}: ${CLOCK_HINT} (00:00 to 24:00)`,
+      })
+      .describe(
+        'When recording stops, local time "HH:MM" ("24:00" is midnight at the end of the day); a time not after "from" ends on the next day.',
+      ),
+  })
+  .superRefine((window, ctx) => {
+    const fields = fieldsOf(window);
+    if (fields && typeof fields.from === 'string' && fields.from === fields.to) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `is the same as "from" (${show(fields.from)}), so the window would be empty: for the whole day write "from": "00:00", "to": "24:00"`,
+      });
+    }
+  }, ALWAYS);
+
+const SCHEDULE_SCHEMA = z
+  .strictObject({
+    timeZone: z
+      .string()
+      .refine((zone) => timeZoneProblem(zone) === undefined, {
+        error: (issue) => timeZoneProblem(String(issue.input)),
+      })
+      .describe(
+        'The IANA time zone of the windows, like "Europe/Berlin" or "America/New_York": windows are wall-clock times there, daylight saving included.',
+      ),
+    windows: z
+      .array(SCHEDULE_WINDOW_SCHEMA, {
+        error: 'must be a list of windows like { "days": "mon-fri", "from": "07:00", "to": "19:00" }',
+      })
+      .min(1, {
+        error:
+          'must list at least one window, like { "days": "mon-fri", "from": "07:00", "to": "19:00" }; to stop a camera, remove it',
+      })
+      .max(MAX_SCHEDULE_WINDOWS, {
+        error: (issue) =>
+          `lists ${(issue.input as unknown[]).length} windows, more than ${MAX_SCHEDULE_WINDOWS}: give several days to one window ("days": "mon-fri")`,
+      })
+      .describe('The weekly windows in which the camera records; overlapping windows add up.'),
+  })
+  .describe(
+    'When the camera records (docs/config.md#recording-schedules): weekly windows of wall-clock time in a time zone. Outside them the gateway does not connect to the camera and sends nothing to KVS.',
+  );
+
 const retentionSentence = (issue: { input?: unknown }) =>
   `must be 0 (keep no video) or a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${show(issue.input)}`;
 
@@ -153,6 +222,15 @@ const CAMERA_SCHEMA = z.strictObject({
     .default(1)
     .describe(
       'The group of cameras that run together: one EC2 instance or one Fargate task per shard number. Yours to set, never computed from the other cameras, so adding or removing a camera moves no other camera (docs/operations-and-cost.md).',
+    ),
+  schedule: z
+    .union([z.literal('always'), SCHEDULE_SCHEMA], {
+      error: (issue) =>
+        `${show(issue.input)}: use "always" or a schedule like { "timeZone": "Europe/Berlin", "windows": [{ "days": "mon-fri", "from": "07:00", "to": "19:00" }] }`,
+    })
+    .optional()
+    .describe(
+      'When this camera records; default: the config\'s "schedule", else always. "always" records around the clock whatever the default.',
     ),
 });
 
@@ -465,6 +543,9 @@ export const GATEWAY_CONFIG_SCHEMA = z
     streamRemovalPolicy: choice(['retain', 'destroy'])
       .default('retain')
       .describe('What happens to the streams (and their video) when the stack is deleted.'),
+    schedule: SCHEDULE_SCHEMA.optional().describe(
+      'When every camera without a "schedule" of its own records (docs/config.md#recording-schedules); default: always.',
+    ),
     network: NETWORK_SCHEMA.prefault({}),
     ec2: EC2_SCHEMA.prefault({}).describe('The EC2 gateway (Ec2GatewayStack).'),
     fargate: FARGATE_SCHEMA.prefault({}).describe('The Fargate gateway (FargateGatewayStack).'),
@@ -474,15 +555,23 @@ export const GATEWAY_CONFIG_SCHEMA = z
     const fields = fieldsOf(config);
     if (fields) checkCameraNames(fields, ctx);
   }, ALWAYS)
-  .transform(({ $schema: _schema, site, cameras, parameterPrefix, ...config }) => ({
-    ...(site ? { site } : {}),
-    cameras: cameras.map(({ streamName, ...camera }) => ({
-      ...camera,
-      streamName: streamName ?? defaultStreamName(site, camera.name),
-    })),
-    parameterPrefix: parameterPrefix ?? defaultParameterPrefix(site),
-    ...config,
-  }))
+  .transform(
+    ({ $schema: _schema, site, cameras, parameterPrefix, schedule: defaultSchedule, ...config }) => ({
+      ...(site ? { site } : {}),
+      cameras: cameras.map(({ streamName, schedule, ...camera }) => {
+        const recordingSchedule: RecordingSchedule | undefined =
+          schedule === 'always' ? undefined : (schedule ?? defaultSchedule);
+        return {
+          ...camera,
+          streamName: streamName ?? defaultStreamName(site, camera.name),
+          // Absent: the camera records around the clock.
+          ...(recordingSchedule ? { schedule: recordingSchedule } : {}),
+        };
+      }),
+      parameterPrefix: parameterPrefix ?? defaultParameterPrefix(site),
+      ...config,
+    }),
+  )
   .meta({
     title: 'KVS Cloud Gateway config',
     description: 'The config of a KVS Cloud Gateway (docs/config.md).',

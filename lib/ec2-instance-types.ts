@@ -3,10 +3,10 @@ import { show } from './shown-value';
 import list from './ec2-instance-types.json';
 
 /**
- * The EC2 instance types the gateway can run on (on-demand Linux), by family with the family's CPU
- * architecture: an offline copy of the AWS Price List, so that a typo fails at synth with a "did you
- * mean" instead of at deploy. `npm run ec2-instance-types` refreshes it
- * (scripts/update-ec2-instance-types.ts, which reads lib/cli/price-list.ts's `ec2InstanceTypesFromPriceList`).
+ * The EC2 instance types the gateway can run on (Linux), by family with the family's CPU architecture:
+ * an offline copy of the EC2 API's model or of the AWS Price List, so that a typo fails at synth with a
+ * "did you mean" instead of at deploy. `npm run ec2-instance-types` (Price List) and
+ * `npm run ec2-instance-types:offline` (the model) refresh it: scripts/update-ec2-instance-types.ts.
  */
 
 export type InstanceArchitecture = 'arm64' | 'x86_64';
@@ -58,7 +58,7 @@ export function instanceTypeProblem(instanceType: string): string | undefined {
     !hint && !family ? ': the EC2 gateway runs on e.g. t4g.small (arm64) or t3.small (x86_64)' : '';
   return (
     `${show(instanceType)} is not an EC2 instance type${hint ? ` (did you mean "${hint}"?)` : ''}${sizes}${example}` +
-    ` (lib/ec2-instance-types.json, the AWS Price List of ${EC2_INSTANCE_TYPES.readOn}; for a newer type run "npm run ec2-instance-types")`
+    ` (lib/ec2-instance-types.json of ${EC2_INSTANCE_TYPES.readOn}; for a newer type run "npm run ec2-instance-types")`
   );
 }
 

@@ -63,6 +63,7 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
         stackName: stackName(STACK_IDS.fargateGateway),
         description: `KVS cloud gateway on ECS Fargate${site}: one task per shard, one container per camera`,
         fargate: config.fargate,
+        site: config.site,
         parameterPrefix: config.parameterPrefix,
         producerSdkTag: config.ec2.producerSdkTag,
         monitoring: config.monitoring,

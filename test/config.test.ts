@@ -111,6 +111,23 @@ describe('a valid config', () => {
     expect(config.cameras.map((c) => c.retentionHours)).toEqual([0, 87600]);
   });
 
+  test('a schedule is a default for every camera; a camera may have its own, or record "always"', () => {
+    const shop = { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }] };
+    const nights = { timeZone: 'UTC', windows: [{ from: '22:00', to: '06:00' }] };
+    const config = validateGatewayConfig({
+      schedule: shop,
+      cameras: [{ name: 'till' }, { name: 'gate', schedule: 'always' }, { name: 'yard', schedule: nights }],
+    });
+    expect(config.cameras.map((c) => [c.name, c.schedule])).toEqual([
+      ['till', shop],
+      ['gate', undefined],
+      // "days" defaults to every day.
+      ['yard', { timeZone: 'UTC', windows: [{ days: 'daily', from: '22:00', to: '06:00' }] }],
+    ]);
+    expect(config).not.toHaveProperty('schedule');
+    expect(validateGatewayConfig(withCameras(camera)).cameras[0]).not.toHaveProperty('schedule');
+  });
+
   test('an existing VPC needs no AWS call', () => {
     const config = validateGatewayConfig({ ...withCameras(camera), network: existingVpc });
     expect(config.network).toEqual({
@@ -369,6 +386,57 @@ describe('a bad config is rejected with the field and the fix', () => {
       ['monitoring.alarmEmail: "ops" is not an email address'],
     ],
     [
+      'a schedule in a time zone that does not exist, with a typo',
+      {
+        ...withCameras(camera),
+        schedule: { timeZone: 'Europe/Berln', windows: [{ from: '07:00', to: '19:00' }] },
+      },
+      [
+        'schedule.timeZone: "Europe/Berln" is not a time zone of the IANA database',
+        'did you mean "Europe/Berlin"?',
+      ],
+    ],
+    [
+      "a schedule in an old zone name the gateway's tzdata lacks",
+      withCameras({
+        name: 'a',
+        schedule: { timeZone: 'Asia/Calcutta', windows: [{ from: '09:00', to: '17:00' }] },
+      }),
+      [
+        'cameras[0].schedule.timeZone: "Asia/Calcutta" is another name of "Asia/Kolkata": write "Asia/Kolkata"',
+      ],
+    ],
+    [
+      'a window with days, times and an empty length that are wrong',
+      {
+        ...withCameras(camera),
+        schedule: {
+          timeZone: 'UTC',
+          windows: [
+            { days: 'mon-fry', from: '7:00', to: '24:01' },
+            { days: 'sat', from: '08:00', to: '08:00' },
+          ],
+        },
+      },
+      [
+        'schedule.windows[0].days: "mon-fry": use day names (mon, tue, wed, thu, fri, sat, sun)',
+        'schedule.windows[0].from: "7:00": use 24-hour "HH:MM"',
+        'schedule.windows[0].to: "24:01": use 24-hour "HH:MM", like "07:00" or "19:30" (00:00 to 24:00)',
+        'schedule.windows[1].to: is the same as "from" ("08:00"), so the window would be empty',
+      ],
+    ],
+    [
+      'a schedule without windows, and a camera schedule that is neither "always" nor a schedule',
+      {
+        cameras: [{ name: 'a', schedule: 'never' }],
+        schedule: { timeZone: 'UTC', windows: [] },
+      },
+      [
+        'schedule.windows: must list at least one window',
+        'cameras[0].schedule: "never": use "always" or a schedule like',
+      ],
+    ],
+    [
       'an unknown removal policy',
       { ...withCameras(camera), streamRemovalPolicy: 'delete' },
       ['streamRemovalPolicy: "delete" is not one of "retain", "destroy"'],
@@ -384,7 +452,7 @@ describe('a bad config is rejected with the field and the fix', () => {
       'an instance type EC2 does not offer',
       { ...withCameras(camera), ec2: { instanceType: 't4g.smal' } },
       [
-        'ec2.instanceType: "t4g.smal" is not an EC2 instance type (did you mean "t4g.small"?) (lib/ec2-instance-types.json, the AWS Price List of',
+        'ec2.instanceType: "t4g.smal" is not an EC2 instance type (did you mean "t4g.small"?) (lib/ec2-instance-types.json of',
       ],
     ],
     [

@@ -1,5 +1,6 @@
 import { GetProductsCommand, PricingClient, type GetProductsCommandInput } from '@aws-sdk/client-pricing';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ec2InstanceTypesFromModel } from '../lib/cli/ec2-instance-model';
 import { ec2InstanceTypesFromPriceList } from '../lib/cli/price-list';
 import { EC2_INSTANCE_TYPES, instanceTypeArchitecture } from '../lib/ec2-instance-types';
 import { PRICE_TABLE } from '../lib/prices';
@@ -112,5 +113,46 @@ describe('ec2InstanceTypesFromPriceList (npm run ec2-instance-types)', () => {
     await expect(ec2InstanceTypesFromPriceList(client, ['us-east-1'])).rejects.toThrow(
       'the Price List gives family m9 more than one architecture (arm64, x86_64)',
     );
+  });
+});
+
+describe("the offline list from the EC2 API's model (npm run ec2-instance-types:offline)", () => {
+  test('Graviton and Grace families are arm64, the rest x86_64; macOS families are left out', () => {
+    const families = ec2InstanceTypesFromModel([
+      't4g.small',
+      't4g.nano',
+      't3.small',
+      'c7gn.large',
+      'is4gen.large',
+      'g5g.xlarge',
+      'g4dn.xlarge',
+      'a1.medium',
+      'p6e-gb200.36xlarge',
+      'u7i-12tb.224xlarge',
+      'mac2.metal',
+    ]);
+    expect(
+      Object.fromEntries(
+        Object.entries(families).map(([family, { architecture }]) => [family, architecture]),
+      ),
+    ).toEqual({
+      a1: 'arm64',
+      c7gn: 'arm64',
+      g4dn: 'x86_64',
+      g5g: 'arm64',
+      is4gen: 'arm64',
+      'p6e-gb200': 'arm64',
+      t3: 'x86_64',
+      t4g: 'arm64',
+      'u7i-12tb': 'x86_64',
+    });
+    expect(families.t4g.sizes).toEqual(['nano', 'small']);
+  });
+
+  test('the whole model gives every family one architecture, and the default types', () => {
+    const families = ec2InstanceTypesFromModel();
+    expect(families.t4g.architecture).toBe('arm64');
+    expect(families.t3.sizes).toContain('small');
+    expect(Object.keys(families).some((family) => family.startsWith('mac'))).toBe(false);
   });
 });

@@ -22,6 +22,8 @@ no gateway running it. States (keep lib/cli/gateway-reports.ts in step):
     missing-software    a GStreamer element or another program is missing
     pipeline-error      any other pipeline error (the gateway restarts it)
     stopped             the camera's service was stopped
+    off-schedule        outside the camera's recording schedule: the gateway does not connect to it (the reason
+                        says until when: "off schedule until 07:00 (Europe/Berlin)")
 
 What was last said is kept in a small file next to the health file ("<epoch logged> <epoch since> <state>
 <reason>"), shared by the pipeline runs (camera-pipeline.py imports this module) and the supervisor
@@ -47,6 +49,7 @@ STATES = (
     "missing-software",
     "pipeline-error",
     "stopped",
+    "off-schedule",
 )
 REPEAT_SECONDS = 600  # a state that lasts is said again this often ...
 REPORT_WINDOW_SECONDS = 900  # ... so that the CLI's query over this window finds every running camera

@@ -37,6 +37,7 @@ export const GATEWAY_STATES: Readonly<Record<string, string>> = {
   'missing-software': 'software is missing on the gateway',
   'pipeline-error': 'pipeline error',
   stopped: "the camera's service is stopped",
+  'off-schedule': 'off its recording schedule',
 };
 
 /** The run script says each status again every 10 minutes: 15 minutes always hold one (and 1 of slack for shipping). */

@@ -224,7 +224,7 @@ One row per camera (all the config's cameras, or those named): whether video rea
 last fragment arrived, the bitrate over the last 2 minutes, and when a camera is not streaming, why:
 since when no video came (KVS), and what the gateway says about the camera (its status line in the
 gateway's logs: the camera is down, refuses the login, KVS refuses the video...).
-Exits 0 when every camera streams, 1 when one does not.
+Exits 0 when every camera streams (or is off its recording schedule), 1 when one does not.
 
 Options:
       --watch               refresh the table in place until Ctrl-C

@@ -217,6 +217,37 @@ function sizeRank(size: string): number {
 }
 
 /**
+ * Instance types grouped by family, sizes smallest first; `source` names where they came from when a
+ * family comes with two architectures (which fails: the config checks the architecture per family).
+ */
+export function instanceFamilies(
+  architectures: ReadonlyMap<string, ReadonlyMap<string, 'arm64' | 'x86_64'>>,
+  source: string,
+): Record<string, Ec2InstanceFamily> {
+  const families = [...architectures.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return Object.fromEntries(
+    families.map((family) => {
+      const sizes = architectures.get(family)!;
+      const kinds = new Set(sizes.values());
+      if (kinds.size !== 1) {
+        throw new Error(
+          `${source} gives family ${family} more than one architecture (${[...kinds].join(', ')})`,
+        );
+      }
+      return [
+        family,
+        {
+          architecture: [...kinds][0],
+          sizes: [...sizes.keys()].sort(
+            (a, b) => sizeRank(a) - sizeRank(b) || a.localeCompare(b, 'en', { numeric: true }),
+          ),
+        },
+      ];
+    }),
+  );
+}
+
+/**
  * Every EC2 instance type the Price List sells on demand for Linux (shared tenancy) in the given
  * regions, by family, with the family's CPU architecture read from its processor ("AWS Graviton...":
  * arm64). For lib/ec2-instance-types.json (`npm run ec2-instance-types`).
@@ -268,25 +299,5 @@ export async function ec2InstanceTypesFromPriceList(
     } while (nextToken);
     onRegion(region, types);
   }
-  const families = [...architectures.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  return Object.fromEntries(
-    families.map((family) => {
-      const sizes = architectures.get(family)!;
-      const kinds = new Set(sizes.values());
-      if (kinds.size !== 1) {
-        throw new Error(
-          `the Price List gives family ${family} more than one architecture (${[...kinds].join(', ')})`,
-        );
-      }
-      return [
-        family,
-        {
-          architecture: [...kinds][0],
-          sizes: [...sizes.keys()].sort(
-            (a, b) => sizeRank(a) - sizeRank(b) || a.localeCompare(b, 'en', { numeric: true }),
-          ),
-        },
-      ];
-    }),
-  );
+  return instanceFamilies(architectures, 'the Price List');
 }

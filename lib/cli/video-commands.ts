@@ -12,7 +12,7 @@ import {
   progressBar,
   writePartList,
 } from './camera-clip';
-import { cameraStatus, StatusSource, type StatusReport } from './camera-status';
+import { cameraStatus, StatusSource, type CameraStatus, type StatusReport } from './camera-status';
 import { startCameraWall } from './camera-wall';
 import { checkCameraName } from './camera-parameters';
 import { HlsSessions, MAX_PLAYLIST_FRAGMENTS } from './hls-sessions';
@@ -102,7 +102,7 @@ export async function runStatus(args: VideoCommandArgs): Promise<number> {
     const report = await cameraStatus(source, cameras, () => now(args));
     if (args.values.json === true) printJson(io, report);
     else io.stdout(formatStatus(report, args.configName, now(args)));
-    return report.cameras.every((camera) => camera.streaming) ? 0 : 1;
+    return report.cameras.every(asExpected) ? 0 : 1;
   }
   let stopped = false;
   let wake: () => void = () => {};
@@ -121,6 +121,11 @@ export async function runStatus(args: VideoCommandArgs): Promise<number> {
     });
   }
   return 0;
+}
+
+/** Streaming, or off its recording schedule: nothing to look into (status exits 0). */
+function asExpected(camera: CameraStatus): boolean {
+  return camera.streaming || camera.state === 'off-schedule';
 }
 
 export function formatStatus(report: StatusReport, configName: string, at: Date, interval?: number): string {
@@ -147,8 +152,13 @@ export function formatStatus(report: StatusReport, configName: string, at: Date,
     );
   }
   const streaming = report.cameras.filter((camera) => camera.streaming).length;
-  const down = report.cameras.length - streaming;
-  lines.push(`${report.cameras.length} camera(s): ${streaming} streaming${down ? `, ${down} not` : ''}.`);
+  const resting = report.cameras.filter(
+    (camera) => !camera.streaming && camera.state === 'off-schedule',
+  ).length;
+  const down = report.cameras.length - streaming - resting;
+  lines.push(
+    `${report.cameras.length} camera(s): ${streaming} streaming${resting ? `, ${resting} off schedule` : ''}${down ? `, ${down} not` : ''}.`,
+  );
   if (report.gateway.unavailable && report.cameras.every((camera) => camera.streaming)) {
     lines.push(`note: ${report.gateway.unavailable}`);
   }

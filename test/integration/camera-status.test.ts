@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StatusReport } from '../../lib/cli/camera-status';
+import { compileSchedule } from '../../lib/recording-schedule';
 import { installCli, runInstalledCli, type InstalledCli } from '../support/installed-cli';
 import { GATEWAY_STACK, LocalGateway } from '../support/local-gateway';
 import { TestCamera } from '../support/test-camera';
@@ -11,7 +12,8 @@ import { TestCamera } from '../support/test-camera';
  * real run script for each camera on its kvssink path, uploading to the KVS API stand-in, its log
  * shipped to the CloudWatch Logs stand-in. Five cameras as an operator meets them: one streaming, one
  * taken down, one with a wrong password, one whose fragments KVS refuses (a key frame every 12 s: error
- * 4002), one whose stream does not exist. Each row must give the real reason, from the gateway's own line.
+ * 4002), one whose stream does not exist, one off its recording schedule. Each row must give the real
+ * reason, from the gateway's own line.
  */
 
 jest.setTimeout(300_000);
@@ -19,7 +21,7 @@ jest.setTimeout(300_000);
 let cli: InstalledCli;
 let gateway: LocalGateway;
 const cameras: TestCamera[] = [];
-const CAMERAS = ['lobby', 'dock', 'gate', 'yard', 'roof'];
+const CAMERAS = ['lobby', 'dock', 'gate', 'yard', 'roof', 'shop'];
 
 beforeAll(async () => {
   cli = installCli();
@@ -37,6 +39,19 @@ beforeAll(async () => {
   gateway.startCamera('gate', { RTSP_URL: gate.url({ user: 'admin', password: 'a-wrong-one' }) });
   gateway.startCamera('yard', { RTSP_URL: yard.url() });
   gateway.startCamera('roof', { RTSP_URL: lobby.url() });
+  // Open on Mondays 10:00-10:01 UTC; the schedule program's clock says it is Monday 09:00.
+  const schedule = path.join(gateway.dir, 'shop.schedule.json');
+  fs.writeFileSync(
+    schedule,
+    JSON.stringify(
+      compileSchedule({ timeZone: 'UTC', windows: [{ days: 'mon', from: '10:00', to: '10:01' }] }),
+    ),
+  );
+  gateway.startCamera('shop', {
+    RTSP_URL: lobby.url(),
+    RECORDING_SCHEDULE_FILE: schedule,
+    KVS_SCHEDULE_CLOCK_OFFSET_SECONDS: String((Date.parse('2026-06-01T09:00:00Z') - Date.now()) / 1000),
+  });
   fs.writeFileSync(
     path.join(gateway.dir, 'gateway.config.json'),
     JSON.stringify({ cameras: CAMERAS.map((name) => ({ name })) }),
@@ -49,6 +64,7 @@ beforeAll(async () => {
     gateway.cameras.get('yard')!.waitForLine(/status kvs-refusing since/, 90_000),
     gateway.cameras.get('gate')!.waitForLine(/status login-refused since/, 60_000),
     gateway.cameras.get('roof')!.waitForLine(/status stream-missing since/, 60_000),
+    gateway.cameras.get('shop')!.waitForLine(/status off-schedule since/, 60_000),
     gateway.kvs.waitFor((state) => (state.streams.lobby?.persisted ?? 0) >= 5, 60_000, 'video from lobby'),
   ]);
 });
@@ -87,8 +103,11 @@ test('one row per camera, with the reason the gateway gives for each camera that
   expect(row('roof')).toMatch(
     /^roof +stream-missing +- +- +stream "roof" \(camera "roof"\) does not exist in us-east-1/,
   );
+  expect(row('shop')).toMatch(
+    /^shop +off-schedule +- +- +no video in the last 24 h: off its recording schedule since \d\d:\d\d:\d\d: off schedule until 10:00 \(UTC\)$/,
+  );
   expect(result.stdout).toContain(`Cameras of gateway.config.json in us-east-1, ${GATEWAY_STACK}, at `);
-  expect(result.stdout).toMatch(/^5 camera\(s\): 1 streaming, 4 not\.$/m);
+  expect(result.stdout).toMatch(/^6 camera\(s\): 1 streaming, 1 off schedule, 4 not\.$/m);
   expect(result.stdout).not.toMatch(/a-wrong-one|the-right-one/);
 });
 

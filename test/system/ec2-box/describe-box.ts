@@ -11,6 +11,7 @@ import { passwordRotated } from './scenarios/password-rotated';
 import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
+import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -32,6 +33,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   wrongPassword,
   cameraAddedAndRemoved,
   passwordRotated,
+  scheduleChange,
   cameraDown,
   reboot,
   journalAndCpu,
