@@ -6,7 +6,8 @@ import { runKvsGatewayCli, type CliIo } from '../../lib/cli/kvs-gateway-cli';
 import { videoRanges, type VideoFragment } from '../../lib/cli/kvs-fragments';
 import { describeSeconds, parseDuration, parseTime, parseTimeRange } from '../../lib/cli/time-input';
 import { formatStatus } from '../../lib/cli/video-commands';
-import { runLogsInsightsQuery } from '../support/logs-insights-query';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 
 /** 2026-12-01 09:00:00 UTC, a Tuesday. */
 const NOW = new Date('2026-12-01T09:00:00Z');
@@ -150,18 +151,26 @@ describe("the gateway's status lines", () => {
   });
 
   test('the Logs Insights query gives the latest one of every camera, and nothing else', () => {
+    // Run by the CloudWatch Logs stand-in's evaluator (test/support/aws-stand-ins/logs_insights.py).
     const events = [
-      { timestamp: 1000, message: line('dock', 'streaming since 2026-12-01T08:00:00Z'), logStream: 'a' },
-      { timestamp: 2000, message: 'run-camera[dock]: probing rtsp://192.0.2.10/stream', logStream: 'a' },
+      { timestamp: 1000, message: line('dock', 'streaming since 2026-12-01T08:00:00Z'), stream: 'a' },
+      { timestamp: 2000, message: 'run-camera[dock]: probing rtsp://192.0.2.10/stream', stream: 'a' },
       {
         timestamp: 3000,
         message: line('dock', 'camera-down since 2026-12-01T08:50:00Z: cannot connect'),
-        logStream: 'a',
+        stream: 'a',
       },
-      { timestamp: 2500, message: line('lobby', 'streaming since 2026-12-01T07:00:00Z'), logStream: 'b' },
-      { timestamp: 4000, message: 'run-camera[lobby]: status of nothing', logStream: 'b' },
+      { timestamp: 2500, message: line('lobby', 'streaming since 2026-12-01T07:00:00Z'), stream: 'b' },
+      { timestamp: 4000, message: 'run-camera[lobby]: status of nothing', stream: 'b' },
     ];
-    const rows = runLogsInsightsQuery(STATUS_QUERY, events).map((row) =>
+    const program =
+      'import json, sys; from logs_insights import run_query; q, e = json.load(sys.stdin); print(json.dumps(run_query(q, e)))';
+    const result = spawnSync('python3', ['-c', program], {
+      cwd: path.join(__dirname, '..', 'support', 'aws-stand-ins'),
+      input: JSON.stringify([STATUS_QUERY, events]),
+      encoding: 'utf8',
+    });
+    const rows = (JSON.parse(result.stdout) as { field: string; value: string }[][]).map((row) =>
       Object.fromEntries(row.map((cell) => [cell.field, cell.value])),
     );
     expect(rows).toEqual(

@@ -75,7 +75,9 @@ afterAll(async () => {
   cli?.remove();
 });
 
-function status(args: string[] = []) {
+async function status(args: string[] = []) {
+  // What the log shipper holds goes out first (it ships every 2 s, as Fluent Bit every 5).
+  await gateway.flushLogs();
   return runInstalledCli(cli, ['status', ...args], {
     cwd: gateway.dir,
     env: gateway.cliEnv(gateway.dir),

@@ -249,6 +249,7 @@ test('the wall (view --all): every tile plays, a stopped camera says so, expired
 });
 
 test('every AWS request of these commands is allowed by docs/operator-policy.json, and each video statement is used', async () => {
+  await gateway.flushLogs();
   const status = await run(['status']);
   expect(status.stdout).toMatch(/^yard +no-video /m);
   // A camera no gateway runs: nothing in KVS for a day, nothing in the logs, and its shard's alarm looked at.
@@ -262,9 +263,11 @@ test('every AWS request of these commands is allowed by docs/operator-policy.jso
     deployment,
     new Map([[KNOWN_ACCESS_KEY, operatorPolicy(config, deployment)]]),
   );
-  const records = [...gateway.aws.requestRecords, ...(await gateway.kvs.requestRecords())].filter(
-    (record) => record.accessKeyId === KNOWN_ACCESS_KEY,
-  );
+  const records = [
+    ...gateway.aws.requestRecords,
+    ...gateway.logsState.requestRecords(),
+    ...(await gateway.kvs.requestRecords()),
+  ].filter((record) => record.accessKeyId === KNOWN_ACCESS_KEY);
   const report = await check.judge(records);
   console.log(`video commands: ${records.length} requests, ${report.judged} authorizations judged`);
 

@@ -1,7 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { runLogsInsightsQuery, MalformedQuery, type LogEvent } from './logs-insights-query';
 import { type Authorization, type AwsRequestRecord, awsManagedKeyArn } from './permission-check';
 import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
@@ -9,14 +8,14 @@ import { checkSignature, type SignatureProblem } from './sigv4-signature';
  * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
  * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
  * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
- *  - SSM, CloudWatch Logs and the Price List API: AWS JSON 1.1 (X-Amz-Target);
+ *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
  *  - CloudWatch: AWS JSON 1.0 (GetMetricData over the datapoints it holds, DescribeAlarms);
  *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
  *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
  *    The video commands (status, clip, view --from, the wall) talk to the KVS API stand-in instead
  *    (kvs-api-stand-in.py), which holds what the gateway uploaded.
- * CloudWatch Logs holds log events (as the gateway's log shipper writes them) and answers Logs Insights
- * queries over them (logs-insights-query.ts); CloudWatch holds per-minute datapoints a test puts there.
+ * CloudWatch holds per-minute datapoints a test puts there. CloudWatch Logs, with the gateway's logs and
+ * Logs Insights over them, is test/support/aws-stand-ins/logs.py.
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
  * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
  * with what IAM authorizes for it (`requestRecords`), for the permission check.
@@ -50,9 +49,7 @@ export interface AwsStandIn {
   readonly metrics: Map<string, Map<number, number>>;
   /** CloudWatch alarms by name. */
   readonly alarms: Map<string, StandInAlarm>;
-  /** CloudWatch Logs: log group name -> its events. */
-  readonly logGroups: Map<string, LogEvent[]>;
-  /** Called before GetMetricData and StartQuery answer: a test brings the datapoints and events up to date. */
+  /** Called before GetMetricData answers: a test brings the datapoints up to date. */
   beforeRead?: () => Promise<void>;
   /** SSM parameters by name. */
   readonly parameters: Map<string, StoredParameter>;
@@ -76,8 +73,6 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   const requests: string[] = [];
   const metrics = new Map<string, Map<number, number>>();
   const alarms = new Map<string, StandInAlarm>();
-  const logGroups = new Map<string, LogEvent[]>();
-  const queries = new Map<string, LogsQuery>();
   const recentMetricReads: number[] = [];
   const requestRecords: AwsRequestRecord[] = [];
 
@@ -103,7 +98,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     problem: SignatureProblem | undefined,
     reply: Reply,
   ): void | Promise<void> => {
-    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams, queries));
+    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
       requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
@@ -127,15 +122,6 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
         cloudWatch(operation, JSON.parse(text || '{}'), { metrics, alarms, recentMetricReads }, reply),
       );
     }
-    if (target.startsWith('Logs_20140328.')) {
-      const operation = target.slice('Logs_20140328.'.length);
-      requests.push(`logs ${operation}`);
-      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem);
-      const read = operation === 'StartQuery' ? standIn.beforeRead?.() : undefined;
-      return Promise.resolve(read).then(() =>
-        cloudWatchLogs(operation, JSON.parse(text || '{}'), { logGroups, queries }, reply),
-      );
-    }
     if (/Action=GetCallerIdentity/.test(text)) {
       requests.push('sts GetCallerIdentity');
       return sts(problem, reply);
@@ -155,17 +141,10 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     requests,
     metrics,
     alarms,
-    logGroups,
     requestRecords,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   return standIn;
-}
-
-/** A Logs Insights query the stand-in ran: its result rows and the log groups it read. */
-interface LogsQuery {
-  readonly rows: ReturnType<typeof runLogsInsightsQuery>;
-  readonly groups: string[];
 }
 
 const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
@@ -186,7 +165,6 @@ function authorizedRequest(
   text: string,
   parameters: Map<string, StoredParameter>,
   streams: Map<string, StandInStream>,
-  queries: Map<string, LogsQuery>,
 ): AwsRequestRecord {
   const region = signingRegion(request);
   const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
@@ -242,23 +220,6 @@ function authorizedRequest(
         action: `cloudwatch:${operation}`,
         resource,
       })),
-    );
-  }
-  if (target.startsWith('Logs_20140328.')) {
-    const operation = target.slice('Logs_20140328.'.length);
-    // DescribeLogGroups has no resource; a query is authorized on the log groups it reads.
-    const groups =
-      operation === 'StartQuery'
-        ? ((input.logGroupNames as string[] | undefined) ?? [])
-        : (queries.get(String(input.queryId))?.groups ?? []);
-    const resources =
-      operation === 'DescribeLogGroups'
-        ? ['*']
-        : groups.map((name) => `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}`);
-    return record(
-      'logs',
-      operation,
-      resources.map((resource) => ({ action: `logs:${operation}`, resource })),
     );
   }
   // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
@@ -537,63 +498,4 @@ function cloudWatch(
     };
   });
   reply(200, JSON.stringify({ MetricDataResults: results, Messages: [] }), JSON_1_0);
-}
-
-function cloudWatchLogs(
-  operation: string,
-  input: Record<string, unknown>,
-  state: {
-    logGroups: Map<string, LogEvent[]>;
-    queries: Map<string, LogsQuery>;
-  },
-  reply: Reply,
-): void {
-  if (operation === 'DescribeLogGroups') {
-    const prefix = String(input.logGroupNamePrefix ?? '');
-    const groups = [...state.logGroups.keys()]
-      .filter((name) => name.startsWith(prefix))
-      .sort()
-      .map((name) => ({ logGroupName: name, arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}:*` }));
-    return reply(200, JSON.stringify({ logGroups: groups }), JSON_1_1);
-  }
-  if (operation === 'StartQuery') {
-    const names = [
-      ...((input.logGroupNames as string[] | undefined) ?? []),
-      ...(input.logGroupName ? [String(input.logGroupName)] : []),
-    ];
-    const missing = names.find((name) => !state.logGroups.has(name));
-    if (names.length === 0 || missing !== undefined) {
-      return jsonError(
-        reply,
-        400,
-        'ResourceNotFoundException',
-        `Log group ${missing ?? '(none)'} does not exist`,
-      );
-    }
-    const from = Number(input.startTime) * 1000;
-    const to = Number(input.endTime) * 1000;
-    const events = names.flatMap((name) =>
-      state.logGroups.get(name)!.filter((e) => e.timestamp >= from && e.timestamp <= to),
-    );
-    try {
-      const queryId = `stand-in-query-${state.queries.size + 1}`;
-      const rows = runLogsInsightsQuery(String(input.queryString), events);
-      state.queries.set(queryId, { rows: rows.slice(0, Number(input.limit ?? 1000)), groups: names });
-      return reply(200, JSON.stringify({ queryId }), JSON_1_1);
-    } catch (error) {
-      if (error instanceof MalformedQuery)
-        return jsonError(reply, 400, 'MalformedQueryException', error.message);
-      throw error;
-    }
-  }
-  if (operation === 'GetQueryResults') {
-    const rows = state.queries.get(String(input.queryId))?.rows;
-    if (!rows) return jsonError(reply, 400, 'ResourceNotFoundException', 'unknown queryId');
-    return reply(
-      200,
-      JSON.stringify({ status: 'Complete', results: rows, statistics: { recordsMatched: rows.length } }),
-      JSON_1_1,
-    );
-  }
-  return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`);
 }
