@@ -224,7 +224,9 @@ export class BoxEnvironment {
     fs.mkdirSync(path.join(fresh.root, 'var/log/journal'), { recursive: true });
     fresh.writeFile(
       'etc/apt/apt.conf.d/99-box-test-proxy',
-      `Acquire::http::Proxy "http://${this.network.hostAddress}:${PROXY_PORT}";\n`,
+      // apt takes the http proxy for https too: Fluent Bit's stand-in repository is reached directly.
+      `Acquire::http::Proxy "http://${this.network.hostAddress}:${PROXY_PORT}";\n` +
+        `Acquire::https::Proxy::${FLUENT_BIT_HOST} "DIRECT";\n`,
     );
     // TEST ONLY: packages.fluentbit.io is the stand-in repository on the host end, whose throw-away CA
     // the box trusts (appended to the bundle curl and apt read, as update-ca-certificates would).
