@@ -213,8 +213,10 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
       Tier: 'Standard',
     });
     const list = JSON.parse(parameter.Value as string);
+    // No camera has a recording schedule: version 1, which reconcilers older than schedules read too.
+    expect(CAMERA_LIST_SCHEMA_VERSION).toBe(2);
     expect(list).toEqual({
-      schemaVersion: CAMERA_LIST_SCHEMA_VERSION,
+      schemaVersion: 1,
       cameras: [
         {
           name: 'front-door',
@@ -455,7 +457,7 @@ describe('cameras sharded over instances', () => {
       {
         stackId: 'Ec2GatewayStack',
         problems: [
-          'cameras: shard 2 holds 2 cameras (cameras[0], cameras[2]) but one EC2 instance runs at most ec2.camerasPerInstance = 1: give some of them another "shard" or raise ec2.camerasPerInstance (at most 50)',
+          'cameras: shard 2 holds 2 cameras (cameras[0] and cameras[2]) but one EC2 instance runs at most ec2.camerasPerInstance = 1: give the last one listed another shard ("shard": 3 in cameras[2]) or raise ec2.camerasPerInstance (at most 50)',
         ],
       },
     ]);

@@ -33,7 +33,8 @@ readonly UNITS=(
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
 )
 readonly GATEWAY_SCRIPTS=(
-  run-camera.sh camera-pipeline.py kvssink_reports.py reconcile-cameras.sh refresh-kvs-credentials.sh aws-request.sh
+  run-camera.sh camera-pipeline.py kvssink_reports.py recording_schedule.py reconcile-cameras.sh refresh-kvs-credentials.sh
+  aws-request.sh
 )
 
 # shellcheck source=userdata/aws-request.sh

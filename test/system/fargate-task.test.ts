@@ -278,10 +278,15 @@ test('the image builds from container/Dockerfile: GStreamer, the gateway scripts
     'entrypoint.sh',
     'run-camera.sh',
     'camera-pipeline.py',
+    'recording_schedule.py',
     'refresh-kvs-credentials.sh',
+    'sync-camera-schedules.sh',
+    'aws-request.sh',
   ]) {
     expect(fs.statSync(path.join(image.rootfs, 'opt/kvs-gateway/bin', script)).mode & 0o777).toBe(0o755);
   }
+  // Recording schedules: Python's zoneinfo reads the system's time-zone database (the tzdata package).
+  expect(fs.statSync(path.join(image.rootfs, 'usr/share/zoneinfo/Europe/Berlin')).isFile()).toBe(true);
   const registry = path.join(image.rootfs, 'opt/kvs-gateway/share/kvs-gateway/gstreamer-registry.bin');
   expect(fs.statSync(registry).mode & 0o777).toBe(0o644);
 });

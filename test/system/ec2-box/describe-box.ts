@@ -12,6 +12,7 @@ import { passwordRotated } from './scenarios/password-rotated';
 import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
+import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -34,6 +35,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   wrongPassword,
   cameraAddedAndRemoved,
   passwordRotated,
+  scheduleChange,
   cameraDown,
   reboot,
   journalAndCpu,
