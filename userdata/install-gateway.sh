@@ -33,7 +33,7 @@ readonly UNITS=(
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
 )
 readonly GATEWAY_SCRIPTS=(
-  run-camera.sh camera-pipeline.py kvssink_reports.py recording_schedule.py reconcile-cameras.sh refresh-kvs-credentials.sh
+  run-camera.sh camera-pipeline.py camera_status.py kvssink_reports.py recording_schedule.py reconcile-cameras.sh refresh-kvs-credentials.sh
   aws-request.sh
 )
 

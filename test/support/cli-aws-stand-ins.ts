@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { runLogsInsightsQuery, MalformedQuery, type LogEvent } from './logs-insights-query';
 import { type Authorization, type AwsRequestRecord, awsManagedKeyArn } from './permission-check';
 import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
@@ -8,9 +9,14 @@ import { checkSignature, type SignatureProblem } from './sigv4-signature';
  * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
  * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
  * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
- *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
+ *  - SSM, CloudWatch Logs and the Price List API: AWS JSON 1.1 (X-Amz-Target);
+ *  - CloudWatch: AWS JSON 1.0 (GetMetricData over the datapoints it holds, DescribeAlarms);
  *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
  *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
+ *    The video commands (status, clip, view --from, the wall) talk to the KVS API stand-in instead
+ *    (kvs-api-stand-in.py), which holds what the gateway uploaded.
+ * CloudWatch Logs holds log events (as the gateway's log shipper writes them) and answers Logs Insights
+ * queries over them (logs-insights-query.ts); CloudWatch holds per-minute datapoints a test puts there.
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
  * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
  * with what IAM authorizes for it (`requestRecords`), for the permission check.
@@ -32,8 +38,22 @@ export interface StandInStream {
   readonly mediaType: string;
 }
 
+export interface StandInAlarm {
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  readonly reason: string;
+  readonly updated: Date;
+}
+
 export interface AwsStandIn {
   readonly endpoint: string;
+  /** CloudWatch datapoints: metric key (`metricKey`) -> minute (epoch seconds) -> sum of that minute. */
+  readonly metrics: Map<string, Map<number, number>>;
+  /** CloudWatch alarms by name. */
+  readonly alarms: Map<string, StandInAlarm>;
+  /** CloudWatch Logs: log group name -> its events. */
+  readonly logGroups: Map<string, LogEvent[]>;
+  /** Called before GetMetricData and StartQuery answer: a test brings the datapoints and events up to date. */
+  beforeRead?: () => Promise<void>;
   /** SSM parameters by name. */
   readonly parameters: Map<string, StoredParameter>;
   /** KVS streams by name: none until the test "deploys". */
@@ -54,6 +74,11 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   const streams = new Map<string, StandInStream>();
   const products = new Map<string, string[]>();
   const requests: string[] = [];
+  const metrics = new Map<string, Map<number, number>>();
+  const alarms = new Map<string, StandInAlarm>();
+  const logGroups = new Map<string, LogEvent[]>();
+  const queries = new Map<string, LogsQuery>();
+  const recentMetricReads: number[] = [];
   const requestRecords: AwsRequestRecord[] = [];
 
   const server = http.createServer((request, response) => {
@@ -77,8 +102,8 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     text: string,
     problem: SignatureProblem | undefined,
     reply: Reply,
-  ): void => {
-    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
+  ): void | Promise<void> => {
+    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams, queries));
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
       requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
@@ -94,6 +119,23 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
       );
       return reply(200, JSON.stringify({ FormatVersion: 'aws_v1', PriceList: list }), JSON_1_1);
     }
+    if (target.startsWith('GraniteServiceVersion20100801.')) {
+      const operation = target.slice('GraniteServiceVersion20100801.'.length);
+      requests.push(`cloudwatch ${operation}`);
+      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem, JSON_1_0);
+      return Promise.resolve(standIn.beforeRead?.()).then(() =>
+        cloudWatch(operation, JSON.parse(text || '{}'), { metrics, alarms, recentMetricReads }, reply),
+      );
+    }
+    if (target.startsWith('Logs_20140328.')) {
+      const operation = target.slice('Logs_20140328.'.length);
+      requests.push(`logs ${operation}`);
+      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem);
+      const read = operation === 'StartQuery' ? standIn.beforeRead?.() : undefined;
+      return Promise.resolve(read).then(() =>
+        cloudWatchLogs(operation, JSON.parse(text || '{}'), { logGroups, queries }, reply),
+      );
+    }
     if (/Action=GetCallerIdentity/.test(text)) {
       requests.push('sts GetCallerIdentity');
       return sts(problem, reply);
@@ -105,18 +147,29 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const standIn: AwsStandIn = {
     endpoint,
     parameters,
     streams,
     products,
     requests,
+    metrics,
+    alarms,
+    logGroups,
     requestRecords,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return standIn;
+}
+
+/** A Logs Insights query the stand-in ran: its result rows and the log groups it read. */
+interface LogsQuery {
+  readonly rows: ReturnType<typeof runLogsInsightsQuery>;
+  readonly groups: string[];
 }
 
 const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
+const JSON_1_0 = { 'Content-Type': 'application/x-amz-json-1.0' };
 
 /** The region of a request's SigV4 credential scope. */
 function signingRegion(request: http.IncomingMessage): string {
@@ -133,6 +186,7 @@ function authorizedRequest(
   text: string,
   parameters: Map<string, StoredParameter>,
   streams: Map<string, StandInStream>,
+  queries: Map<string, LogsQuery>,
 ): AwsRequestRecord {
   const region = signingRegion(request);
   const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
@@ -174,6 +228,38 @@ function authorizedRequest(
   if (target.startsWith('AWSPriceListService.')) {
     const operation = target.slice('AWSPriceListService.'.length);
     return record('pricing', operation, [{ action: `pricing:${operation}`, resource: '*' }]);
+  }
+  if (target.startsWith('GraniteServiceVersion20100801.')) {
+    const operation = target.slice('GraniteServiceVersion20100801.'.length);
+    // GetMetricData has no resource-level permissions; DescribeAlarms names the alarms.
+    const alarms = ((input.AlarmNames as string[] | undefined) ?? []).map(
+      (name) => `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${name}`,
+    );
+    return record(
+      'cloudwatch',
+      operation,
+      (alarms.length > 0 ? alarms : ['*']).map((resource) => ({
+        action: `cloudwatch:${operation}`,
+        resource,
+      })),
+    );
+  }
+  if (target.startsWith('Logs_20140328.')) {
+    const operation = target.slice('Logs_20140328.'.length);
+    // DescribeLogGroups has no resource; a query is authorized on the log groups it reads.
+    const groups =
+      operation === 'StartQuery'
+        ? ((input.logGroupNames as string[] | undefined) ?? [])
+        : (queries.get(String(input.queryId))?.groups ?? []);
+    const resources =
+      operation === 'DescribeLogGroups'
+        ? ['*']
+        : groups.map((name) => `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}`);
+    return record(
+      'logs',
+      operation,
+      resources.map((resource) => ({ action: `logs:${operation}`, resource })),
+    );
   }
   // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
   if (/Action=GetCallerIdentity/.test(text)) return record('sts', 'GetCallerIdentity', []);
@@ -220,8 +306,8 @@ function jsonProtocolError(problem: SignatureProblem): string {
   return problem === 'UnknownAccessKey' ? 'UnrecognizedClientException' : problem;
 }
 
-function jsonError(reply: Reply, status: number, type: string, message: string): void {
-  reply(status, JSON.stringify({ __type: type, message }), JSON_1_1);
+function jsonError(reply: Reply, status: number, type: string, message: string, headers = JSON_1_1): void {
+  reply(status, JSON.stringify({ __type: type, message }), headers);
 }
 
 function restError(reply: Reply, status: number, type: string, message: string): void {
@@ -246,6 +332,11 @@ function ssm(
     const Version = (existing?.Version ?? 0) + 1;
     parameters.set(name, { Name: name, Value: String(input.Value), Type: String(input.Type), Version });
     return reply(200, JSON.stringify({ Version, Tier: 'Standard' }), JSON_1_1);
+  }
+  if (operation === 'GetParameter') {
+    const found = parameters.get(name);
+    if (!found) return jsonError(reply, 400, 'ParameterNotFound', `Parameter ${name} not found.`);
+    return reply(200, JSON.stringify({ Parameter: found }), JSON_1_1);
   }
   if (operation === 'GetParametersByPath') {
     const prefix = `${String(input.Path)}/`;
@@ -337,4 +428,172 @@ export async function startSilentEndpoint(): Promise<{ endpoint: string; close()
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The key of a metric in `AwsStandIn.metrics`: its namespace, name and dimensions. */
+export function metricKey(namespace: string, name: string, dimensions: Record<string, string>): string {
+  const sorted = Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b));
+  return `${namespace}|${name}|${sorted.map(([key, value]) => `${key}=${value}`).join(',')}`;
+}
+
+/** GetMetricData's limits: 500 queries and 100,800 datapoints a call; 50 calls a second in an account. */
+const MAX_METRIC_QUERIES = 500;
+const MAX_DATAPOINTS = 100_800;
+const GET_METRIC_DATA_TPS = 50;
+
+interface MetricDataQuery {
+  readonly Id: string;
+  readonly MetricStat?: {
+    readonly Metric: {
+      readonly Namespace: string;
+      readonly MetricName: string;
+      readonly Dimensions?: { Name: string; Value: string }[];
+    };
+    readonly Period: number;
+    readonly Stat: string;
+  };
+}
+
+function cloudWatch(
+  operation: string,
+  input: Record<string, unknown>,
+  state: {
+    metrics: Map<string, Map<number, number>>;
+    alarms: Map<string, StandInAlarm>;
+    recentMetricReads: number[];
+  },
+  reply: Reply,
+): void {
+  if (operation === 'DescribeAlarms') {
+    const names = (input.AlarmNames as string[] | undefined) ?? [];
+    if (names.length > 100)
+      return jsonError(reply, 400, 'InvalidParameterValue', 'at most 100 AlarmNames', JSON_1_0);
+    const found = names.flatMap((name) => {
+      const alarm = state.alarms.get(name);
+      return alarm
+        ? [
+            {
+              AlarmName: name,
+              StateValue: alarm.state,
+              StateReason: alarm.reason,
+              StateUpdatedTimestamp: alarm.updated.getTime() / 1000,
+            },
+          ]
+        : [];
+    });
+    return reply(200, JSON.stringify({ MetricAlarms: found, CompositeAlarms: [] }), JSON_1_0);
+  }
+  if (operation !== 'GetMetricData') {
+    return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`, JSON_1_0);
+  }
+  const now = Date.now();
+  while (state.recentMetricReads.length && now - state.recentMetricReads[0] >= 1000)
+    state.recentMetricReads.shift();
+  if (state.recentMetricReads.length >= GET_METRIC_DATA_TPS) {
+    return jsonError(reply, 400, 'ThrottlingException', 'Rate exceeded', JSON_1_0);
+  }
+  state.recentMetricReads.push(now);
+  const queries = (input.MetricDataQueries as MetricDataQuery[] | undefined) ?? [];
+  const start = Number(input.StartTime);
+  const end = Number(input.EndTime);
+  if (queries.length > MAX_METRIC_QUERIES) {
+    return jsonError(
+      reply,
+      400,
+      'ValidationError',
+      `at most ${MAX_METRIC_QUERIES} MetricDataQueries`,
+      JSON_1_0,
+    );
+  }
+  const points = queries.reduce((sum, query) => sum + (end - start) / (query.MetricStat?.Period ?? 60), 0);
+  if (points > MAX_DATAPOINTS) {
+    return jsonError(
+      reply,
+      400,
+      'ValidationError',
+      `${points} datapoints requested, at most ${MAX_DATAPOINTS}`,
+      JSON_1_0,
+    );
+  }
+  const results = queries.map((query) => {
+    const stat = query.MetricStat!;
+    if (stat.Stat !== 'Sum') throw new Error(`the stand-in sums; asked for ${stat.Stat}`);
+    const dimensions = Object.fromEntries((stat.Metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+    const minutes = state.metrics.get(metricKey(stat.Metric.Namespace, stat.Metric.MetricName, dimensions));
+    const sums = new Map<number, number>();
+    for (const [minute, value] of minutes ?? []) {
+      if (minute < start || minute >= end) continue;
+      const bucket = start + Math.floor((minute - start) / stat.Period) * stat.Period;
+      sums.set(bucket, (sums.get(bucket) ?? 0) + value);
+    }
+    // Newest first, as GetMetricData returns them by default (ScanBy TimestampDescending).
+    const buckets = [...sums.keys()].sort((a, b) => b - a);
+    return {
+      Id: query.Id,
+      Label: stat.Metric.MetricName,
+      Timestamps: buckets,
+      Values: buckets.map((bucket) => sums.get(bucket)),
+      StatusCode: 'Complete',
+    };
+  });
+  reply(200, JSON.stringify({ MetricDataResults: results, Messages: [] }), JSON_1_0);
+}
+
+function cloudWatchLogs(
+  operation: string,
+  input: Record<string, unknown>,
+  state: {
+    logGroups: Map<string, LogEvent[]>;
+    queries: Map<string, LogsQuery>;
+  },
+  reply: Reply,
+): void {
+  if (operation === 'DescribeLogGroups') {
+    const prefix = String(input.logGroupNamePrefix ?? '');
+    const groups = [...state.logGroups.keys()]
+      .filter((name) => name.startsWith(prefix))
+      .sort()
+      .map((name) => ({ logGroupName: name, arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}:*` }));
+    return reply(200, JSON.stringify({ logGroups: groups }), JSON_1_1);
+  }
+  if (operation === 'StartQuery') {
+    const names = [
+      ...((input.logGroupNames as string[] | undefined) ?? []),
+      ...(input.logGroupName ? [String(input.logGroupName)] : []),
+    ];
+    const missing = names.find((name) => !state.logGroups.has(name));
+    if (names.length === 0 || missing !== undefined) {
+      return jsonError(
+        reply,
+        400,
+        'ResourceNotFoundException',
+        `Log group ${missing ?? '(none)'} does not exist`,
+      );
+    }
+    const from = Number(input.startTime) * 1000;
+    const to = Number(input.endTime) * 1000;
+    const events = names.flatMap((name) =>
+      state.logGroups.get(name)!.filter((e) => e.timestamp >= from && e.timestamp <= to),
+    );
+    try {
+      const queryId = `stand-in-query-${state.queries.size + 1}`;
+      const rows = runLogsInsightsQuery(String(input.queryString), events);
+      state.queries.set(queryId, { rows: rows.slice(0, Number(input.limit ?? 1000)), groups: names });
+      return reply(200, JSON.stringify({ queryId }), JSON_1_1);
+    } catch (error) {
+      if (error instanceof MalformedQuery)
+        return jsonError(reply, 400, 'MalformedQueryException', error.message);
+      throw error;
+    }
+  }
+  if (operation === 'GetQueryResults') {
+    const rows = state.queries.get(String(input.queryId))?.rows;
+    if (!rows) return jsonError(reply, 400, 'ResourceNotFoundException', 'unknown queryId');
+    return reply(
+      200,
+      JSON.stringify({ status: 'Complete', results: rows, statistics: { recordsMatched: rows.length } }),
+      JSON_1_1,
+    );
+  }
+  return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`);
 }
