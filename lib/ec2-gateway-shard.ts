@@ -19,7 +19,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { CpuArchitecture, cameraUrlParameterName, FLUENT_BIT_KEY_FINGERPRINT, GatewayConfig } from './config';
+import { CpuArchitecture, cameraUrlParameterName, GatewayConfig } from './config';
 import { ShardAlarms } from './gateway-monitoring';
 import { gatewayRolePath, KvssinkCache, pinText } from './kvssink-cache';
 import { NetworkStack } from './network-stack';
@@ -176,7 +176,7 @@ export class Ec2GatewayShard extends NestedStack {
         KVS_KVSSINK_CACHE: props.kvssinkCache.url,
         KVS_CAMERA_LIST_PARAMETER: cameraListParameterNameOfShard,
         KVS_LOG_GROUP: props.logGroup.logGroupName,
-        KVS_FLUENT_BIT_KEY_FINGERPRINT: FLUENT_BIT_KEY_FINGERPRINT,
+        KVS_FLUENT_BIT_KEY_FINGERPRINT: config.ec2.fluentBitKeyFingerprint,
       }),
       // The signed AWS requests come before the bootstrap: it uses them before anything is downloaded.
       ...USERDATA_SCRIPTS.map(userDataScript),

@@ -67,6 +67,7 @@ describe('a valid config', () => {
       ec2: {
         instanceType: 't4g.small',
         architecture: 'arm64',
+        fluentBitKeyFingerprint: 'C3C0A28534B9293EAF51FABD9F9DDC083888C1CD',
         rootVolumeGiB: 16,
         camerasPerInstance: 10,
       },
