@@ -10,6 +10,7 @@ import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
+import { restartDelays } from './scenarios/restart-delays';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -32,6 +33,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   cameraAddedAndRemoved,
   passwordRotated,
   cameraDown,
+  restartDelays,
   reboot,
   journalAndCpu,
   realKvssink, // by hand only (KVS_BOX_REAL_KVSSINK)
