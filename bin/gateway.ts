@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { DEFAULT_CONFIG_FILE, GatewayConfigError, loadGatewayConfig } from '../lib/config';
+import { configFileName, DEFAULT_CONFIG_FILE, GatewayConfigError, loadGatewayConfig } from '../lib/config';
 import { createGatewayStacks } from '../lib/gateway-app';
 
 const app = new App();
@@ -9,7 +9,7 @@ try {
   const { leftOut } = createGatewayStacks(app, loadGatewayConfig(configFile));
   for (const gateway of leftOut) {
     console.error(
-      `note: ${gateway.stackId} is left out: ${configFile} does not fit it (the other stacks are not affected):\n${gateway.problems.map((p) => `  - ${p}`).join('\n')}`,
+      `note: ${gateway.stackId} is left out: ${configFileName(configFile)} does not fit it (the other stacks are not affected):\n${gateway.problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
 } catch (error) {

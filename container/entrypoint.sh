@@ -3,7 +3,9 @@
 #
 #   entrypoint.sh credentials        the task's one credential refresher: keeps kvssink's credential file
 #                                    (KVS_CREDENTIAL_PATH, on a volume the camera containers read)
-#                                    fresh from the task role, like the EC2 gateway's refresher timer
+#                                    fresh from the task role, like the EC2 gateway's refresher timer; with
+#                                    KVS_CAMERA_LIST_PARAMETER, also the cameras' recording schedules
+#                                    (sync-camera-schedules.sh, into KVS_SCHEDULE_DIR on the same volume)
 #   entrypoint.sh camera             one camera: waits for the credential file, then becomes run-camera.sh
 #                                    (exec, so ECS's SIGTERM reaches it and the sink flushes)
 #   entrypoint.sh check-credentials  health check of the refresher: the file exists and is valid for at
@@ -63,10 +65,18 @@ wait_for_credentials() {
   done
 }
 
+# The schedules are read with the task role's credentials, from the file the refresher writes first.
+sync_schedules_after_credentials() {
+  until seconds_left >/dev/null 2>&1; do sleep 1; done
+  exec "$SCRIPT_DIR/sync-camera-schedules.sh" --loop
+}
+
 main() {
   case "${1:-}" in
     credentials)
       require_credential_path
+      # In the background of the same container: ECS runs at most 10 containers a task, 9 of them cameras.
+      if [[ -n "${KVS_CAMERA_LIST_PARAMETER:-}" ]]; then sync_schedules_after_credentials & fi
       exec "$SCRIPT_DIR/refresh-kvs-credentials.sh" --loop
       ;;
     camera)

@@ -1,5 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
+import { show } from './shown-value';
 
 /**
  * Turns the schema library's issues into the config's problem sentences: each names its field the
@@ -9,10 +10,6 @@ import type { z } from 'zod';
 
 type Issue = z.core.$ZodIssue;
 type RawIssue = z.core.$ZodRawIssue;
-
-export function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
-}
 
 /** The sentence for an issue that the field's schema left to the general wording. */
 export function generalSentence(issue: RawIssue): string | undefined {
@@ -37,32 +34,50 @@ export function generalSentence(issue: RawIssue): string | undefined {
   return undefined;
 }
 
+/** A key written as it is: the config's keys, and typos of them. */
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
+/** A field as a reader writes it (`cameras[2].name`); a key that is not plain is quoted like a value. */
 export function fieldName(path: readonly PropertyKey[]): string {
   if (path.length === 0) return 'config';
   return path
-    .map((segment, i) =>
-      typeof segment === 'number' ? `[${segment}]` : i === 0 ? String(segment) : `.${String(segment)}`,
-    )
+    .map((segment, i) => {
+      if (typeof segment === 'number') return `[${segment}]`;
+      const key = String(segment);
+      if (!PLAIN_KEY.test(key)) return `[${show(key)}]`;
+      return i === 0 ? key : `.${key}`;
+    })
     .join('');
 }
 
 /**
  * One sentence per problem. Unknown keys come first: a misspelt key is often the cause of the
- * problems after it ("nmae: unknown key" explains "name: is required").
+ * problems after it ("nmae: unknown key" explains "name: is required"). Fields in `reported` already
+ * have their sentence (a password in them, a number that cannot be read): the schema's is left out.
  */
-export function problemSentences(issues: readonly Issue[], schema: z.ZodType): string[] {
+export function problemSentences(
+  issues: readonly Issue[],
+  schema: z.ZodType,
+  reported: ReadonlySet<string> = new Set(),
+): string[] {
   const unknownKeys = issues.filter((issue) => issue.code === 'unrecognized_keys');
-  const others = issues.filter((issue) => issue.code !== 'unrecognized_keys');
-  return [
+  const others = issues.filter(
+    (issue) => issue.code !== 'unrecognized_keys' && !reported.has(fieldName(issue.path)),
+  );
+  // A set: one value can fail two checks with the same sentence (1e29 is neither a safe integer nor at most the maximum).
+  const sentences = [
     ...unknownKeys.flatMap((issue) => {
       const allowed = objectKeysAt(schema, issue.path);
-      return issue.keys.map((key) => {
-        const hint = nearEnough(key, allowed);
-        return `${fieldName([...issue.path, key])}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`;
-      });
+      return issue.keys
+        .filter((key) => !reported.has(fieldName([...issue.path, key])))
+        .map((key) => {
+          const hint = nearEnough(key, allowed);
+          return `${fieldName([...issue.path, key])}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`;
+        });
     }),
     ...others.map((issue) => `${fieldName(issue.path)}: ${issue.message}`),
   ];
+  return [...new Set(sentences)];
 }
 
 /** The allowed key nearest to a typo, when it is near enough to be a useful hint. */
@@ -81,6 +96,7 @@ interface WalkableDef {
   readonly element?: z.ZodType;
   readonly innerType?: z.ZodType;
   readonly in?: z.ZodType;
+  readonly options?: readonly z.ZodType[];
 }
 
 /** The keys of the object schema at `path` (through lists, defaults, optionals and transforms). */
@@ -97,7 +113,13 @@ function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[]
 function unwrap(schema: z.ZodType): WalkableDef {
   let def = schema.def as WalkableDef;
   for (;;) {
-    const inner = def.type === 'pipe' ? def.in : def.innerType;
+    // A union's keys are those of its object option ("always" or a schedule).
+    const inner =
+      def.type === 'pipe'
+        ? def.in
+        : def.type === 'union'
+          ? def.options?.find((option) => unwrap(option).shape)
+          : def.innerType;
     if (!inner) return def;
     def = inner.def as WalkableDef;
   }

@@ -2,9 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { cameraNameLengthProblem, normalizedCameraName } from './camera-names';
-import { parseConfigText } from './config-text';
-import { fieldName, generalSentence, problemSentences, show } from './config-problems';
+import { decodeConfigFile } from './config-encoding';
+import { parseConfigText, type TextProblem } from './config-text';
+import { fieldName, generalSentence, problemSentences } from './config-problems';
+import { instanceTypeArchitecture, instanceTypeProblem } from './ec2-instance-types';
+import { parseClock, parseDays, RecordingSchedule } from './recording-schedule';
+import { holdsUrlCredentials, show, showUnquoted } from './shown-value';
 import { defaultParameterPrefix, defaultStreamName, SITE_PATTERN } from './site-names';
+import { timeZoneProblem } from './time-zone-names';
 
 /**
  * The gateway config: one file drives the streams, the compute stacks and the camera CLI.
@@ -22,6 +27,12 @@ export const CONFIG_SCHEMA_FILE = 'gateway.config.schema.json';
 export const KVS_STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,256}$/;
 export const MAX_RETENTION_HOURS = 87600;
 export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
+/**
+ * The fingerprint of Fluent Bit's package repository key (packages.fluentbit.io/fluentbit.key,
+ * "Fluentbit releases (Releases signing key)", as Fluent Bit's installation docs publish it since 1.9):
+ * the install trusts the key it downloads only when it has this one.
+ */
+export const FLUENT_BIT_KEY_FINGERPRINT = 'C3C0A28534B9293EAF51FABD9F9DDC083888C1CD';
 /** The most cameras one config deploys: the largest fleet the tests synthesize and check against the limits. */
 export const MAX_CAMERAS = 1000;
 /**
@@ -33,14 +44,8 @@ export const MAX_SHARD = 250;
 export const MAX_CAMERAS_PER_INSTANCE = 50;
 /** ECS runs at most 10 containers per task: the credential refresher and up to 9 cameras. */
 export const MAX_CAMERAS_PER_TASK = 9;
-
-/** Graviton types: `a1`, or a family whose attributes after the generation contain `g` (t4g, c7gn, x2gd). */
-export function isGravitonInstanceType(instanceType: string): boolean {
-  const family = instanceType.split('.')[0];
-  if (family === 'a1') return true;
-  const match = /^[a-z]+\d+([a-z-]*)$/.exec(family);
-  return match !== null && match[1].includes('g');
-}
+/** Windows per schedule: enough for three a day written day by day, few enough for one alarm expression. */
+export const MAX_SCHEDULE_WINDOWS = 21;
 
 /** Fargate's supported CPU units and the memory sizes (MiB) each allows. */
 const FARGATE_MEMORY_BY_CPU: Record<number, readonly number[]> = {
@@ -123,6 +128,71 @@ export function cameraUrlParameterName(parameterPrefix: string, cameraName: stri
 
 // ---- The sections of the config ----
 
+const CLOCK_HINT = 'use 24-hour "HH:MM", like "07:00" or "19:30"';
+
+const SCHEDULE_WINDOW_SCHEMA = z
+  .strictObject({
+    days: z
+      .string()
+      .refine((days) => typeof parseDays(days) !== 'string', {
+        error: (issue) => parseDays(String(issue.input)) as string,
+      })
+      .default('daily')
+      .describe('The days the window starts on: "mon-fri", "sat,sun", "fri-mon" or "daily" (the default).'),
+    from: z
+      .string()
+      .refine((from) => parseClock(from) !== undefined, {
+        error: (issue) => `${show(issue.input)}: ${CLOCK_HINT} (00:00 to 23:59)`,
+      })
+      .describe('When recording starts, local time "HH:MM".'),
+    to: z
+      .string()
+      .refine((to) => parseClock(to, true) !== undefined, {
+        error: (issue) => `${show(issue.input)}: ${CLOCK_HINT} (00:00 to 24:00)`,
+      })
+      .describe(
+        'When recording stops, local time "HH:MM" ("24:00" is midnight at the end of the day); a time not after "from" ends on the next day.',
+      ),
+  })
+  .superRefine((window, ctx) => {
+    const fields = fieldsOf(window);
+    if (fields && typeof fields.from === 'string' && fields.from === fields.to) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `is the same as "from" (${show(fields.from)}), so the window would be empty: for the whole day write "from": "00:00", "to": "24:00"`,
+      });
+    }
+  }, ALWAYS);
+
+const SCHEDULE_SCHEMA = z
+  .strictObject({
+    timeZone: z
+      .string()
+      .refine((zone) => timeZoneProblem(zone) === undefined, {
+        error: (issue) => timeZoneProblem(String(issue.input)),
+      })
+      .describe(
+        'The IANA time zone of the windows, like "Europe/Berlin" or "America/New_York": windows are wall-clock times there, daylight saving included.',
+      ),
+    windows: z
+      .array(SCHEDULE_WINDOW_SCHEMA, {
+        error: 'must be a list of windows like { "days": "mon-fri", "from": "07:00", "to": "19:00" }',
+      })
+      .min(1, {
+        error:
+          'must list at least one window, like { "days": "mon-fri", "from": "07:00", "to": "19:00" }; to stop a camera, remove it',
+      })
+      .max(MAX_SCHEDULE_WINDOWS, {
+        error: (issue) =>
+          `lists ${(issue.input as unknown[]).length} windows, more than ${MAX_SCHEDULE_WINDOWS}: give several days to one window ("days": "mon-fri")`,
+      })
+      .describe('The weekly windows in which the camera records; overlapping windows add up.'),
+  })
+  .describe(
+    'When the camera records (docs/config.md#recording-schedules): weekly windows of wall-clock time in a time zone. Outside them the gateway does not connect to the camera and sends nothing to KVS.',
+  );
+
 const retentionSentence = (issue: { input?: unknown }) =>
   `must be 0 (keep no video) or a whole number of hours from 1 to ${MAX_RETENTION_HOURS}, got ${show(issue.input)}`;
 
@@ -152,6 +222,15 @@ const CAMERA_SCHEMA = z.strictObject({
     .default(1)
     .describe(
       'The group of cameras that run together: one EC2 instance or one Fargate task per shard number. Yours to set, never computed from the other cameras, so adding or removing a camera moves no other camera (docs/operations-and-cost.md).',
+    ),
+  schedule: z
+    .union([z.literal('always'), SCHEDULE_SCHEMA], {
+      error: (issue) =>
+        `${show(issue.input)}: use "always" or a schedule like { "timeZone": "Europe/Berlin", "windows": [{ "days": "mon-fri", "from": "07:00", "to": "19:00" }] }`,
+    })
+    .optional()
+    .describe(
+      'When this camera records; default: the config\'s "schedule", else always. "always" records around the clock whatever the default.',
     ),
 });
 
@@ -320,10 +399,10 @@ const ARCHITECTURE = choice(['x86_64', 'arm64']);
 
 const EC2_SCHEMA = z
   .strictObject({
-    instanceType: text(
-      /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
-      (v) => `${show(v)} is not an instance type (t4g.small)`,
-    )
+    // Checked against the types EC2 offers below (with a "did you mean"); the pattern is for editors.
+    instanceType: z
+      .string()
+      .meta({ pattern: '^[a-z][a-z0-9-]*\\.[a-z0-9-]+$' })
       .optional()
       .describe('The instance type; default: t4g.small for arm64, t3.small for x86_64.'),
     architecture: ARCHITECTURE.default('arm64').describe('Must match the instance type (Graviton is arm64).'),
@@ -346,15 +425,19 @@ const EC2_SCHEMA = z
       ),
   })
   .superRefine((ec2, ctx) => {
-    const { instanceType, architecture } = ec2;
-    if (typeof instanceType !== 'string' || !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) return;
-    const graviton = isGravitonInstanceType(instanceType);
+    const fields = fieldsOf(ec2);
+    if (typeof fields?.instanceType !== 'string') return;
+    const { instanceType, architecture } = fields;
+    // The architecture is the instance family's (lib/ec2-instance-types.json, from the AWS Price List).
+    const offered = instanceTypeArchitecture(instanceType);
     const message =
-      architecture === 'arm64' && !graviton
-        ? `"${instanceType}" is not a Graviton type but ec2.architecture is "arm64": choose a Graviton type (t4g.small, c7g.large) or set "architecture": "x86_64"`
-        : architecture === 'x86_64' && graviton
-          ? `"${instanceType}" is a Graviton (arm64) type but ec2.architecture is "x86_64": set "architecture": "arm64" or choose an x86 type (t3.small)`
-          : undefined;
+      offered === undefined
+        ? instanceTypeProblem(instanceType)
+        : architecture === 'arm64' && offered === 'x86_64'
+          ? `"${instanceType}" is not a Graviton type but ec2.architecture is "arm64": choose a Graviton type (t4g.small, c7g.large) or set "architecture": "x86_64"`
+          : architecture === 'x86_64' && offered === 'arm64'
+            ? `"${instanceType}" is a Graviton (arm64) type but ec2.architecture is "x86_64": set "architecture": "arm64" or choose an x86 type (t3.small)`
+            : undefined;
     if (message) ctx.addIssue({ code: 'custom', path: ['instanceType'], message });
   }, ALWAYS)
   .transform(({ instanceType, ...ec2 }) => ({
@@ -381,13 +464,15 @@ const FARGATE_SCHEMA = z
     architecture: ARCHITECTURE.default('arm64'),
   })
   .superRefine((fargate, ctx) => {
-    const allowed = FARGATE_MEMORY_BY_CPU[fargate.cpu];
-    if (!allowed || typeof fargate.memoryMiB !== 'number' || allowed.includes(fargate.memoryMiB)) return;
+    const { cpu, memoryMiB } = fieldsOf(fargate) ?? {};
+    if (typeof cpu !== 'number' || !Object.hasOwn(FARGATE_MEMORY_BY_CPU, cpu)) return;
+    const allowed = FARGATE_MEMORY_BY_CPU[cpu];
+    if (typeof memoryMiB !== 'number' || allowed.includes(memoryMiB)) return;
     const step = allowed.length > 1 ? allowed[1] - allowed[0] : 0;
     ctx.addIssue({
       code: 'custom',
       path: ['memoryMiB'],
-      message: `${fargate.memoryMiB} does not go with fargate.cpu ${fargate.cpu}; use ${allowed[0]} to ${allowed[allowed.length - 1]} in steps of ${step}`,
+      message: `${show(memoryMiB)} does not go with fargate.cpu ${cpu}; use ${allowed[0]} to ${allowed[allowed.length - 1]} in steps of ${step}`,
     });
   }, ALWAYS);
 
@@ -407,26 +492,23 @@ const MONITORING_SCHEMA = z.strictObject({
     .describe('Days CloudWatch Logs keeps the gateway logs.'),
 });
 
-const URL_WITH_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^/\s"@]*:[^/\s"]*@/i;
+const CREDENTIALS_SENTENCE =
+  'holds a URL with a user and password; credentials never go in the config: ' +
+  'store the camera URL with "npx kvs-gateway cameras add <name> --url rtsp://host/path --user <user>"';
 
 /**
- * Fields anywhere in the config, known or not, holding a URL with a user and password in it. It
- * reads the document as given: the schema's parsed value has dropped the unknown keys.
+ * Fields anywhere in the config, known or not, holding a URL with a user and password in them (in
+ * their value, or in their key). It reads the document as given: the schema's parsed value has
+ * dropped the unknown keys.
  */
-function credentialProblems(raw: unknown): string[] {
-  return fieldsWithCredentials(raw, []).map(
-    (path) =>
-      `${fieldName(path)}: holds a URL with a user and password; credentials never go in the config: ` +
-      'store the camera URL with "npx kvs-gateway cameras add <name> --url rtsp://host/path --user <user>"',
-  );
-}
-
 function fieldsWithCredentials(value: unknown, path: PropertyKey[]): PropertyKey[][] {
-  if (typeof value === 'string') return URL_WITH_CREDENTIALS.test(value) ? [path] : [];
+  if (typeof value === 'string') return holdsUrlCredentials(value) ? [path] : [];
   if (Array.isArray(value)) return value.flatMap((item, i) => fieldsWithCredentials(item, [...path, i]));
   const fields = fieldsOf(value);
   return fields
-    ? Object.entries(fields).flatMap(([key, item]) => fieldsWithCredentials(item, [...path, key]))
+    ? Object.entries(fields).flatMap(([key, item]) =>
+        holdsUrlCredentials(key) ? [[...path, key]] : fieldsWithCredentials(item, [...path, key]),
+      )
     : [];
 }
 
@@ -461,6 +543,9 @@ export const GATEWAY_CONFIG_SCHEMA = z
     streamRemovalPolicy: choice(['retain', 'destroy'])
       .default('retain')
       .describe('What happens to the streams (and their video) when the stack is deleted.'),
+    schedule: SCHEDULE_SCHEMA.optional().describe(
+      'When every camera without a "schedule" of its own records (docs/config.md#recording-schedules); default: always.',
+    ),
     network: NETWORK_SCHEMA.prefault({}),
     ec2: EC2_SCHEMA.prefault({}).describe('The EC2 gateway (Ec2GatewayStack).'),
     fargate: FARGATE_SCHEMA.prefault({}).describe('The Fargate gateway (FargateGatewayStack).'),
@@ -470,15 +555,23 @@ export const GATEWAY_CONFIG_SCHEMA = z
     const fields = fieldsOf(config);
     if (fields) checkCameraNames(fields, ctx);
   }, ALWAYS)
-  .transform(({ $schema: _schema, site, cameras, parameterPrefix, ...config }) => ({
-    ...(site ? { site } : {}),
-    cameras: cameras.map(({ streamName, ...camera }) => ({
-      ...camera,
-      streamName: streamName ?? defaultStreamName(site, camera.name),
-    })),
-    parameterPrefix: parameterPrefix ?? defaultParameterPrefix(site),
-    ...config,
-  }))
+  .transform(
+    ({ $schema: _schema, site, cameras, parameterPrefix, schedule: defaultSchedule, ...config }) => ({
+      ...(site ? { site } : {}),
+      cameras: cameras.map(({ streamName, schedule, ...camera }) => {
+        const recordingSchedule: RecordingSchedule | undefined =
+          schedule === 'always' ? undefined : (schedule ?? defaultSchedule);
+        return {
+          ...camera,
+          streamName: streamName ?? defaultStreamName(site, camera.name),
+          // Absent: the camera records around the clock.
+          ...(recordingSchedule ? { schedule: recordingSchedule } : {}),
+        };
+      }),
+      parameterPrefix: parameterPrefix ?? defaultParameterPrefix(site),
+      ...config,
+    }),
+  )
   .meta({
     title: 'KVS Cloud Gateway config',
     description: 'The config of a KVS Cloud Gateway (docs/config.md).',
@@ -508,14 +601,32 @@ export class GatewayConfigError extends Error {
   }
 }
 
-/** Every problem of a parsed config document, or its config with every default applied. */
-function checkConfig(raw: unknown): { config?: GatewayConfig; problems: string[] } {
+/**
+ * Every problem of a parsed config document, or its config with every default applied. A field
+ * that holds credentials, or a number that could not be read as written, gets that one sentence: the
+ * schema's sentence about it would only repeat the value (a password among others).
+ */
+function checkConfig(
+  raw: unknown,
+  textProblems: readonly TextProblem[] = [],
+): { config?: GatewayConfig; problems: string[] } {
+  const credentials = fieldsWithCredentials(raw, []);
+  const reported = new Set(
+    [...credentials, ...textProblems.flatMap((problem) => (problem.path ? [problem.path] : []))].map(
+      fieldName,
+    ),
+  );
   const result = GATEWAY_CONFIG_SCHEMA.safeParse(raw, { reportInput: true, error: generalSentence });
   const problems = [
-    ...(result.success ? [] : problemSentences(result.error.issues, GATEWAY_CONFIG_SCHEMA)),
-    ...credentialProblems(raw),
+    ...textProblems.map(textProblemSentence),
+    ...(result.success ? [] : problemSentences(result.error.issues, GATEWAY_CONFIG_SCHEMA, reported)),
+    ...credentials.map((path) => `${fieldName(path)}: ${CREDENTIALS_SENTENCE}`),
   ];
   return result.success && problems.length === 0 ? { config: result.data, problems } : { problems };
+}
+
+function textProblemSentence(problem: TextProblem): string {
+  return problem.path ? `${fieldName(problem.path)}: ${problem.message}` : problem.message;
 }
 
 /** Validates untrusted JSON; throws a GatewayConfigError that lists every problem found. */
@@ -525,20 +636,54 @@ export function validateGatewayConfig(raw: unknown, source = 'gateway config'): 
   return config;
 }
 
-/** Reads and validates a config file (JSON with comments); errors name the file and every problem in it. */
-export function loadGatewayConfig(file: string): GatewayConfig {
-  const source = path.relative(process.cwd(), file) || file;
-  let text: string;
+/**
+ * How errors and notes name a config file, the same in the CDK app and in every CLI command: relative
+ * to the folder the command runs in (the project folder), absolute when it is outside that folder.
+ */
+export function configFileName(file: string, cwd: string = process.cwd()): string {
+  const absolute = path.resolve(cwd, file);
+  const relative = path.relative(cwd, absolute);
+  return showUnquoted(
+    relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative,
+  );
+}
+
+/** Reads and validates a config file (UTF-8 JSON with comments); errors name the file and every problem in it. */
+export function loadGatewayConfig(file: string, cwd: string = process.cwd()): GatewayConfig {
+  const source = configFileName(file, cwd);
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(path.resolve(cwd, file));
   } catch (error) {
-    throw new GatewayConfigError(source, [`cannot be read: ${(error as Error).message}`]);
+    throw new GatewayConfigError(source, [`cannot be read: ${readProblem(error)}`]);
   }
-  const parsed = parseConfigText(text);
-  if (parsed.value === undefined) throw new GatewayConfigError(source, parsed.problems);
-  const { config, problems } = checkConfig(parsed.value);
-  if (!config || parsed.problems.length > 0) {
-    throw new GatewayConfigError(source, [...parsed.problems, ...problems]);
-  }
+  return gatewayConfigFromFile(bytes, source);
+}
+
+/** Validates the bytes of a config file; `source` names the file in the errors. */
+export function gatewayConfigFromFile(bytes: Uint8Array, source: string): GatewayConfig {
+  const decoded = decodeConfigFile(bytes);
+  if ('problem' in decoded) throw new GatewayConfigError(source, [decoded.problem]);
+  const parsed = parseConfigText(decoded.text);
+  if (parsed.value === undefined)
+    throw new GatewayConfigError(source, parsed.problems.map(textProblemSentence));
+  const { config, problems } = checkConfig(parsed.value, parsed.problems);
+  if (!config) throw new GatewayConfigError(source, problems);
   return config;
+}
+
+/** Why a file could not be read, without its path (the message names the file once, as everywhere). */
+function readProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'there is no such file (choose one with --config <file>, or -c config=<file> for cdk)';
+    case 'EISDIR':
+      return 'it is a folder, not a file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return code ?? String(error);
+  }
 }

@@ -1,4 +1,5 @@
-import { GatewayConfig, NetworkConfig } from './config';
+import { CameraConfig, GatewayConfig, NetworkConfig } from './config';
+import { compileSchedule, recordedHoursPerWeek } from './recording-schedule';
 import { CostEstimateError, PriceName, RegionPrices } from './prices';
 import { ec2GatewayProblems, fargateGatewayProblems } from './shards';
 
@@ -57,6 +58,8 @@ export interface CameraCost {
   readonly camera: string;
   readonly bitrateKbps: number;
   readonly retentionHours: number;
+  /** Hours a week its recording schedule records: 168 around the clock. */
+  readonly recordedHoursPerWeek: number;
   readonly ingestedGb: number;
   readonly storedGb: number;
   readonly kvsIngestionUsd: number;
@@ -67,6 +70,14 @@ export interface CameraCost {
   readonly totalUsd: number;
 }
 
+/** What the recording schedules save: KVS ingestion and storage of the scheduled cameras. */
+export interface ScheduleSaving {
+  readonly scheduledCameras: number;
+  readonly monthlyUsd: number;
+  /** The estimate's total if every camera recorded around the clock. */
+  readonly totalAroundTheClock: number;
+}
+
 export interface MonthlyCostEstimate {
   readonly compute: GatewayCompute;
   readonly region: string;
@@ -74,11 +85,20 @@ export interface MonthlyCostEstimate {
   readonly lines: readonly CostLine[];
   readonly perCamera: readonly CameraCost[];
   readonly total: number;
+  /** Absent when no camera has a recording schedule. */
+  readonly scheduleSaving?: ScheduleSaving;
   /** The price figures used that were not confirmed on the AWS pricing pages. */
   readonly unconfirmedPrices: readonly PriceName[];
 }
 
-/** Gigabytes a camera sends per month at its average bitrate. */
+const HOURS_PER_WEEK = 168;
+
+/** Hours a week a camera records: its schedule's (wall-clock) hours, or all 168. */
+export function cameraRecordedHoursPerWeek(camera: Pick<CameraConfig, 'schedule'>): number {
+  return camera.schedule ? recordedHoursPerWeek(compileSchedule(camera.schedule)) : HOURS_PER_WEEK;
+}
+
+/** Gigabytes a camera sends per month at its average bitrate, around the clock. */
 export function ingestedGbPerMonth(bitrateKbps: number, usage: UsageAssumptions = DEFAULT_USAGE): number {
   return (((bitrateKbps * 1000) / 8) * 3600 * usage.hoursPerMonth) / BYTES_PER_GB;
 }
@@ -168,22 +188,34 @@ export function estimateMonthlyCost(
   const storePrice = price('kvsStoredPerGbMonth');
   const alarmPrice = price('alarmPerMonth');
   const cameras = config.cameras.map((camera) => {
-    const ingested = ingestedGbPerMonth(camera.bitrateKbps, usage);
-    const stored = storedGb(camera.bitrateKbps, camera.retentionHours);
+    // A schedule's share of the week: KVS ingests only then, and keeps on average that share of the
+    // retention period's hours (the time average of what a rolling retention window holds).
+    const recordedHours = cameraRecordedHoursPerWeek(camera);
+    const share = recordedHours / HOURS_PER_WEEK;
+    const ingested = ingestedGbPerMonth(camera.bitrateKbps, usage) * share;
+    const stored = storedGb(camera.bitrateKbps, camera.retentionHours) * share;
+    const aroundTheClockUsd = (ingested * ingestPrice + stored * storePrice) / share;
     return {
       camera,
+      recordedHours,
       ingested,
       stored,
       kvsIngestionUsd: ingested * ingestPrice,
       kvsStorageUsd: stored * storePrice,
       alarmsUsd: ALARM_METRICS_PER_CAMERA * alarmPrice,
+      savedUsd: aroundTheClockUsd - (ingested * ingestPrice + stored * storePrice),
     };
   });
+  const scheduled = cameras.filter((c) => c.recordedHours < HOURS_PER_WEEK);
+  const scheduleNote =
+    scheduled.length > 0
+      ? ` (${scheduled.length} camera(s) on a recording schedule: ${[...new Set(scheduled.map((c) => round(c.recordedHours, 1)))].join(', ')} of ${HOURS_PER_WEEK} h a week)`
+      : '';
   const totalIngested = sum(cameras.map((c) => c.ingested));
   const totalStored = sum(cameras.map((c) => c.stored));
   add(
     'KVS data ingested',
-    `${round(totalIngested, 1)} GB × ${dollars(ingestPrice)}/GB`,
+    `${round(totalIngested, 1)} GB × ${dollars(ingestPrice)}/GB${scheduleNote}`,
     totalIngested * ingestPrice,
   );
   add(
@@ -226,10 +258,20 @@ export function estimateMonthlyCost(
     region: prices.region,
     location: prices.location,
     lines,
+    ...(scheduled.length > 0
+      ? {
+          scheduleSaving: {
+            scheduledCameras: scheduled.length,
+            monthlyUsd: sum(scheduled.map((c) => c.savedUsd)),
+            totalAroundTheClock: total + sum(scheduled.map((c) => c.savedUsd)),
+          },
+        }
+      : {}),
     perCamera: cameras.map((c) => ({
       camera: c.camera.name,
       bitrateKbps: c.camera.bitrateKbps,
       retentionHours: c.camera.retentionHours,
+      recordedHoursPerWeek: c.recordedHours,
       ingestedGb: c.ingested,
       storedGb: c.stored,
       kvsIngestionUsd: c.kvsIngestionUsd,
@@ -271,7 +313,12 @@ export function compareWithNatGatewayDesign(
   const hours = usage.hoursPerMonth;
   const lines: CostLine[] = [];
   const add = (item: string, detail: string, monthlyUsd: number) => lines.push({ item, detail, monthlyUsd });
-  const videoGb = sum(config.cameras.map((camera) => ingestedGbPerMonth(camera.bitrateKbps, usage)));
+  const videoGb = sum(
+    config.cameras.map(
+      (camera) =>
+        (ingestedGbPerMonth(camera.bitrateKbps, usage) * cameraRecordedHoursPerWeek(camera)) / HOURS_PER_WEEK,
+    ),
+  );
   add(
     'NAT gateways',
     `${design.natGateways} × ${hours} h × ${dollars(prices.natGatewayPerHour)}/h`,

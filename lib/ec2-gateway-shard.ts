@@ -19,7 +19,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { CpuArchitecture, cameraUrlParameterName, GatewayConfig } from './config';
+import { CpuArchitecture, cameraUrlParameterName, FLUENT_BIT_KEY_FINGERPRINT, GatewayConfig } from './config';
 import { ShardAlarms } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
 import { Shard, shardCameraListJson } from './shards';
@@ -170,6 +170,7 @@ export class Ec2GatewayShard extends NestedStack {
         KVS_PRODUCER_SDK_TAG: config.ec2.producerSdkTag,
         KVS_CAMERA_LIST_PARAMETER: cameraListParameterNameOfShard,
         KVS_LOG_GROUP: props.logGroup.logGroupName,
+        KVS_FLUENT_BIT_KEY_FINGERPRINT: FLUENT_BIT_KEY_FINGERPRINT,
       }),
       // The signed AWS requests come before the bootstrap: it uses them before anything is downloaded.
       ...USERDATA_SCRIPTS.map((script) => fs.readFileSync(path.join(USERDATA_DIR, script), 'utf8')),
@@ -206,17 +207,18 @@ export class Ec2GatewayShard extends NestedStack {
       description: `The KVS EC2 gateway, shard ${shard.id}: its streams, its camera parameters, logs, Session Manager`,
     });
     streams.grantProducer(role, shard.members);
-    // The camera list, and each camera's URL: the run script decrypts it (GetParameter), the
-    // reconciler reads only its version (GetParameters, no decryption).
+    // Each camera's URL: its run script decrypts it (GetParameter). The reconciler reads the camera list
+    // and only the versions of the URLs (GetParameters, no decryption). Nothing else reads them.
+    const urlParameters = shard.members.map((member) =>
+      parameterArn(this, cameraUrlParameterName(config.parameterPrefix, member.camera.name)),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: urlParameters }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-        resources: [
-          parameterArn(this, cameraListParameter),
-          ...shard.members.map((member) =>
-            parameterArn(this, cameraUrlParameterName(config.parameterPrefix, member.camera.name)),
-          ),
-        ],
+        actions: ['ssm:GetParameters'],
+        resources: [parameterArn(this, cameraListParameter), ...urlParameters],
       }),
     );
     // The group's ARN ends in ':*' (its log streams): Fluent Bit creates one stream per instance and

@@ -9,11 +9,15 @@ import { cameraContainerName } from './camera-names';
 import { cameraUrlParameterName, FargateConfig } from './config';
 import { ShardAlarms } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
-import { Shard } from './shards';
+import { Shard, shardCameraListJson } from './shards';
+import { cameraListParameterName } from './site-names';
 import { CameraStream, StreamStack, streamArnAcknowledgements } from './stream-stack';
 
 /** Where the image installs the gateway's scripts (container/Dockerfile). */
 const GATEWAY_BIN = '/opt/kvs-gateway/bin';
+/** The task's shared volume: the credential file, and the cameras' recording schedules under it. */
+const SHARED_FOLDER = '/run/kvs-gateway';
+const SCHEDULE_FOLDER = `${SHARED_FOLDER}/schedules`;
 /** Two tasks writing one KVS stream conflict: each shard runs exactly one task. */
 export const TASKS_PER_SHARD = 1;
 /** run-camera.sh's exit codes that mean a person must act: restarting cannot help (see the script). */
@@ -61,6 +65,8 @@ export interface FargateGatewayShardProps {
   readonly fargate: FargateConfig;
   /** SSM path under which each camera's RTSP URL is a SecureString (see `cameraUrlParameterName`). */
   readonly parameterPrefix: string;
+  /** The config's site, which names the shard's camera list. */
+  readonly site?: string;
   readonly cluster: ecs.ICluster;
   readonly image: ecs.ContainerImage;
   readonly logGroup: logs.ILogGroup;
@@ -85,6 +91,8 @@ export class FargateGatewayShard extends NestedStack {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly taskRole: iam.Role;
   readonly alarms: ShardAlarms;
+  /** The shard's camera list, from which the task takes its cameras' recording schedules (live). */
+  readonly cameraListParameter: ssm.StringParameter;
 
   constructor(scope: Construct, id: string, props: FargateGatewayShardProps) {
     super(scope, id, {
@@ -102,6 +110,26 @@ export class FargateGatewayShard extends NestedStack {
     });
     props.streams.grantProducer(this.taskRole, shard.members);
     Validations.of(this.taskRole).acknowledge(...streamArnAcknowledgements(shard.members));
+
+    // Live configuration, as on EC2: the recording schedules come from this list, read by the task every
+    // minute, so that a changed schedule never needs a new task definition (which restarts every camera).
+    const cameraListName = cameraListParameterName(props.site, shard.id, 'fargate');
+    this.cameraListParameter = new ssm.StringParameter(this, 'CameraList', {
+      parameterName: cameraListName,
+      description: `The camera list of Fargate gateway shard ${shard.id}: its task reads the recording schedules from it`,
+      stringValue: shardCameraListJson(
+        { parameterPrefix: props.parameterPrefix },
+        shard.members.map((member) => member.camera),
+      ),
+    });
+    this.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: cameraListName.slice(1) }),
+        ],
+      }),
+    );
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       // Account-wide names: the site's stack name keeps two sites' revisions apart.
@@ -127,6 +155,11 @@ export class FargateGatewayShard extends NestedStack {
       command: ['credentials'],
       essential: true,
       readonlyRootFilesystem: true,
+      environment: {
+        AWS_REGION: this.region,
+        KVS_CAMERA_LIST_PARAMETER: cameraListName,
+        KVS_SCHEDULE_DIR: SCHEDULE_FOLDER,
+      },
       logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: logPrefix }),
       // The cameras start when this check first passes, and Docker runs the first check one interval
       // after the start: a short interval starts them sooner (the check only reads a small file).
@@ -140,7 +173,7 @@ export class FargateGatewayShard extends NestedStack {
     });
     credentials.addMountPoints({
       sourceVolume: 'credentials',
-      containerPath: '/run/kvs-gateway',
+      containerPath: SHARED_FOLDER,
       readOnly: false,
     });
 
@@ -173,6 +206,8 @@ export class FargateGatewayShard extends NestedStack {
           AWS_REGION: this.region,
           CODEC: camera.codec,
           AUDIO: String(camera.audio),
+          // Written by the credentials container from the camera list (absent: waits a little, then records).
+          RECORDING_SCHEDULE_FILE: `${SCHEDULE_FOLDER}/${camera.name}.schedule.json`,
         },
         // ECS reads the SecureString with the execution role and hands it to the container only:
         // the URL and its password are in no template, task definition or log.
@@ -192,7 +227,7 @@ export class FargateGatewayShard extends NestedStack {
         stopTimeout: Duration.seconds(30),
       });
       container.addMountPoints(
-        { sourceVolume: 'credentials', containerPath: '/run/kvs-gateway', readOnly: true },
+        { sourceVolume: 'credentials', containerPath: SHARED_FOLDER, readOnly: true },
         { sourceVolume: scratchVolume, containerPath: '/tmp', readOnly: false },
       );
       container.addContainerDependencies({
@@ -209,7 +244,7 @@ export class FargateGatewayShard extends NestedStack {
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions::AwsSolutions-ECS2',
       reason:
-        'The environment holds only the camera and stream names, the region, the codec and the audio switch; the camera URL comes from SSM as a secret.',
+        'The environment holds only the camera and stream names, the region, the codec, the audio switch, the name of the camera list parameter and the path of a schedule file; the camera URL comes from SSM as a secret.',
     });
 
     const executionRole = taskDefinition.obtainExecutionRole();

@@ -21,6 +21,8 @@ export const DOCKERFILE = 'container/Dockerfile';
 
 export interface FargateGatewayStackProps extends StackProps {
   readonly fargate: FargateConfig;
+  /** The config's site, which names the shards' camera lists; none: the names without a site. */
+  readonly site?: string;
   /** SSM path under which each camera's RTSP URL is a SecureString (see `cameraUrlParameterName`). */
   readonly parameterPrefix: string;
   /** The Producer SDK release kvssink is built from: the same tag as the EC2 gateway's. */
@@ -84,6 +86,7 @@ export class FargateGatewayStack extends Stack {
         shard,
         fargate,
         parameterPrefix: props.parameterPrefix,
+        site: props.site,
         cluster: this.cluster,
         image,
         logGroup: this.logGroup,

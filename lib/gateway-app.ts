@@ -4,15 +4,9 @@ import { GatewayConfig } from './config';
 import { Ec2GatewayStack } from './ec2-stack';
 import { FargateGatewayStack } from './fargate-stack';
 import { NetworkStack } from './network-stack';
-import { ec2GatewayProblems, fargateGatewayProblems } from './shards';
+import { gatewaysLeftOut, type LeftOutGateway } from './shards';
 import { deployedGatewayParameterName, siteStackName, STACK_IDS, StackId } from './site-names';
 import { StreamStack } from './stream-stack';
-
-/** A gateway stack the config does not fit, with every reason (field and fix). */
-export interface LeftOutGateway {
-  readonly stackId: string;
-  readonly problems: readonly string[];
-}
 
 export interface GatewayStacks {
   readonly network: NetworkStack;
@@ -27,8 +21,9 @@ export interface GatewayStacks {
  * Creates every stack of the gateway for one validated config, reviewed by cdk-nag's AwsSolutions pack.
  * The construct ids are what the user types (`cdk deploy Ec2GatewayStack -c config=site2.json`); the
  * CloudFormation stack names carry the config's site, so that sites deploy side by side.
- * A gateway whose shards the config does not fit (`ec2GatewayProblems`, `fargateGatewayProblems`) is left
- * out, with its reasons in `leftOut`, rather than failing the synth: the other gateway still deploys.
+ * A gateway whose shards the config does not fit (`gatewaysLeftOut`) is left out, with its reasons in
+ * `leftOut`, rather than failing the app: the other gateway still deploys (npm run synth fails on it,
+ * unless told which gateway to synthesize: scripts/check-synth-config.ts).
  */
 export function createGatewayStacks(app: App, config: GatewayConfig): GatewayStacks {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -50,13 +45,10 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
     cameras: config.cameras,
     removalPolicy: config.streamRemovalPolicy,
   });
-  const leftOut: LeftOutGateway[] = [];
-  const fits = (stackId: string, problems: string[]) => {
-    if (problems.length > 0) leftOut.push({ stackId, problems });
-    return problems.length === 0;
-  };
+  const leftOut = gatewaysLeftOut(config);
+  const fits = (stackId: string) => !leftOut.some((gateway) => gateway.stackId === stackId);
   // Deploy one of the two, never both: each claims the site's deployedGateway parameter (ProducerGuard).
-  const ec2Gateway = fits(STACK_IDS.ec2Gateway, ec2GatewayProblems(config))
+  const ec2Gateway = fits(STACK_IDS.ec2Gateway)
     ? new Ec2GatewayStack(app, STACK_IDS.ec2Gateway, {
         stackName: stackName(STACK_IDS.ec2Gateway),
         description: `KVS cloud gateway on EC2${site}: one self-installing Ubuntu instance per shard, one systemd unit per camera`,
@@ -66,11 +58,12 @@ export function createGatewayStacks(app: App, config: GatewayConfig): GatewaySta
         streams,
       })
     : undefined;
-  const fargateGateway = fits(STACK_IDS.fargateGateway, fargateGatewayProblems(config))
+  const fargateGateway = fits(STACK_IDS.fargateGateway)
     ? new FargateGatewayStack(app, STACK_IDS.fargateGateway, {
         stackName: stackName(STACK_IDS.fargateGateway),
         description: `KVS cloud gateway on ECS Fargate${site}: one task per shard, one container per camera`,
         fargate: config.fargate,
+        site: config.site,
         parameterPrefix: config.parameterPrefix,
         producerSdkTag: config.ec2.producerSdkTag,
         monitoring: config.monitoring,

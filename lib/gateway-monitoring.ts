@@ -11,6 +11,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { CameraAlarmKind, cameraAlarmName } from './camera-names';
 import { MonitoringConfig } from './config';
+import { compileSchedule } from './recording-schedule';
+import { scheduleMath } from './schedule-metric-math';
 import { CameraStream } from './stream-stack';
 
 /**
@@ -188,17 +190,27 @@ export class ShardAlarms extends Construct {
       label: 'minutes with connection errors or slow fragments',
       period: Duration.minutes(1),
     });
+    const schedule = stream.camera.schedule ? compileSchedule(stream.camera.schedule) : undefined;
+    // With a recording schedule the alarm reads the frames only in the schedule's minutes; outside them
+    // it reads 1 (fine): off schedule is not an outage, and on schedule silence still is.
+    const frames = schedule
+      ? scheduleMath(schedule, metrics.incomingFrames, 'frames (1 while off schedule)').valueWhileRecording
+      : metrics.incomingFrames;
+    const offSchedule = schedule
+      ? ` It watches only the recording schedule's windows (${schedule.timeZone}): off schedule the camera is stopped and this alarm stays OK.`
+      : '';
     return {
       cameraName: camera,
-      noFrames: metrics.incomingFrames.createAlarm(scope, 'NoFrames', {
+      noFrames: frames.createAlarm(scope, 'NoFrames', {
         alarmName: name('no-frames'),
-        alarmDescription: `No video frame from camera "${camera}" reached KVS stream "${stream.streamName}" for ${noFramesMinutes} minute(s): the camera, its network or the gateway (shard ${props.shard}) is down. Check the dashboard and the "camera-errors" Logs Insights query.`,
+        alarmDescription: `No video frame from camera "${camera}" reached KVS stream "${stream.streamName}" for ${noFramesMinutes} minute(s): the camera, its network or the gateway (shard ${props.shard}) is down.${offSchedule} Check the dashboard and the "camera-errors" Logs Insights query.`,
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         // One-minute periods, all breaching: the alarm fires noFramesMinutes after the last frame.
         evaluationPeriods: noFramesMinutes,
         datapointsToAlarm: noFramesMinutes,
-        // KVS publishes nothing for a stream that receives nothing: silence is the outage itself.
+        // KVS publishes nothing for a stream that receives nothing: silence is the outage itself (with a
+        // schedule the expression has a value every minute, 0 for silence in a window).
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
       uploadFailing: uploadTrouble.createAlarm(scope, 'UploadFailing', {
@@ -316,11 +328,15 @@ export class GatewayMonitoring extends Construct {
       }),
     );
     const shownCameras = cameraStreams.length <= MAX_CAMERA_ROWS ? cameraStreams : [];
+    const scheduled = cameraStreams.filter((stream) => stream.camera.schedule).length;
     const header: cloudwatch.IWidget[] = [
       new cloudwatch.TextWidget({
         markdown: [
           `# ${namePrefix}: KVS camera gateway`,
           `${cameraStreams.length} camera(s) in ${shards.length} shard(s). A camera alarms after ${props.monitoring.noFramesMinutes} minute(s) without a frame.`,
+          scheduled > 0
+            ? `${scheduled} camera(s) record on a schedule: off schedule they are stopped and their alarm stays OK; their frames graph shows the off-schedule minutes in grey.`
+            : '',
           `Last errors: Logs Insights, saved query \`${namePrefix}/camera-errors\`.`,
           shownCameras.length < cameraStreams.length
             ? `Per-camera graphs are drawn for up to ${MAX_CAMERA_ROWS} cameras; each alarm above opens its camera's graph.`
@@ -529,9 +545,20 @@ function gatewayWidgets(props: GatewayMonitoringProps): cloudwatch.IWidget[] {
 function cameraWidgets(stream: CameraStream, latencyThreshold: Duration): cloudwatch.IWidget[] {
   const camera = stream.camera.name;
   const metrics = cameraStreamMetrics(stream.streamName);
+  const schedule = stream.camera.schedule ? compileSchedule(stream.camera.schedule) : undefined;
+  // A camera with a recording schedule: its off-schedule minutes are marked (1 on the right axis).
+  const offSchedule = schedule
+    ? new cloudwatch.MathExpression({
+        expression: '1 - recording',
+        usingMetrics: { recording: scheduleMath(schedule, metrics.incomingFrames, '').recording },
+        label: `off schedule (${schedule.timeZone})`,
+        period: Duration.minutes(1),
+        color: '#bbbbbb',
+      })
+    : undefined;
   return [
     new cloudwatch.GraphWidget({
-      title: `${camera}: frames/s`,
+      title: `${camera}: frames/s${schedule ? ' (grey: off schedule)' : ''}`,
       left: [
         new cloudwatch.MathExpression({
           expression: 'frames / PERIOD(frames)',
@@ -541,6 +568,9 @@ function cameraWidgets(stream: CameraStream, latencyThreshold: Duration): cloudw
         }),
       ],
       leftYAxis: { min: 0, showUnits: false },
+      ...(offSchedule
+        ? { right: [offSchedule], rightYAxis: { min: 0, max: 1, showUnits: false, label: 'off schedule' } }
+        : {}),
       width: 6,
     }),
     new cloudwatch.GraphWidget({

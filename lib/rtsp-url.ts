@@ -1,9 +1,9 @@
-/**
- * Camera RTSP URLs: the one place that builds a URL with credentials in it and the one place that
- * hides them again for display. Every line the CLI prints goes through `redactRtspUrl`.
- */
+import { show } from './shown-value';
 
-export const REDACTED_PASSWORD = '****';
+/**
+ * Camera RTSP URLs: the one place that builds a URL with credentials in it. Every line the CLI prints
+ * shows URLs through `show` or `redactRtspUrl` (lib/shown-value.ts), which hide the password again.
+ */
 
 const RTSP_URL = /^(rtsps?):\/\/([^/?#\s]+)([/?#]\S*)?$/i;
 
@@ -16,21 +16,23 @@ export class RtspUrlError extends Error {
 
 /** Checks a camera URL as given on the command line: rtsp:// or rtsps://, a host, and no credentials. */
 export function checkCameraUrl(url: string): void {
+  // Any "@", not only one in the host part: a password with a "/" in it ends the host part early
+  // (rtsp://admin:pa/ss@host/...), and would be stored in front of the real credentials.
+  if (url.includes('@')) {
+    throw new RtspUrlError(
+      `--url ${show(url)}: leave the user and password out of the URL (they would stay in your shell history); ` +
+        'give the user with --user and type the password at the prompt (a path with an "@" in it: write it as %40)',
+    );
+  }
   const match = RTSP_URL.exec(url);
   if (!match) {
     throw new RtspUrlError(
-      `--url "${redactRtspUrl(url)}": must look like rtsp://host:554/path (rtsp:// or rtsps://, then a host)`,
-    );
-  }
-  if (match[2].includes('@')) {
-    throw new RtspUrlError(
-      `--url "${redactRtspUrl(url)}": leave the user and password out of the URL (they would stay in your shell history); ` +
-        'give the user with --user and type the password at the prompt',
+      `--url ${show(url)}: must look like rtsp://host:554/path (rtsp:// or rtsps://, then a host, no spaces)`,
     );
   }
   const port = /:(\d*)$/.exec(match[2].replace(/^\[[^\]]*\]/, ''));
   if (port && (port[1] === '' || Number(port[1]) < 1 || Number(port[1]) > 65535)) {
-    throw new RtspUrlError(`--url "${url}": the port must be a number from 1 to 65535`);
+    throw new RtspUrlError(`--url ${show(url)}: the port must be a number from 1 to 65535`);
   }
 }
 
@@ -58,20 +60,4 @@ export function buildRtspUrl({ url, user, password }: RtspUrlParts): string {
       ? encodeURIComponent(user)
       : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
   return `${scheme}://${userinfo}@${rest}`;
-}
-
-/**
- * Replaces the password in a URL with `****`, keeping the user, host and path. Everything up to the
- * last "@" counts as userinfo, so a password that was never percent-encoded is hidden whole too.
- */
-export function redactRtspUrl(url: string): string {
-  const match = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(url);
-  if (!match) return url;
-  const [, schemePart, rest] = match;
-  const at = rest.lastIndexOf('@');
-  if (at < 0) return url;
-  const userinfo = rest.slice(0, at);
-  const colon = userinfo.indexOf(':');
-  if (colon < 0) return url;
-  return `${schemePart}${userinfo.slice(0, colon)}:${REDACTED_PASSWORD}${rest.slice(at)}`;
 }

@@ -1,6 +1,13 @@
 import { cameraList } from './camera-list';
 import { CAMERA_BASE_MIB, cameraMemoryMiB, KVS_BUFFER_SECONDS } from './camera-memory';
-import { CameraConfig, GatewayConfig, MAX_CAMERAS_PER_INSTANCE, MAX_CAMERAS_PER_TASK } from './config';
+import { STACK_IDS } from './site-names';
+import {
+  CameraConfig,
+  GatewayConfig,
+  MAX_CAMERAS_PER_INSTANCE,
+  MAX_CAMERAS_PER_TASK,
+  MAX_SHARD,
+} from './config';
 
 /**
  * A shard is the group of cameras one EC2 instance or one Fargate task runs, and one nested stack
@@ -38,21 +45,43 @@ export interface ShardCapacity {
 /** Shards named one by one in a capacity problem; the rest are counted. */
 const MAX_SHARDS_NAMED = 5;
 
-/** One problem per shard that holds more cameras than its gateway runs in one place (the first few). */
+/** Cameras named one by one in a problem; the rest are counted. */
+const MAX_CAMERAS_NAMED = 6;
+
+function listed(fields: readonly string[]): string {
+  if (fields.length > MAX_CAMERAS_NAMED) {
+    return `${fields.slice(0, MAX_CAMERAS_NAMED).join(', ')} and ${fields.length - MAX_CAMERAS_NAMED} more`;
+  }
+  return fields.length > 1 ? `${fields.slice(0, -1).join(', ')} and ${fields[fields.length - 1]}` : fields[0];
+}
+
+/**
+ * One problem per shard that holds more cameras than its gateway runs in one place (the first few),
+ * with the edit that fits it: the cameras listed last in the shard to the lowest shards with room.
+ */
 function shardCapacityProblems(cameras: readonly CameraConfig[], capacity: ShardCapacity): string[] {
   const indexed = cameras.map((camera, index) => ({ camera, index }));
-  const crowded = shardsOf(indexed).filter((shard) => shard.members.length > capacity.limit);
+  const shards = shardsOf(indexed);
+  const crowded = shards.filter((shard) => shard.members.length > capacity.limit);
+  const count = new Map(shards.map((shard) => [shard.id, shard.members.length]));
+  const roomIn = (from: number) => {
+    let shard = from;
+    while ((count.get(shard) ?? 0) >= capacity.limit) shard++;
+    count.set(shard, (count.get(shard) ?? 0) + 1);
+    return shard;
+  };
   const raise =
     capacity.limit < capacity.maximum ? ` or raise ${capacity.field} (at most ${capacity.maximum})` : '';
   const problems = crowded.slice(0, MAX_SHARDS_NAMED).map((shard) => {
-    const fields = shard.members.map((member) => `cameras[${member.index}]`);
-    const listed =
-      fields.length > 6
-        ? `${fields.slice(0, 6).join(', ')} and ${fields.length - 6} more`
-        : fields.join(', ');
+    const moved = shard.members.slice(capacity.limit).map((member) => ({ member, to: roomIn(1) }));
+    const edits = [...new Set(moved.map((move) => move.to))].map(
+      (to) =>
+        `"shard": ${to} in ${listed(moved.filter((move) => move.to === to).map((move) => `cameras[${move.member.index}]`))}`,
+    );
+    const last = moved.length === 1 ? 'the last one listed' : `the last ${moved.length} listed`;
     return (
-      `cameras: shard ${shard.id} holds ${shard.members.length} cameras (${listed}) but ${capacity.runsOn} runs at most ` +
-      `${capacity.field} = ${capacity.limit}: give some of them another "shard"${raise}`
+      `cameras: shard ${shard.id} holds ${shard.members.length} cameras (${listed(shard.members.map((member) => `cameras[${member.index}]`))}) ` +
+      `but ${capacity.runsOn} runs at most ${capacity.field} = ${capacity.limit}: give ${last} another shard (${edits.join('; ')})${raise}`
     );
   });
   if (crowded.length > MAX_SHARDS_NAMED) {
@@ -143,4 +172,48 @@ export function fargateGatewayProblems(config: GatewayConfig): string[] {
     }),
     ...taskMemoryProblems(config),
   ];
+}
+
+/** A gateway stack the config does not fit, with every reason (field and fix). */
+export interface LeftOutGateway {
+  readonly stackId: string;
+  readonly problems: readonly string[];
+}
+
+/** The gateways the config does not fit: the app leaves them out, npm run synth and doctor say so. */
+export function gatewaysLeftOut(config: GatewayConfig): LeftOutGateway[] {
+  return [
+    { stackId: STACK_IDS.ec2Gateway, problems: ec2GatewayProblems(config) },
+    { stackId: STACK_IDS.fargateGateway, problems: fargateGatewayProblems(config) },
+  ].filter((gateway) => gateway.problems.length > 0);
+}
+
+export interface NewCameraShard {
+  readonly shard: number;
+  /** The lower shards passed over, each with the gateway it has no room on. */
+  readonly passedOver: readonly { readonly shard: number; readonly gateway: string }[];
+}
+
+/**
+ * The shard for a camera added to the config: the lowest one where it keeps every gateway that runs
+ * the config today running it (a new shard when none has room). Only the new camera gets a shard:
+ * no other camera moves. Undefined when every shard number is taken and full.
+ */
+export function shardForNewCamera(config: GatewayConfig, camera: CameraConfig): NewCameraShard | undefined {
+  const gateways = [
+    { gateway: 'the EC2 gateway', problems: ec2GatewayProblems },
+    { gateway: 'the Fargate gateway', problems: fargateGatewayProblems },
+  ];
+  // A gateway the config does not fit yet is only held to not getting worse.
+  const before = new Map(gateways.map(({ gateway, problems }) => [gateway, problems(config).length]));
+  const used = new Set(config.cameras.map((c) => c.shard));
+  const passedOver: { shard: number; gateway: string }[] = [];
+  for (let shard = 1; shard <= MAX_SHARD; shard++) {
+    if (!used.has(shard)) return { shard, passedOver };
+    const withCamera = { ...config, cameras: [...config.cameras, { ...camera, shard }] };
+    const full = gateways.find(({ gateway, problems }) => problems(withCamera).length > before.get(gateway)!);
+    if (!full) return { shard, passedOver };
+    passedOver.push({ shard, gateway: full.gateway });
+  }
+  return undefined;
 }

@@ -47,9 +47,16 @@ export function deployedGatewayParameterName(site: string | undefined): string {
   return `${siteParameterRoot(site)}/deployed-gateway`;
 }
 
-/** The camera list an EC2 gateway instance reconciles: one per shard, so no list outgrows a parameter. */
-export function cameraListParameterName(site: string | undefined, shard: number): string {
-  return `${siteParameterRoot(site)}/ec2-gateway/shard-${shard}/camera-list`;
+/**
+ * A shard's camera list (lib/camera-list.ts): one per shard, so no list outgrows a parameter. An EC2
+ * instance reconciles its cameras from it; a Fargate task takes its cameras' recording schedules from it.
+ */
+export function cameraListParameterName(
+  site: string | undefined,
+  shard: number,
+  gateway: 'ec2' | 'fargate' = 'ec2',
+): string {
+  return `${siteParameterRoot(site)}/${gateway}-gateway/shard-${shard}/camera-list`;
 }
 
 /** A camera's KVS stream unless it names one: stream names are account-wide, so a site's carry the site. */

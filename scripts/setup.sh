@@ -37,6 +37,7 @@ readonly TEST_PACKAGES=(
   util-linux
   qemu-user-static
   binfmt-support
+  gnupg
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

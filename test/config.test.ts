@@ -6,11 +6,11 @@ import {
   CONFIG_SCHEMA_FILE,
   gatewayConfigJsonSchema,
   GatewayConfigError,
-  isGravitonInstanceType,
   kvsStreamNameProblem,
   loadGatewayConfig,
   validateGatewayConfig,
 } from '../lib/config';
+import { instanceTypeArchitecture } from '../lib/ec2-instance-types';
 import { sampleConfigJson } from './support/gateway-app';
 
 function problemsOf(raw: unknown): readonly string[] {
@@ -109,6 +109,23 @@ describe('a valid config', () => {
       withCameras({ name: 'a', retentionHours: 0 }, { name: 'b', retentionHours: 87600 }),
     );
     expect(config.cameras.map((c) => c.retentionHours)).toEqual([0, 87600]);
+  });
+
+  test('a schedule is a default for every camera; a camera may have its own, or record "always"', () => {
+    const shop = { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }] };
+    const nights = { timeZone: 'UTC', windows: [{ from: '22:00', to: '06:00' }] };
+    const config = validateGatewayConfig({
+      schedule: shop,
+      cameras: [{ name: 'till' }, { name: 'gate', schedule: 'always' }, { name: 'yard', schedule: nights }],
+    });
+    expect(config.cameras.map((c) => [c.name, c.schedule])).toEqual([
+      ['till', shop],
+      ['gate', undefined],
+      // "days" defaults to every day.
+      ['yard', { timeZone: 'UTC', windows: [{ days: 'daily', from: '22:00', to: '06:00' }] }],
+    ]);
+    expect(config).not.toHaveProperty('schedule');
+    expect(validateGatewayConfig(withCameras(camera)).cameras[0]).not.toHaveProperty('schedule');
   });
 
   test('an existing VPC needs no AWS call', () => {
@@ -369,9 +386,98 @@ describe('a bad config is rejected with the field and the fix', () => {
       ['monitoring.alarmEmail: "ops" is not an email address'],
     ],
     [
+      'a schedule in a time zone that does not exist, with a typo',
+      {
+        ...withCameras(camera),
+        schedule: { timeZone: 'Europe/Berln', windows: [{ from: '07:00', to: '19:00' }] },
+      },
+      [
+        'schedule.timeZone: "Europe/Berln" is not a time zone of the IANA database',
+        'did you mean "Europe/Berlin"?',
+      ],
+    ],
+    [
+      "a schedule in an old zone name the gateway's tzdata lacks",
+      withCameras({
+        name: 'a',
+        schedule: { timeZone: 'Asia/Calcutta', windows: [{ from: '09:00', to: '17:00' }] },
+      }),
+      [
+        'cameras[0].schedule.timeZone: "Asia/Calcutta" is another name of "Asia/Kolkata": write "Asia/Kolkata"',
+      ],
+    ],
+    [
+      'a window with days, times and an empty length that are wrong',
+      {
+        ...withCameras(camera),
+        schedule: {
+          timeZone: 'UTC',
+          windows: [
+            { days: 'mon-fry', from: '7:00', to: '24:01' },
+            { days: 'sat', from: '08:00', to: '08:00' },
+          ],
+        },
+      },
+      [
+        'schedule.windows[0].days: "mon-fry": use day names (mon, tue, wed, thu, fri, sat, sun)',
+        'schedule.windows[0].from: "7:00": use 24-hour "HH:MM"',
+        'schedule.windows[0].to: "24:01": use 24-hour "HH:MM", like "07:00" or "19:30" (00:00 to 24:00)',
+        'schedule.windows[1].to: is the same as "from" ("08:00"), so the window would be empty',
+      ],
+    ],
+    [
+      'a schedule without windows, and a camera schedule that is neither "always" nor a schedule',
+      {
+        cameras: [{ name: 'a', schedule: 'never' }],
+        schedule: { timeZone: 'UTC', windows: [] },
+      },
+      [
+        'schedule.windows: must list at least one window',
+        'cameras[0].schedule: "never": use "always" or a schedule like',
+      ],
+    ],
+    [
       'an unknown removal policy',
       { ...withCameras(camera), streamRemovalPolicy: 'delete' },
       ['streamRemovalPolicy: "delete" is not one of "retain", "destroy"'],
+    ],
+    ['"ec2": null', { ...withCameras(camera), ec2: null }, ['ec2: must be an object']],
+    ['"fargate": null', { ...withCameras(camera), fargate: null }, ['fargate: must be an object']],
+    [
+      'a Fargate CPU that is a name of every object ("constructor")',
+      { ...withCameras(camera), fargate: { cpu: 'constructor' } },
+      ['fargate.cpu: "constructor" is not a Fargate size'],
+    ],
+    [
+      'an instance type EC2 does not offer',
+      { ...withCameras(camera), ec2: { instanceType: 't4g.smal' } },
+      [
+        'ec2.instanceType: "t4g.smal" is not an EC2 instance type (did you mean "t4g.small"?) (lib/ec2-instance-types.json of',
+      ],
+    ],
+    [
+      'an instance type in capitals',
+      { ...withCameras(camera), ec2: { instanceType: 'T4G.Small' } },
+      ['ec2.instanceType: "T4G.Small" is not an EC2 instance type (did you mean "t4g.small"?)'],
+    ],
+    [
+      'a size its family does not come in',
+      { ...withCameras(camera), ec2: { instanceType: 't4g.enormous' } },
+      [
+        'ec2.instanceType: "t4g.enormous" is not an EC2 instance type: t4g comes in nano, micro, small, medium, large, xlarge, 2xlarge',
+      ],
+    ],
+    [
+      'an instance type nothing is near',
+      { ...withCameras(camera), ec2: { instanceType: 'raspberry-pi' } },
+      [
+        'ec2.instanceType: "raspberry-pi" is not an EC2 instance type: the EC2 gateway runs on e.g. t4g.small (arm64) or t3.small (x86_64)',
+      ],
+    ],
+    [
+      'an x86 instance type with the default architecture (arm64)',
+      { ...withCameras(camera), ec2: { instanceType: 'm7i-flex.large' } },
+      ['ec2.instanceType: "m7i-flex.large" is not a Graviton type but ec2.architecture is "arm64"'],
     ],
   ];
 
@@ -415,6 +521,40 @@ describe('a bad config is rejected with the field and the fix', () => {
     fs.writeFileSync(file, '{ "cameras": [ }');
     expect(() => loadGatewayConfig(file)).toThrow(/bad\.json has 1 problem\(s\):\n {2}- is not valid JSON/);
     expect(() => loadGatewayConfig(path.join(dir, 'missing.json'))).toThrow(/cannot be read/);
+  });
+});
+
+describe('a password pasted into any field is never repeated', () => {
+  // A "/", a space and an "@" in the password: it was never percent-encoded, as pasted from a camera's page.
+  const password = 'pa/ss Sekret@42';
+  const url = `rtsp://admin:${password}@192.0.2.10:554/Streaming/Channels/101`;
+  const cases: [string, Record<string, unknown>][] = [
+    ['cameras[0].streamName', withCameras({ name: 'a', streamName: url })],
+    ['cameras[0].name', withCameras({ name: url })],
+    ['cameras[0].codec', withCameras({ name: 'a', codec: url })],
+    ['site', { ...withCameras(camera), site: url }],
+    ['parameterPrefix', { ...withCameras(camera), parameterPrefix: url }],
+    ['ec2.instanceType', { ...withCameras(camera), ec2: { instanceType: url } }],
+    ['monitoring.alarmEmail', { ...withCameras(camera), monitoring: { alarmEmail: url } }],
+    ['cameras[0].url', withCameras({ name: 'a', url })],
+    [
+      `cameras[0]["rtsp://admin:****@192.0.2.10:554/Streaming/Channels/101"]`,
+      withCameras({ name: 'a', [url]: 1 }),
+    ],
+  ];
+
+  test.each(cases)('%s: one sentence, pointing to the camera CLI, without the password', (field, raw) => {
+    let error: GatewayConfigError | undefined;
+    try {
+      validateGatewayConfig(raw);
+    } catch (thrown) {
+      error = thrown as GatewayConfigError;
+    }
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect(error!.message).not.toContain('Sekret');
+    expect(error!.problems.filter((problem) => problem.startsWith(`${field}:`))).toEqual([
+      `${field}: holds a URL with a user and password; credentials never go in the config: store the camera URL with "npx kvs-gateway cameras add <name> --url rtsp://host/path --user <user>"`,
+    ]);
   });
 });
 
@@ -472,7 +612,9 @@ describe('the config file', () => {
     expect(() => load('{\n  "cameras": [\n    { "name": "a" }\n    { "name": "b" }\n  ]\n}')).toThrow(
       /has 1 problem\(s\):\n {2}- is not valid JSON at line 4, column 5: comma expected/,
     );
-    expect(() => load('')).toThrow(/is not valid JSON/);
+    expect(() => load('{ "cameras": [')).toThrow(
+      /is not valid JSON at line 1, column 15: close bracket expected/,
+    );
   });
 });
 
@@ -527,17 +669,18 @@ describe('the JSON Schema for editors', () => {
 
 describe('shared rules', () => {
   test.each([
-    ['t4g.small', true],
-    ['c7gn.xlarge', true],
-    ['x2gd.medium', true],
-    ['a1.large', true],
-    ['im4gn.large', true],
-    ['t3.small', false],
-    ['c5n.large', false],
-    ['m7i-flex.large', false],
-    ['g4dn.xlarge', false],
-  ])('%s is Graviton: %s', (type, graviton) => {
-    expect(isGravitonInstanceType(type)).toBe(graviton);
+    ['t4g.small', 'arm64'],
+    ['c7gn.xlarge', 'arm64'],
+    ['x2gd.medium', 'arm64'],
+    ['a1.large', 'arm64'],
+    ['im4gn.large', 'arm64'],
+    ['t3.small', 'x86_64'],
+    ['c5n.large', 'x86_64'],
+    ['m7i-flex.large', 'x86_64'],
+    ['g4dn.xlarge', 'x86_64'],
+    ['t4g.smal', undefined],
+  ])('%s is offered with architecture %s', (type, architecture) => {
+    expect(instanceTypeArchitecture(type)).toBe(architecture);
   });
 
   test('KVS stream names', () => {

@@ -178,6 +178,8 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
     // The group is in the nested stack: the signal goes to that stack, which the role may signal.
     expect(text).toContain(`KVS_STACK_NAME='<{"Ref":"AWS::StackName"}>'`);
     expect(text).toContain("KVS_PRODUCER_SDK_TAG='v3.5.0'");
+    // Fluent Bit's repository key is trusted only with this fingerprint (lib/config.ts).
+    expect(text).toContain("KVS_FLUENT_BIT_KEY_FINGERPRINT='C3C0A28534B9293EAF51FABD9F9DDC083888C1CD'");
     expect(text).toContain("KVS_CAMERA_LIST_PARAMETER='/kvs-gateway/ec2-gateway/shard-1/camera-list'");
     // The signed requests (curl --aws-sigv4) first: the bootstrap needs no AWS CLI to signal.
     const library = fs.readFileSync(path.join(USERDATA_DIR, 'aws-request.sh'), 'utf8');
@@ -211,8 +213,10 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
       Tier: 'Standard',
     });
     const list = JSON.parse(parameter.Value as string);
+    // No camera has a recording schedule: version 1, which reconcilers older than schedules read too.
+    expect(CAMERA_LIST_SCHEMA_VERSION).toBe(2);
     expect(list).toEqual({
-      schemaVersion: CAMERA_LIST_SCHEMA_VERSION,
+      schemaVersion: 1,
       cameras: [
         {
           name: 'front-door',
@@ -266,13 +270,16 @@ describe('Ec2GatewayStack on the sample config (one shard)', () => {
   });
 
   test("may read exactly the shard's camera list and its cameras' URL parameters", () => {
-    const ssm = statementFor(shard, 'ssm:GetParameter');
-    expect([ssm.Action].flat().sort()).toEqual(['ssm:GetParameter', 'ssm:GetParameters']);
-    expect((ssm.Resource as unknown[]).map(parameterArnSuffix).sort()).toEqual(
-      [
-        ':parameter/kvs-gateway/ec2-gateway/shard-1/camera-list',
-        ...config.cameras.map((camera) => `:parameter/kvs-gateway/cameras/${camera.name}`),
-      ].sort(),
+    // The run scripts decrypt their URL (GetParameter); the reconciler reads the list and the URLs'
+    // versions (GetParameters). The list is never read with GetParameter.
+    const urls = config.cameras.map((camera) => `:parameter/kvs-gateway/cameras/${camera.name}`);
+    const decrypt = statementFor(shard, 'ssm:GetParameter');
+    expect([decrypt.Action].flat()).toEqual(['ssm:GetParameter']);
+    expect((decrypt.Resource as unknown[]).map(parameterArnSuffix).sort()).toEqual(urls.sort());
+    const versions = statementFor(shard, 'ssm:GetParameters');
+    expect([versions.Action].flat()).toEqual(['ssm:GetParameters']);
+    expect((versions.Resource as unknown[]).map(parameterArnSuffix).sort()).toEqual(
+      [':parameter/kvs-gateway/ec2-gateway/shard-1/camera-list', ...urls].sort(),
     );
   });
 
@@ -431,7 +438,7 @@ describe('cameras sharded over instances', () => {
       arnSuffix(arn, 'kinesisvideo'),
     );
     expect(written.sort()).toEqual([':stream/dock/*', ':stream/gate/*']);
-    const read = (statementFor(shard2, 'ssm:GetParameter').Resource as unknown[]).map(parameterArnSuffix);
+    const read = (statementFor(shard2, 'ssm:GetParameters').Resource as unknown[]).map(parameterArnSuffix);
     expect(read.sort()).toEqual(
       [
         ':parameter/kvs-gateway/cameras/dock',
@@ -450,7 +457,7 @@ describe('cameras sharded over instances', () => {
       {
         stackId: 'Ec2GatewayStack',
         problems: [
-          'cameras: shard 2 holds 2 cameras (cameras[0], cameras[2]) but one EC2 instance runs at most ec2.camerasPerInstance = 1: give some of them another "shard" or raise ec2.camerasPerInstance (at most 50)',
+          'cameras: shard 2 holds 2 cameras (cameras[0] and cameras[2]) but one EC2 instance runs at most ec2.camerasPerInstance = 1: give the last one listed another shard ("shard": 3 in cameras[2]) or raise ec2.camerasPerInstance (at most 50)',
         ],
       },
     ]);

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { KVS_BUFFER_SECONDS } from '../lib/camera-memory';
 import { cameraContainerName } from '../lib/camera-names';
 import { cameraUrlParameterName } from '../lib/config';
+import { compileSchedule } from '../lib/recording-schedule';
 import {
   buildGatewayApp,
   buildPartialGatewayApp,
@@ -88,6 +89,53 @@ function joinedArn(value: unknown): string {
   const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
   return join[1].map((part) => (typeof part === 'string' ? part : '*')).join(join[0]);
 }
+
+describe('FargateGatewayStack with recording schedules', () => {
+  const shop = { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }] };
+  const config = configWith({
+    site: 'plant-2',
+    schedule: shop,
+    cameras: [
+      { name: 'till', retentionHours: 24 },
+      { name: 'gate', retentionHours: 24, schedule: 'always' },
+    ],
+  });
+  const template = fargateTemplate(buildGatewayApp(config));
+
+  test("the shard's camera list holds the compiled schedules: the task reads them live, not from its definition", () => {
+    const [parameter] = Object.values(template.findResources('AWS::SSM::Parameter')).filter((resource) =>
+      String(resource.Properties.Name).endsWith('/camera-list'),
+    );
+    expect(parameter.Properties.Name).toBe('/kvs-gateway/sites/plant-2/fargate-gateway/shard-1/camera-list');
+    const list = JSON.parse(parameter.Properties.Value);
+    expect(list.schemaVersion).toBe(2);
+    expect(list.schedules).toEqual([compileSchedule(shop)]);
+    expect(list.cameras.map((c: { name: string; schedule?: number }) => [c.name, c.schedule])).toEqual([
+      ['till', 0],
+      ['gate', undefined],
+    ]);
+  });
+
+  test('the credentials container syncs the schedules into the shared volume; each camera follows its file', () => {
+    const [containers] = taskDefinitions(template);
+    const credentials = containers.find((c) => c.Name === 'credentials');
+    expect(credentials?.Environment).toEqual(
+      expect.arrayContaining([
+        {
+          Name: 'KVS_CAMERA_LIST_PARAMETER',
+          Value: '/kvs-gateway/sites/plant-2/fargate-gateway/shard-1/camera-list',
+        },
+        { Name: 'KVS_SCHEDULE_DIR', Value: '/run/kvs-gateway/schedules' },
+      ]),
+    );
+    expect(
+      cameraContainers(template).map((c) => c.Environment?.find((e) => e.Name === 'RECORDING_SCHEDULE_FILE')),
+    ).toEqual([
+      { Name: 'RECORDING_SCHEDULE_FILE', Value: '/run/kvs-gateway/schedules/till.schedule.json' },
+      { Name: 'RECORDING_SCHEDULE_FILE', Value: '/run/kvs-gateway/schedules/gate.schedule.json' },
+    ]);
+  });
+});
 
 describe('FargateGatewayStack on the sample config', () => {
   const config = configWith();
@@ -175,6 +223,7 @@ describe('FargateGatewayStack on the sample config', () => {
       { Name: 'AWS_REGION', Value: { Ref: 'AWS::Region' } },
       { Name: 'CODEC', Value: 'auto' },
       { Name: 'AUDIO', Value: 'false' },
+      { Name: 'RECORDING_SCHEDULE_FILE', Value: '/run/kvs-gateway/schedules/lobby.schedule.json' },
     ]);
     const dock = cameraContainers(template).find((c) => c.Name === 'camera-loading-dock');
     expect(dock?.Environment).toEqual(
@@ -309,10 +358,14 @@ describe('FargateGatewayStack on the sample config', () => {
     }
   });
 
-  test("each shard's task role writes exactly its cameras' streams and uses only the stream key", () => {
+  test("each shard's task role writes exactly its cameras' streams, uses only the stream key, reads only its camera list", () => {
     const statements = policyStatements(template, 'Shard1.TaskRole');
-    expect(statements).toHaveLength(2);
-    const [kvs, kms] = statements;
+    expect(statements).toHaveLength(3);
+    const [kvs, kms, cameraList] = statements;
+    expect(actionsOf(cameraList)).toEqual(['ssm:GetParameter']);
+    expect(joinedArn(cameraList.Resource)).toBe(
+      'arn:*:ssm:*:*:parameter/kvs-gateway/fargate-gateway/shard-1/camera-list',
+    );
     expect(actionsOf(kvs).sort()).toEqual([
       'kinesisvideo:DescribeStream',
       'kinesisvideo:GetDataEndpoint',
@@ -403,7 +456,7 @@ describe("shards follow each camera's shard", () => {
       {
         stackId: 'FargateGatewayStack',
         problems: [
-          'cameras: shard 1 holds 3 cameras (cameras[0], cameras[1], cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2: give some of them another "shard" or raise fargate.camerasPerTask (at most 9)',
+          'cameras: shard 1 holds 3 cameras (cameras[0], cameras[1] and cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2: give the last one listed another shard ("shard": 2 in cameras[2]) or raise fargate.camerasPerTask (at most 9)',
         ],
       },
     ]);

@@ -11,7 +11,9 @@ import { StreamStack } from '../lib/stream-stack';
 import { AlarmTopic, GatewayMonitoring, ShardAlarms, ShardCompute } from '../lib/gateway-monitoring';
 import { MonitoringConfig } from '../lib/config';
 import { shardsOf } from '../lib/shards';
+import { compileSchedule, isRecording } from '../lib/recording-schedule';
 import { buildGatewayApp, configWith } from './support/gateway-app';
+import { AlarmMetricQuery, evaluateAlarm } from './support/metric-math';
 
 const monitoring: MonitoringConfig = {
   noFramesMinutes: 5,
@@ -542,4 +544,95 @@ describe('the sample app with monitoring under the security review', () => {
       Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
     },
   );
+});
+
+describe('a camera with a recording schedule: its no-frames alarm', () => {
+  const shop = { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }] };
+  const config = configWith({
+    monitoring,
+    cameras: [
+      { name: 'till', bitrateKbps: 2000, schedule: shop },
+      { name: 'gate', bitrateKbps: 2000 },
+    ],
+  });
+  const { stack } = monitoredStack(realAutoScalingGroup, config);
+  const template = Template.fromStack(stack);
+  const alarms = template.findResources('AWS::CloudWatch::Alarm');
+  const alarmNamed = (name: string) =>
+    Object.values(alarms).find((alarm) => alarm.Properties.AlarmName === name)!.Properties;
+  const till = alarmNamed('MonitoredGateway-till-no-frames');
+  const queries = till.Metrics as AlarmMetricQuery[];
+  const compiled = compileSchedule(shop);
+
+  test('reads the frames metric through an expression, with the same threshold, periods and missing data as the others', () => {
+    expect(till).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'breaching',
+      AlarmDescription: expect.stringContaining(
+        "It watches only the recording schedule's windows (Europe/Berlin)",
+      ),
+    });
+    const metrics = queries.filter((query) => query.MetricStat);
+    expect(metrics).toEqual([
+      {
+        Id: 'frames',
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/KinesisVideo',
+            MetricName: 'PutMedia.IncomingFrames',
+            Dimensions: [{ Name: 'StreamName', Value: 'till' }],
+          },
+          Period: 60,
+          Stat: 'Sum',
+        },
+        ReturnData: false,
+      },
+    ]);
+    expect(queries.find((query) => query.ReturnData !== false)?.Expression).toBe('IF(recording, frames, 1)');
+    // CloudWatch's limits: 10 expressions an alarm, 2,048 characters each.
+    const expressions = queries.filter((query) => query.Expression);
+    expect(expressions.length).toBeLessThanOrEqual(10);
+    for (const query of expressions) expect(query.Expression!.length).toBeLessThanOrEqual(2048);
+    // A camera without a schedule keeps the plain metric alarm.
+    expect(alarmNamed('MonitoredGateway-gate-no-frames')).toMatchObject({
+      MetricName: 'PutMedia.IncomingFrames',
+    });
+  });
+
+  test('evaluated minute by minute, it reads the frames in the windows (0 without any) and 1 outside, across DST', () => {
+    const instants = [
+      '2026-03-27T17:59:00Z', // Friday 18:59 CET: in the window
+      '2026-03-27T18:00:00Z', // 19:00: out
+      '2026-03-29T12:00:00Z', // Sunday: out
+      '2026-03-30T04:59:00Z', // Monday 06:59 CEST (the clocks went forward on Sunday): out
+      '2026-03-30T05:00:00Z', // 07:00 CEST: in
+      '2026-10-26T05:59:00Z', // Monday 06:59 CET (back on Sunday): out
+      '2026-10-26T06:00:00Z', // 07:00 CET: in
+      '2045-07-03T04:59:00Z', // a Monday in 2045, 06:59 CEST: out
+      '2045-07-03T05:00:00Z', // 07:00 CEST: in
+    ].map(Date.parse);
+    // And a minute every 9,973 minutes (a prime: all minutes of the week come round) for twenty years.
+    for (let at = Date.UTC(2026, 0, 1); at < Date.UTC(2046, 0, 1); at += 9973 * 60_000) instants.push(at);
+    expect(instants.length).toBeGreaterThan(1000);
+    for (const at of instants) {
+      const seconds = at / 1000;
+      const recording = isRecording(compiled, at);
+      expect([new Date(at).toISOString(), evaluateAlarm(queries, seconds, undefined)]).toEqual([
+        new Date(at).toISOString(),
+        recording ? 0 : 1,
+      ]);
+      expect(evaluateAlarm(queries, seconds, 250)).toBe(recording ? 250 : 1);
+    }
+  });
+
+  test("the dashboard marks the off-schedule minutes on the camera's frames graph", () => {
+    const dashboard = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard).toContain('till: frames/s (grey: off schedule)');
+    expect(dashboard).toContain('off schedule (Europe/Berlin)');
+    expect(dashboard).toContain('1 camera(s) record on a schedule');
+    expect(dashboard).not.toContain('gate: frames/s (grey');
+  });
 });

@@ -112,8 +112,8 @@ test("the EC2 gateway's requests are allowed by its shard's instance role, as de
   const report = await check.judge(gatewayRecords(deployment));
   expect(describeFindings(report.findings)).toEqual([]);
   expect(report.judged).toBe(8);
-  // What these few requests did not use is listed: the reconciler's GetParameter is one of them.
-  expect(report.unused).toContainEqual(expect.stringMatching(/ssm:GetParameter on .*camera-list$/));
+  // What these few requests did not use is listed: another camera's URL is one of them.
+  expect(report.unused).toContainEqual(expect.stringMatching(/ssm:GetParameter on .*cameras\/lobby$/));
 });
 
 test('a request the role does not allow fails the check: a parameter of another shard, a stream, a key', async () => {
@@ -190,12 +190,21 @@ test('removing one action from the synthesized role makes the same requests fail
   fs.rmSync(edited, { recursive: true, force: true });
 });
 
-test('a request the stand-in refused as IAM would must be one the policies deny', async () => {
+test('a request the stand-in refused as IAM would must be one the policies deny, at least in part', async () => {
   const check = new PermissionCheck(deployment, new Map([[KEY, { role: instanceRole(deployment) }]]));
-  const allowedButRefused: AwsRequestRecord = { ...gatewayRecords(deployment)[0], outcome: 'denied' };
-  const report = await check.judge([allowedButRefused]);
+  const reconcilerRead = gatewayRecords(deployment)[0];
+  const allowedButRefused: AwsRequestRecord = { ...reconcilerRead, outcome: 'denied' };
+  // GetParameters with a name the role may not read is refused whole: consistent with the policies.
+  const partlyDenied: AwsRequestRecord = {
+    ...reconcilerRead,
+    outcome: 'denied',
+    authorizations: [
+      ...reconcilerRead.authorizations,
+      { action: 'ssm:GetParameters', resource: parameterArn('/kvs-gateway/cameras/not-ours') },
+    ],
+  };
+  const report = await check.judge([allowedButRefused, partlyDenied]);
   expect(report.findings.map((f) => f.decision)).toEqual([
-    'refused by the stand-in but Allowed',
-    'refused by the stand-in but Allowed',
+    'refused by the stand-in, but the policies allow all of it',
   ]);
 });

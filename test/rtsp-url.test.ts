@@ -1,4 +1,5 @@
-import { buildRtspUrl, checkCameraUrl, redactRtspUrl } from '../lib/rtsp-url';
+import { buildRtspUrl, checkCameraUrl } from '../lib/rtsp-url';
+import { redactRtspUrl } from '../lib/shown-value';
 
 describe('buildRtspUrl', () => {
   test.each([

@@ -34,10 +34,11 @@ gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
 import kvssink_reports as reports  # noqa: E402
+import recording_schedule  # noqa: E402
 
 # How a run ends (run-camera.sh reads these; keep both lists equal).
 STOPPED, TRANSIENT, AUTH, STALL, NOT_FOUND, UNSUPPORTED, MISSING_ELEMENT, BAD_URL = 0, 20, 21, 22, 23, 24, 25, 26
-STREAM_MISSING, RESTART_NOW, CREDENTIALS = 27, 28, 29
+STREAM_MISSING, RESTART_NOW, CREDENTIALS, OFF_SCHEDULE = 27, 28, 29, 30
 FINISH_CODES = {"fresh-session": RESTART_NOW, "new-credentials": RESTART_NOW, "stream-missing": STREAM_MISSING, "credentials": CREDENTIALS}
 
 env = os.environ
@@ -173,6 +174,37 @@ class CameraState:
             os.replace(temporary, self.path)
         except OSError as error:
             log(f"warning: cannot write {self.path}: {error.strerror} (it is only a memory across restarts)")
+
+
+class ScheduleWatch:
+    """The camera's recording schedule during a run (RECORDING_SCHEDULE_FILE, decided by recording_schedule.py):
+    the run ends, like a stop signal (EOS first, so the sink sends what it holds), when its window closes or
+    the file changes to say the camera is off schedule."""
+
+    def __init__(self, path):
+        self.path = path
+        self.refresh()
+
+    def signature(self):
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return None
+        return status.st_ino, status.st_mtime_ns, status.st_size
+
+    def refresh(self):
+        self.seen = self.signature()
+        self.recording, self.until, self.text, _ = recording_schedule.decide(self.path, recording_schedule.now())
+
+    def ended(self, running=True):
+        """A Finished when the camera is off schedule, else None; cheap enough for once a second."""
+        if self.signature() != self.seen or (self.until is not None and recording_schedule.now() >= self.until):
+            self.refresh()
+        if self.recording:
+            return None
+        if running:
+            return Finished(OFF_SCHEDULE, "the recording window has closed: stopping, the sink sends what it holds")
+        return Finished(OFF_SCHEDULE, f"{self.text}: not starting")
 
 
 URL_SHAPE = "use rtsp://host[:port]/path, with user:password@ (each percent-encoded) before the host"
@@ -627,6 +659,10 @@ def missing_kvssink_hint():
 
 def run(stopping, state):
     endpoint = camera_endpoint(env["RTSP_URL"])
+    schedule = ScheduleWatch(env["RECORDING_SCHEDULE_FILE"]) if env.get("RECORDING_SCHEDULE_FILE") else None
+    # run-camera.sh asked a moment ago; a window that closed since must not open the camera.
+    if schedule and (off := schedule.ended(running=False)):
+        raise off
     current = Run(state)
     check_credential_file(current.watch)
     log(f"probing {endpoint[3]}", failure=True)
@@ -677,7 +713,11 @@ def run(stopping, state):
         while outcome is None:
             message = wait_for(bus, 1, stopping)
             stalled = flow.check(started)
-            outcome = current.drain() or how_it_ends(message, stalled, stopping, transport, state, current)
+            outcome = (
+                current.drain()
+                or how_it_ends(message, stalled, stopping, transport, state, current)
+                or (schedule.ended() if schedule else None)
+            )
             flow.publish(*current.healthy())
         exit_if_stuck(stop_timeout, outcome.code, "stopping the pipeline")
         finish(pipeline, bus)

@@ -7,9 +7,10 @@
 #   install-gateway.sh --files-only --root DIR only write the gateway's files, units and settings
 #                                              under DIR (no packages, build, users or systemctl)
 #
-# Settings (environment): AWS_REGION, KVS_CAMERA_LIST_PARAMETER, KVS_LOG_GROUP, KVS_PRODUCER_SDK_TAG;
-# KVS_INSTANCE_ID (read from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is
-# written, for the failure signal).
+# Settings (environment): AWS_REGION, KVS_CAMERA_LIST_PARAMETER, KVS_LOG_GROUP, KVS_PRODUCER_SDK_TAG,
+# KVS_FLUENT_BIT_KEY_FINGERPRINT (the pinned fingerprint of Fluent Bit's repository key); KVS_INSTANCE_ID
+# (read from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is written, for the
+# failure signal).
 # Test only: KVS_TEST_WITHOUT_LOG_SHIPPER=1 installs Fluent Bit's configuration but not Fluent Bit
 # (its package repository is out of reach of the whole-system test's box); no deployment sets it.
 set -Eeuo pipefail
@@ -20,6 +21,9 @@ readonly GATEWAY_USER=kvs-gateway
 readonly INSTALL_PREFIX=/opt/kvs-gateway
 readonly PLUGIN_DIR="$INSTALL_PREFIX/lib/gstreamer-1.0"
 readonly CREDENTIAL_PATH=/run/kvs-gateway/credentials
+readonly FLUENT_BIT_REPOSITORY=https://packages.fluentbit.io
+# apt reads an ASCII-armoured key in signed-by= when the file ends in .asc: no gpg to dearmor it.
+readonly FLUENT_BIT_KEYRING=/usr/share/keyrings/fluentbit-keyring.asc
 # Every apt step waits for all of apt's locks and retries (first-boot unattended upgrades hold them).
 readonly APT_GET=(bash "$SOURCE_DIR/apt-get-waiting.sh")
 
@@ -31,7 +35,8 @@ readonly UNITS=(
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
 )
 readonly GATEWAY_SCRIPTS=(
-  run-camera.sh camera-pipeline.py kvssink_reports.py reconcile-cameras.sh refresh-kvs-credentials.sh aws-request.sh
+  run-camera.sh camera-pipeline.py kvssink_reports.py recording_schedule.py reconcile-cameras.sh refresh-kvs-credentials.sh
+  aws-request.sh
 )
 
 # shellcheck source=userdata/aws-request.sh
@@ -120,17 +125,26 @@ install_gateway_files() {
 }
 
 # Fluent Bit from its signed package repository: it reads the journal itself and ships to CloudWatch
-# Logs with its own cursor, so nothing is lost or sent twice across restarts.
+# Logs with its own cursor, so nothing is lost or sent twice across restarts. The repository's key is
+# trusted only when its fingerprint is the pinned one (a key fetched over HTTPS is only as good as the
+# server that sent it); curl and python3 are on Ubuntu's image, and nothing here needs gpg.
 install_log_shipper() {
-  local codename
+  local codename fingerprint
   if [[ "${KVS_TEST_WITHOUT_LOG_SHIPPER:-}" == 1 ]]; then
     log "TEST ONLY (KVS_TEST_WITHOUT_LOG_SHIPPER=1): not installing Fluent Bit"
     return 0
   fi
   codename="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)"
-  curl -fsSL https://packages.fluentbit.io/fluentbit.key | gpg --batch --yes --dearmor -o /usr/share/keyrings/fluentbit-keyring.gpg
-  printf 'deb [signed-by=/usr/share/keyrings/fluentbit-keyring.gpg] https://packages.fluentbit.io/ubuntu/%s %s main\n' \
-    "$codename" "$codename" >/etc/apt/sources.list.d/fluent-bit.list
+  curl -fsSL --retry 3 -o "$FLUENT_BIT_KEYRING.new" "$FLUENT_BIT_REPOSITORY/fluentbit.key"
+  fingerprint="$(python3 "$SOURCE_DIR/openpgp-key-fingerprint.py" "$FLUENT_BIT_KEYRING.new")"
+  if [[ "$fingerprint" != "$KVS_FLUENT_BIT_KEY_FINGERPRINT" ]]; then
+    log "$FLUENT_BIT_REPOSITORY/fluentbit.key has fingerprint $fingerprint, not the pinned $KVS_FLUENT_BIT_KEY_FINGERPRINT: not trusted"
+    rm -f "$FLUENT_BIT_KEYRING.new"
+    return 1
+  fi
+  mv -f "$FLUENT_BIT_KEYRING.new" "$FLUENT_BIT_KEYRING"
+  printf 'deb [signed-by=%s] %s/ubuntu/%s %s main\n' \
+    "$FLUENT_BIT_KEYRING" "$FLUENT_BIT_REPOSITORY" "$codename" "$codename" >/etc/apt/sources.list.d/fluent-bit.list
   "${APT_GET[@]}" update
   "${APT_GET[@]}" install fluent-bit
 }
@@ -173,6 +187,7 @@ main() {
     KVS_INSTANCE_ID="$(aws_imds_get instance-id)"
   fi
   require_setting KVS_PRODUCER_SDK_TAG '^v[0-9]+\.[0-9]+\.[0-9]+$' 'must be a Producer SDK release tag (v3.5.0)'
+  require_setting KVS_FLUENT_BIT_KEY_FINGERPRINT '^([0-9A-F]{40}|[0-9A-F]{64})$' 'must be an OpenPGP key fingerprint (40 or 64 upper-case hex digits)'
   check_settings
 
   step "install GStreamer and build tools"

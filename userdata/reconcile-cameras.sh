@@ -5,12 +5,18 @@
 #   - a camera gone from the list stops;          systemctl disable --now kvs-camera@<name>.service
 #   - a camera whose settings or URL parameter version changed (a password rotated with the camera
 #     CLI) restarts;                              systemctl restart kvs-camera@<name>.service
+#   - a camera whose recording schedule changed gets its schedule file rewritten, and no restart: its run
+#     script follows the file (/etc/kvs-gateway/cameras/<name>.schedule.json);
 #   - every other camera is left alone and keeps streaming.
 # A list that cannot be read or fails validation changes nothing: the reason is logged, exit 1.
 #
 # Camera list, schema version 1 (never a URL: only the name of the SecureString that holds it):
 #   {"schemaVersion": 1, "cameras": [{"name": "front-door", "streamName": "front-door",
 #     "codec": "auto|h264|h265", "audio": false, "urlParameter": "/kvs-gateway/cameras/front-door"}]}
+# Version 2 adds recording schedules (compiled by lib/recording-schedule.ts), each listed once, and a
+# camera's "schedule" is its index (absent: around the clock):
+#   {"schemaVersion": 2, "schedules": [{"timeZone": "Europe/Berlin", "weekMinutes": [[420, 1140], ...]}],
+#    "cameras": [{"name": "front-door", ..., "schedule": 0}]}
 #
 # It runs every 30 s for the life of the instance, so a run that changes nothing is kept to a few
 # processes: one SSM GetParameters request (the list, and the versions of the URL parameters applied
@@ -37,7 +43,7 @@ source "$SCRIPT_DIR/aws-request.sh"
 
 readonly ROOT="${KVS_GATEWAY_ROOT:-}"
 readonly CAMERA_ENV_DIR="$ROOT/etc/kvs-gateway/cameras"
-# What was applied, one camera a line: name, streamName, codec, audio, urlParameter, URL version.
+# What was applied, one camera a line: name, streamName, codec, audio, urlParameter, URL version, schedule.
 readonly STATE_FILE="$ROOT/var/lib/kvs-gateway/cameras.state"
 readonly UNIT_TEMPLATE="kvs-camera@"
 # GetParameters takes at most 10 names a call.
@@ -52,27 +58,48 @@ unit_of() { printf '%s%s.service' "$UNIT_TEMPLATE" "$1"; }
 json_name() { printf '"%s"' "$1"; }
 
 # Takes a GetParameters answer holding the camera list ($list) and some URL parameters, validates the
-# list and prints tab-separated lines: "camera" name streamName codec audio urlParameter, one per
-# camera, then "version" name version, one per URL parameter in the answer.
+# list and prints tab-separated lines: "camera" name streamName codec audio urlParameter schedule (its
+# JSON, or null), one per camera, then "version" name version, one per URL parameter in the answer. The
+# run script checks a schedule's zone and ranges again, and records around the clock if it cannot follow it.
 # shellcheck disable=SC2016 # jq's $variables, not the shell's
 readonly CAMERA_LIST_FILTER='
   def field($i; $key; $pattern; $hint):
     .[$key] as $value
     | if ($value | type) == "string" and ($value | test($pattern)) then $value
       else error("cameras[\($i)].\($key) \($value | tojson): \($hint)") end;
+  def minute: type == "number" and floor == . and . >= 0 and . <= 10080;
+  def schedules:
+    if .schemaVersion == 1 then []
+    elif (.schedules | type) != "array" then error("schedules: must be a list")
+    else
+      [ .schedules | to_entries[] | .key as $s | .value
+        | if type == "object" and (.timeZone | type) == "string"
+            and (.timeZone | test("^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"))
+            and (.weekMinutes | type) == "array"
+            and all(.weekMinutes[]; type == "array" and length == 2 and all(.[]; minute) and .[0] < .[1])
+          then {timeZone, weekMinutes} | tojson
+          else error("schedules[\($s)]: not a schedule (a timeZone and weekMinutes, [start, end] minutes of the week)") end ]
+    end;
   def cameras:
     if type != "object" then error("the list is not a JSON object")
-    elif .schemaVersion != 1 then error("schemaVersion \(.schemaVersion | tojson): this reconciler reads version 1")
+    elif .schemaVersion != 1 and .schemaVersion != 2 then
+      error("schemaVersion \(.schemaVersion | tojson): this reconciler reads versions 1 and 2")
     elif (.cameras | type) != "array" then error("cameras: must be a list")
     else
-      [ .cameras | to_entries[] | .key as $i | .value
+      schedules as $schedules
+      | [ .cameras | to_entries[] | .key as $i | .value
         | if type != "object" then error("cameras[\($i)]: must be an object") else . end
         | [ field($i; "name"; "^[A-Za-z0-9_.-]{1,256}$"; "use letters, digits, \"_\", \".\" or \"-\""),
             field($i; "streamName"; "^[A-Za-z0-9_.-]{1,256}$"; "use letters, digits, \"_\", \".\" or \"-\""),
             field($i; "codec"; "^(auto|h264|h265)$"; "must be auto, h264 or h265"),
             (if (.audio | type) == "boolean" then .audio | tostring
              else error("cameras[\($i)].audio \(.audio | tojson): must be true or false") end),
-            field($i; "urlParameter"; "^(/[A-Za-z0-9_.-]+)+$"; "must be an SSM parameter name like /kvs-gateway/cameras/front-door") ]
+            field($i; "urlParameter"; "^(/[A-Za-z0-9_.-]+)+$"; "must be an SSM parameter name like /kvs-gateway/cameras/front-door"),
+            (.schedule as $index
+             | if $index == null then "null"
+               elif ($index | type) == "number" and $index >= 0 and $index < ($schedules | length) and ($index | floor) == $index
+               then $schedules[$index]
+               else error("cameras[\($i)].schedule \($index | tojson): must be the index of one of the \($schedules | length) schedules") end) ]
       ] as $cameras
       | ($cameras | map(.[0]) | group_by(.) | map(select(length > 1) | .[0])) as $repeated
       | if ($repeated | length) > 0 then error("cameras: name \($repeated[0] | tojson) is listed more than once")
@@ -81,7 +108,11 @@ readonly CAMERA_LIST_FILTER='
   ((.Parameters // []) | map({key: .Name, value: .}) | from_entries) as $found
   | if $found[$list] == null then error("ParameterNotFound")
     else
-      ($found[$list].Value | try fromjson catch error("not JSON (\(.))") | cameras | ["camera"] + . | @tsv),
+      # In an array, so that jq 1.6 (Debian 12) does not catch the errors of what follows as parse errors.
+      ([$found[$list].Value | try fromjson catch {notJson: .}] as [$list_document]
+       | if ($list_document | type) == "object" and ($list_document | has("notJson"))
+         then error("not JSON (\($list_document.notJson))") else $list_document end
+       | cameras | ["camera"] + . | @tsv),
       ($found | to_entries[] | select(.key != $list) | ["version", .key, (.value.Version | tostring)] | @tsv)
     end'
 
@@ -156,8 +187,11 @@ write_camera_env() {
   local name="$1" stream="$2" codec="$3" audio="$4" url_parameter="$5"
   write_file_atomically "$CAMERA_ENV_DIR/$name.env" "$(printf '%s\n' \
     '# Written by reconcile-cameras.sh from the camera list; changes here are overwritten.' \
-    "CAMERA_NAME=$name" "STREAM_NAME=$stream" "CODEC=$codec" "AUDIO=$audio" "RTSP_URL_PARAMETER=$url_parameter")"$'\n'
+    "CAMERA_NAME=$name" "STREAM_NAME=$stream" "CODEC=$codec" "AUDIO=$audio" "RTSP_URL_PARAMETER=$url_parameter" \
+    "RECORDING_SCHEDULE_FILE=$(schedule_file_of "$name")")"$'\n'
 }
+
+schedule_file_of() { printf '%s/%s.schedule.json' "$CAMERA_ENV_DIR" "$1"; }
 
 main() {
   if [[ -z "${KVS_CAMERA_LIST_PARAMETER:-}" ]]; then
@@ -169,12 +203,14 @@ main() {
 
   # What was applied last time: the settings (tab-separated, as in the state file) and URL version.
   local -A wanted url_parameter version_of_parameter denied_parameter applied applied_version asked
-  local names=() known=() name settings stream codec audio parameter version kind
+  local -A wanted_schedule applied_schedule
+  local names=() known=() name settings stream codec audio parameter version kind schedule
   if [[ -f "$STATE_FILE" ]]; then
-    while IFS=$'\t' read -r name stream codec audio parameter version; do
+    while IFS=$'\t' read -r name stream codec audio parameter version schedule; do
       [[ -n "$name" ]] || continue
       applied["$name"]="$stream"$'\t'"$codec"$'\t'"$audio"$'\t'"$parameter"
       applied_version["$name"]="$version"
+      applied_schedule["$name"]="$schedule"
       if ((${#known[@]} < SSM_BATCH - 1)); then known+=("$parameter"); fi
     done <"$STATE_FILE"
   fi
@@ -189,11 +225,12 @@ main() {
     exit 1
   fi
   for parameter in "${known[@]}"; do asked["$parameter"]=1; done
-  while IFS=$'\t' read -r kind name stream codec audio parameter; do
+  while IFS=$'\t' read -r kind name stream codec audio parameter schedule; do
     if [[ "$kind" == version ]]; then
       version_of_parameter["$name"]="$stream"
     elif [[ "$kind" == camera ]]; then
       wanted["$name"]="$stream"$'\t'"$codec"$'\t'"$audio"$'\t'"$parameter"
+      wanted_schedule["$name"]="$schedule"
       url_parameter["$name"]="$parameter"
       names+=("$name")
     fi
@@ -220,8 +257,8 @@ main() {
     [[ -z "${wanted[$name]:-}" ]] || continue
     changed=true
     if systemctl disable --now "$(unit_of "$name")"; then
-      rm -f "$CAMERA_ENV_DIR/$name.env"
-      unset "applied[$name]" "applied_version[$name]"
+      rm -f "$CAMERA_ENV_DIR/$name.env" "$(schedule_file_of "$name")"
+      unset "applied[$name]" "applied_version[$name]" "applied_schedule[$name]"
       camera_log "$name" "stopped (no longer in the camera list)"
     else
       camera_log "$name" "could not be stopped; will retry"
@@ -239,6 +276,15 @@ main() {
     if [[ -z "$version" ]]; then
       camera_log "$name" "its URL parameter ${url_parameter[$name]} does not exist: store it with \"npx kvs-gateway cameras add $name\"; not started"
       continue
+    fi
+    # Before the unit starts, so that a new camera off schedule never contacts its camera.
+    if [[ "${applied_schedule[$name]:-}" != "${wanted_schedule[$name]}" ]]; then
+      write_file_atomically "$(schedule_file_of "$name")" "${wanted_schedule[$name]}"$'\n'
+      changed=true
+      if [[ -n "${applied[$name]:-}" ]]; then
+        camera_log "$name" "recording schedule changed: the camera follows it without a restart"
+      fi
+      applied_schedule["$name"]="${wanted_schedule[$name]}"
     fi
     if [[ "${applied[$name]:-}" == "$settings" && "${applied_version[$name]}" == "$version" ]]; then continue; fi
     changed=true
@@ -270,7 +316,7 @@ main() {
   if [[ "$changed" == true ]]; then
     local state=""
     for name in "${!applied[@]}"; do
-      state+="$name"$'\t'"${applied[$name]}"$'\t'"${applied_version[$name]}"$'\n'
+      state+="$name"$'\t'"${applied[$name]}"$'\t'"${applied_version[$name]}"$'\t'"${applied_schedule[$name]:-}"$'\n'
     done
     write_file_atomically "$STATE_FILE" "$(printf '%s' "$state" | sort)"$'\n'
   fi

@@ -37,6 +37,12 @@
 #   GATEWAY_SINK          kvssink (default) | file:<dir> (an MKV file per run, for local runs and tests)
 #                         | fake (discard); only what follows the parser differs between them
 #   GST_PLUGIN_PATH       honoured as given (the EC2 install puts kvssink under /opt)
+#   RECORDING_SCHEDULE_FILE  the camera's recording schedule (JSON the stack compiled from the config, or
+#                         null), kept up to date by the reconciler (EC2) or the task's schedule sync (Fargate):
+#                         outside its windows the camera is not contacted and nothing goes to KVS; the
+#                         pipeline stops cleanly (EOS, the sink sends what it holds) when a window ends.
+#                         Unset: records around the clock. The decision is recording_schedule.py's, next to
+#                         this script; a schedule it cannot follow records around the clock and says why.
 # Tuning (environment, defaults in brackets):
 #   KVS_STORAGE_SIZE_MB [128]        kvssink in-memory buffer that rides out network gaps to KVS ...
 #   KVS_BUFFER_SECONDS [120]         ... holding up to this much video (sizing: docs/run-script.md)
@@ -55,6 +61,8 @@
 #   STREAM_MISSING_BACKOFF_SECONDS [60]  wait when the KVS stream does not exist; doubles up to ...
 #   STREAM_MISSING_BACKOFF_MAX_SECONDS [3600]
 #   CREDENTIAL_WAIT_SECONDS [15]     wait when kvssink's credential file is missing or expired
+#   SCHEDULE_CHECK_SECONDS [10]      off schedule, how often the schedule file is looked at for a change
+#   SCHEDULE_WAIT_SECONDS [15]       at start, how long to wait for a missing schedule file before recording
 #   HEALTH_FILE [${TMPDIR:-/tmp}/kvs-gateway/<camera>.health]   fresh only while KVS accepts video
 #   HEALTH_MAX_AGE_SECONDS [30]      --check-health fails when the health file is older than this
 #   STATE_FILE [$STATE_DIRECTORY/<camera>.state, else $HEALTH_FILE.state]  what worked (RTSP transport)
@@ -62,8 +70,9 @@
 #   PIPELINE_PROGRAM [camera-pipeline.py next to this script]  the pipeline program it runs
 #
 # Health: `run-camera.sh --check-health` (same environment) exits 0 while video flows and KVS accepts it,
-# 1 (saying why) when not for HEALTH_MAX_AGE_SECONDS. Exception: while the script deliberately waits out an authentication
-# backoff it reports healthy (and says so), because replacing the container would retry the password at
+# 1 (saying why) when not for HEALTH_MAX_AGE_SECONDS. Exceptions, which report healthy and say so: off
+# schedule ("healthy (no video): off schedule until 07:00 (Europe/Berlin)"), and while the script deliberately
+# waits out an authentication backoff, because replacing the container would retry the password at
 # once and lock the camera account; the no-frames alarm still fires. Fargate health check:
 #   ["CMD", "/opt/kvs-gateway/bin/run-camera.sh", "--check-health"]  (interval 30, retries 3, startPeriod 60)
 #
@@ -79,7 +88,7 @@ readonly EXIT_CONFIG=2 EXIT_PARAMETER_MISSING=3 EXIT_UNSUPPORTED_CAMERA=4 EXIT_M
 # How run_pipeline_once ends (camera-pipeline.py's codes); 20 (error), 22 (stall), 23 (stream path not
 # found) and anything else restart with the ordinary backoff.
 readonly RUN_AUTH=21 RUN_UNSUPPORTED=24 RUN_MISSING_ELEMENT=25 RUN_BAD_URL=26
-readonly RUN_STREAM_MISSING=27 RUN_RESTART_NOW=28 RUN_CREDENTIALS=29
+readonly RUN_STREAM_MISSING=27 RUN_RESTART_NOW=28 RUN_CREDENTIALS=29 RUN_OFF_SCHEDULE=30
 
 CAMERA_NAME="${CAMERA_NAME:-${STREAM_NAME:-}}"
 log() { printf 'run-camera[%s]: %s\n' "${CAMERA_NAME:-?}" "$*" >&2; }
@@ -116,6 +125,8 @@ apply_defaults() {
   whole_number STREAM_MISSING_BACKOFF_SECONDS 60
   whole_number STREAM_MISSING_BACKOFF_MAX_SECONDS 3600
   whole_number CREDENTIAL_WAIT_SECONDS 15
+  whole_number SCHEDULE_CHECK_SECONDS 10
+  whole_number SCHEDULE_WAIT_SECONDS 15
   export KVS_LOG_LEVEL="${KVS_LOG_LEVEL:-WARN}"
   export HEALTH_FILE="${HEALTH_FILE:-${TMPDIR:-/tmp}/kvs-gateway/${CAMERA_NAME}.health}"
   # systemd's StateDirectory= survives restarts of the unit; a container's /tmp volume those of the container.
@@ -123,6 +134,7 @@ apply_defaults() {
   STATE_FILE="${STATE_FILE:-$HEALTH_FILE.state}"
   export GATEWAY_PYTHON="${GATEWAY_PYTHON:-/usr/bin/python3}"
   PIPELINE_PROGRAM="${PIPELINE_PROGRAM:-$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/camera-pipeline.py}"
+  SCHEDULE_PROGRAM="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/recording_schedule.py"
   export CODEC="${CODEC:-auto}" AUDIO="${AUDIO:-false}" GATEWAY_SINK="${GATEWAY_SINK:-kvssink}"
   export CAMERA_NAME
 }
@@ -171,6 +183,9 @@ validate_inputs() {
   fi
   if [[ ! -r "$PIPELINE_PROGRAM" ]]; then
     fail "$EXIT_MISSING_SOFTWARE" "the pipeline program $PIPELINE_PROGRAM is missing: install it next to run-camera.sh"
+  fi
+  if [[ -n "${RECORDING_SCHEDULE_FILE:-}" && ! -r "$SCHEDULE_PROGRAM" ]]; then
+    fail "$EXIT_MISSING_SOFTWARE" "the schedule program $SCHEDULE_PROGRAM is missing: install it next to run-camera.sh"
   fi
   if ! "$GATEWAY_PYTHON" -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null; then
     fail "$EXIT_MISSING_SOFTWARE" "$GATEWAY_PYTHON cannot load GStreamer's GObject bindings: install python3-gi and gir1.2-gstreamer-1.0"
@@ -239,14 +254,25 @@ video_seconds_since() {
 # The health file holds "<epoch of the run's first frame> <epoch of the latest frame KVS was accepting>
 # [why KVS is not accepting video]".
 check_health() {
-  local now first last reason="" age until
+  local now first last reason="" age until off_schedule
   now="$(date +%s)"
+  # "<until epoch> <what>" while off schedule (run-camera.sh writes it), then for HEALTH_MAX_AGE_SECONDS after
+  # the window opened, while the first video comes.
+  if [[ -f "$HEALTH_FILE.off-schedule" ]] && read -r until off_schedule <"$HEALTH_FILE.off-schedule" &&
+    [[ "$until" =~ ^[0-9]+$ ]] && ((until > now)); then
+    echo "healthy (no video): $off_schedule ($CAMERA_NAME)"
+    return 0
+  fi
   if [[ -f "$HEALTH_FILE" ]] && read -r first last reason <"$HEALTH_FILE" && [[ "$last" =~ ^[0-9]+$ ]]; then
     age=$((now - last))
     if ((age <= HEALTH_MAX_AGE_SECONDS)) && [[ -z "$reason" ]]; then
       echo "healthy: video flowed ${age}s ago ($CAMERA_NAME)"
       return 0
     fi
+  fi
+  if [[ "${until:-}" =~ ^[0-9]+$ ]] && ((until + HEALTH_MAX_AGE_SECONDS >= now)); then
+    echo "healthy (no video): $off_schedule ($CAMERA_NAME)"
+    return 0
   fi
   if [[ -f "$HEALTH_FILE.auth-backoff" ]] && read -r until <"$HEALTH_FILE.auth-backoff" &&
     [[ "$until" =~ ^[0-9]+$ ]] && ((until + HEALTH_MAX_AGE_SECONDS >= now)); then
@@ -262,6 +288,60 @@ check_health() {
   else
     echo "unhealthy: no video yet ($CAMERA_NAME, $HEALTH_FILE)"
   fi
+  return 1
+}
+
+# The schedule file's content ("" when there is none): a change means the schedule changed.
+schedule_file_content() {
+  local content=""
+  { content="$(<"$RECORDING_SCHEDULE_FILE")"; } 2>/dev/null || true
+  printf '%s' "$content"
+}
+
+# Asks recording_schedule.py about now: sets schedule_state (on|off), schedule_seconds (until the next
+# change, or -), schedule_text ("off schedule until 07:00 (Europe/Berlin)") and schedule_content.
+read_schedule() {
+  local line
+  schedule_content="$(schedule_file_content)"
+  line="$("$GATEWAY_PYTHON" "$SCHEDULE_PROGRAM" "$RECORDING_SCHEDULE_FILE")" || line="on - recording around the clock (the schedule program failed)"
+  read -r schedule_state schedule_seconds schedule_text <<<"$line"
+}
+
+# Returns once the schedule says record (at once when it does). Off schedule it does not touch the camera:
+# it waits for the window to open, or for the schedule file to change, and says so once.
+wait_for_recording_window() {
+  local now deadline step announced="" waited=0
+  # The reconciler or the schedule sync writes the file; a camera started just before it waits a little.
+  while [[ -z "$stopping" && ! -e "$RECORDING_SCHEDULE_FILE" ]] && ((waited < SCHEDULE_WAIT_SECONDS)); do
+    if ((waited == 0)); then log "waiting up to ${SCHEDULE_WAIT_SECONDS}s for the recording schedule $RECORDING_SCHEDULE_FILE"; fi
+    pause 1
+    waited=$((waited + 1))
+  done
+  while [[ -z "$stopping" ]]; do
+    read_schedule
+    printf -v now '%(%s)T' -1
+    if [[ "$schedule_state" == on ]]; then
+      if [[ -n "$announced" ]]; then
+        # Healthy while the first video comes (check_health allows HEALTH_MAX_AGE_SECONDS after this).
+        printf '%s %s\n' "$now" "the recording window opens" >"$HEALTH_FILE.off-schedule"
+      fi
+      if [[ "$schedule_text" != "$last_schedule_text" ]]; then log "$schedule_text"; fi
+      last_schedule_text="$schedule_text"
+      return 0
+    fi
+    deadline=$((now + schedule_seconds))
+    printf '%s %s\n' "$deadline" "$schedule_text" >"$HEALTH_FILE.off-schedule"
+    if [[ "$schedule_text" != "$last_schedule_text" ]]; then log "$schedule_text: not connecting to the camera"; fi
+    last_schedule_text="$schedule_text"
+    announced=1
+    # Until the window opens, looking at the schedule file every SCHEDULE_CHECK_SECONDS.
+    while [[ -z "$stopping" ]] && ((now < deadline)); do
+      step=$((deadline - now < SCHEDULE_CHECK_SECONDS ? deadline - now : SCHEDULE_CHECK_SECONDS))
+      pause "$step"
+      if [[ "$(schedule_file_content)" != "$schedule_content" ]]; then break; fi
+      printf -v now '%(%s)T' -1
+    done
+  done
   return 1
 }
 
@@ -290,6 +370,7 @@ run_pipeline_once() {
 
 stopping=""
 pipeline_pid=""
+last_schedule_text=""
 on_stop_signal() {
   stopping=1
   if [[ -n "$pipeline_pid" ]]; then
@@ -308,6 +389,10 @@ supervise() {
     # A missing stream was explained at the first attempt; the next ones only say when they look again.
     if ((missing_failures >= 1)); then quiet=1; fi
     if ((quiet == 0)); then last_logged="$started"; fi
+    if [[ -n "${RECORDING_SCHEDULE_FILE:-}" ]]; then
+      wait_for_recording_window || break
+      started="$(date +%s)"
+    fi
     status=0
     run_pipeline_once "$quiet" || status=$?
     if [[ -n "$stopping" ]]; then break; fi
@@ -324,6 +409,11 @@ supervise() {
       "$RUN_RESTART_NOW")
         # A fresh KVS session, a refreshed credential file, another RTSP transport: at once, not a failure.
         pause 1
+        continue
+        ;;
+      "$RUN_OFF_SCHEDULE")
+        # The window ended (the pipeline stopped cleanly) or the schedule changed: not a failure.
+        failures=0
         continue
         ;;
       "$RUN_STREAM_MISSING")

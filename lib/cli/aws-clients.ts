@@ -6,6 +6,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { loadSharedConfigFiles } from '@smithy/core/config';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import type { RetryErrorInfo, RetryStrategyV2, StandardRetryToken } from '@smithy/types';
+import { show, showUnquoted } from '../shown-value';
 import { awsCall, CliError, MAX_ATTEMPTS, recordEndpointOnError } from './aws-errors';
 
 /**
@@ -108,7 +109,7 @@ export async function createAwsClients(
   }
   if (!region) {
     throw new CliError(
-      `no AWS region: pass --region <region>, set AWS_REGION, or set a region in ${credentialSource} ("aws configure${profile ? ` --profile ${profile}` : ''}")`,
+      `no AWS region: pass --region <region>, set AWS_REGION, or set a region in ${credentialSource} ("aws configure${profile ? ` --profile ${showUnquoted(profile)}` : ''}")`,
     );
   }
   const config = { ...shared, region };
@@ -128,7 +129,7 @@ export async function createAwsClients(
       ? 'AWS_REGION'
       : nonEmpty(env.AWS_DEFAULT_REGION)
         ? 'AWS_DEFAULT_REGION'
-        : `profile "${profile ?? 'default'}"`;
+        : `profile ${show(profile ?? 'default')}`;
   return {
     region,
     regionSource,
@@ -149,8 +150,8 @@ export async function createAwsClients(
 }
 
 function describeCredentialSource(options: AwsOptions, env: NodeJS.ProcessEnv): string {
-  if (nonEmpty(options.profile)) return `profile "${options.profile!.trim()}" (--profile)`;
-  if (nonEmpty(env.AWS_PROFILE)) return `profile "${env.AWS_PROFILE!.trim()}" (AWS_PROFILE)`;
+  if (nonEmpty(options.profile)) return `profile ${show(options.profile!.trim())} (--profile)`;
+  if (nonEmpty(env.AWS_PROFILE)) return `profile ${show(env.AWS_PROFILE!.trim())} (AWS_PROFILE)`;
   if (nonEmpty(env.AWS_ACCESS_KEY_ID)) return 'the access key in AWS_ACCESS_KEY_ID';
   return 'profile "default"';
 }
@@ -165,7 +166,7 @@ async function checkProfileExists(profile: string, credentialSource: string): Pr
   throw new CliError(
     `AWS ${credentialSource} is in neither ~/.aws/config nor ~/.aws/credentials` +
       `${known.length > 0 ? ` (profiles there: ${known.join(', ')})` : ' (no profiles there)'}: ` +
-      `create it with "aws configure --profile ${profile}" or "aws configure sso", or choose another`,
+      `create it with "aws configure --profile ${showUnquoted(profile)}" or "aws configure sso", or choose another`,
   );
 }
 

@@ -1,3 +1,5 @@
+import { showUnquoted } from '../shown-value';
+
 /**
  * Turns AWS SDK errors into sentences a user can act on. Every command passes what it was doing
  * (the IAM action and the resource) so that the sentence can name them even when the service's
@@ -97,7 +99,8 @@ export function describeAwsError(error: unknown, call: AwsCall): string {
   if (error instanceof CliError) return error.message;
   const sdkError = (error ?? {}) as SdkError;
   const name = sdkError.name ?? '';
-  const message = (sdkError.message ?? String(error)).trim();
+  // As any other text that came from outside: a URL's password hidden, nothing a terminal would act on.
+  const message = showUnquoted((sdkError.message ?? String(error)).trim());
   const where = call.region ? ` in ${call.region}` : '';
   const credentials = call.credentialSource ? ` (${call.credentialSource})` : '';
 

@@ -7,7 +7,8 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { cameraUrlParameterName, kvsStreamNameProblem, type GatewayConfig } from '../config';
-import { buildRtspUrl, checkCameraUrl, redactRtspUrl, RtspUrlError } from '../rtsp-url';
+import { buildRtspUrl, checkCameraUrl, RtspUrlError } from '../rtsp-url';
+import { redactRtspUrl, showUnquoted } from '../shown-value';
 import { awsCall, CliError } from './aws-errors';
 
 /**
@@ -25,7 +26,7 @@ export interface CameraParameterContext {
 /** Throws a CliError when `name` cannot name a camera (the config's own rule, shared). */
 export function checkCameraName(name: string): void {
   const problem = kvsStreamNameProblem(name);
-  if (problem) throw new CliError(`camera name ${problem}`);
+  if (problem) throw new CliError(`camera name ${problem}`, 2);
 }
 
 export interface AddCameraRequest {
@@ -144,7 +145,7 @@ function describeParameter(
     }
   }
   return {
-    url: redactRtspUrl(value),
+    url: showUnquoted(value),
     ...(parameter.Type ? { parameterType: parameter.Type } : {}),
     ...(parameter.LastModifiedDate ? { lastModified: parameter.LastModifiedDate.toISOString() } : {}),
     ...(problem ? { problem } : {}),

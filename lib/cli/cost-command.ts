@@ -101,12 +101,24 @@ function formatEstimate(
     ['Item', 'How', 'USD/month'],
     [...estimate.lines.map(costRow), ['Total', '', usd(estimate.total)]],
   );
+  const scheduled = estimate.scheduleSaving !== undefined;
   const cameraTable = table(
-    ['Camera', 'Bitrate', 'Retention', 'KVS ingest', 'KVS storage', 'Alarms', 'Shared', 'USD/month'],
+    [
+      'Camera',
+      'Bitrate',
+      'Retention',
+      ...(scheduled ? ['Records'] : []),
+      'KVS ingest',
+      'KVS storage',
+      'Alarms',
+      'Shared',
+      'USD/month',
+    ],
     cameraRows(estimate.perCamera).map(({ label, camera }) => [
       label,
       `${camera.bitrateKbps} kbit/s`,
       `${camera.retentionHours} h`,
+      ...(scheduled ? [`${round1(camera.recordedHoursPerWeek)} h/week`] : []),
       usd(camera.kvsIngestionUsd),
       usd(camera.kvsStorageUsd),
       usd(camera.alarmsUsd),
@@ -126,9 +138,15 @@ function formatEstimate(
       ],
     ],
   );
+  const saving = estimate.scheduleSaving;
   return [
     title,
     costTable,
+    ...(saving
+      ? [
+          `Recording schedules save $${usd(saving.monthlyUsd)} a month: KVS ingests and keeps video of ${saving.scheduledCameras} camera(s) only in their windows (around the clock: $${usd(saving.totalAroundTheClock)}).`,
+        ]
+      : []),
     `Per camera${estimate.perCamera.length > MAX_CAMERA_ROWS ? ', cameras alike in one row' : ''} (shared: an equal part of compute, addresses, dashboard, logs, keys):`,
     cameraTable,
     natTable,
@@ -143,7 +161,7 @@ function cameraRows(cameras: readonly CameraCost[]): { label: string; camera: Ca
   if (cameras.length <= MAX_CAMERA_ROWS) return cameras.map((camera) => ({ label: camera.camera, camera }));
   const groups = new Map<string, CameraCost[]>();
   for (const camera of cameras) {
-    const key = `${camera.bitrateKbps}/${camera.retentionHours}`;
+    const key = `${camera.bitrateKbps}/${camera.retentionHours}/${camera.recordedHoursPerWeek}`;
     groups.set(key, [...(groups.get(key) ?? []), camera]);
   }
   return [...groups.values()].map((group) => ({
@@ -170,4 +188,8 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+function round1(value: number): string {
+  return String(Math.round(value * 10) / 10);
 }

@@ -2,6 +2,7 @@ import { DescribeStreamCommand, type StreamInfo } from '@aws-sdk/client-kinesis-
 import { GatewayConfigError, type GatewayConfig } from '../config';
 import type { AwsClients } from './aws-clients';
 import { CliError, describeAwsError, errorName, isNoAnswer } from './aws-errors';
+import { gatewaysLeftOut } from '../shards';
 import { listCameraParameters } from './camera-parameters';
 
 /**
@@ -69,6 +70,14 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
       'config',
       `${inputs.configFile}: ${config.cameras.length} camera(s); camera names and stream names are valid and unique`,
     );
+    // A warning, not a failure: the gateway you deploy may be the other one.
+    for (const gateway of gatewaysLeftOut(config)) {
+      add(
+        'warn',
+        'gateways',
+        `${gateway.stackId} does not fit the config, so the app leaves it out: ${gateway.problems.join('; ')}`,
+      );
+    }
   } catch (error) {
     if (!(error instanceof GatewayConfigError)) throw error;
     for (const problem of error.problems) add('fail', 'config', `${error.source}: ${problem}`);

@@ -6,6 +6,7 @@ import {
   HLSPlaybackMode,
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import type { CameraConfig } from '../config';
+import { show } from '../shown-value';
 import type { AwsClients } from './aws-clients';
 import { awsCall, CliError } from './aws-errors';
 
@@ -20,7 +21,8 @@ export function parseExpires(value: string): number {
   const seconds = match ? Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600 }[match[2].toLowerCase()]! : NaN;
   if (!(seconds >= MIN_HLS_EXPIRES_SECONDS && seconds <= MAX_HLS_EXPIRES_SECONDS)) {
     throw new CliError(
-      `--expires "${value}": give 300 to 43200 seconds (5m to 12h), e.g. --expires 3600 or --expires 2h`,
+      `--expires ${show(value)}: give 300 to 43200 seconds (5m to 12h), e.g. --expires 3600 or --expires 2h`,
+      2,
     );
   }
   return seconds;

@@ -5,11 +5,15 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   cameraUrlParameterName,
+  configFileName,
   DEFAULT_CONFIG_FILE,
+  MAX_SHARD,
   GatewayConfigError,
   loadGatewayConfig,
   type GatewayConfig,
 } from '../config';
+import { checkCameraUrl, RtspUrlError } from '../rtsp-url';
+import { holdsUrlCredentials, show, showUnquoted } from '../shown-value';
 import { createAwsClients, type AwsClients, type AwsOptions } from './aws-clients';
 import { CliError } from './aws-errors';
 import { runCostCommand } from './cost-command';
@@ -33,6 +37,7 @@ import {
   renderPlayerPage,
   writePlayerPage,
 } from './hls-viewer';
+import { addedSentence, appendCameraToConfigFile, placeNewCamera } from './config-file-edit';
 import { confirm, readSecret, type InputStream } from './terminal-input';
 
 /**
@@ -79,7 +84,8 @@ Manages the cameras of a KVS Cloud Gateway: their RTSP URLs (SSM SecureString pa
 
 Commands:
   cameras add <name> --url <rtsp-url> (--user <user> | --no-auth)
-                        store a camera's RTSP URL with its password as a SecureString
+                        store a camera's RTSP URL with its password as a SecureString (and add
+                        the camera to the config, with a shard, when it is not there yet)
   cameras list          cameras in SSM and in the config, side by side (passwords redacted)
   cameras remove <name> delete a camera's URL parameter
   doctor                check the config, the region, the credentials and every camera's parameter
@@ -116,7 +122,9 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: `Usage: kvs-gateway cameras add <name> --url <rtsp-url> (--user <user> | --no-auth) [options]
 
 Stores the camera's RTSP URL, with the user and password percent-encoded into it, as an SSM
-SecureString parameter <parameterPrefix>/<name>, where the gateway reads it.
+SecureString parameter <parameterPrefix>/<name>, where the gateway reads it. A camera not in the
+config yet is added to it, in the lowest shard where it keeps every gateway that runs the config
+running it (no other camera moves); --shard chooses the shard yourself.
 
 The password is never an argument (it would stay in your shell history): it is asked for with echo
 off, or, when stdin is not a terminal, read from stdin (one line), e.g.
@@ -127,6 +135,7 @@ Options:
       --user <user>        the camera user; the password is then asked for
       --no-auth            the camera needs no user and password
       --overwrite          replace an existing URL (to rotate the password)
+      --shard <n>          the shard of a camera not in the config yet (1 to 250); default: chosen
 
 ${COMMON_HELP}`,
     options: {
@@ -134,6 +143,7 @@ ${COMMON_HELP}`,
       user: { type: 'string' },
       'no-auth': { type: 'boolean' },
       overwrite: { type: 'boolean' },
+      shard: { type: 'string' },
     },
     positionals: ['name'],
     run: camerasAdd,
@@ -216,6 +226,19 @@ ${COMMON_HELP}`,
   },
 };
 
+/** Every command with its options (the common ones included) and positional arguments, for tests and help. */
+export function commandTable(): {
+  readonly command: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  readonly positionals: readonly string[];
+}[] {
+  return Object.entries(COMMANDS).map(([command, spec]) => ({
+    command,
+    options: { ...COMMON_OPTIONS, ...spec.options },
+    positionals: spec.positionals,
+  }));
+}
+
 const GROUP_HELP: Record<string, string> = {
   cameras: `Usage: kvs-gateway cameras <add|list|remove> [options]
 
@@ -257,7 +280,7 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     complain(
       first.startsWith('-')
         ? `kvs-gateway: the command comes first: kvs-gateway <command> [options]\n\n${MAIN_HELP}`
-        : `kvs-gateway: unknown command "${commandName}"\n\n${MAIN_HELP}`,
+        : `kvs-gateway: unknown command ${show(commandName)}\n\n${MAIN_HELP}`,
     );
     return 2;
   }
@@ -276,6 +299,7 @@ export async function runKvsGatewayCli(argv: readonly string[], io: CliIo): Prom
     return 0;
   }
   try {
+    awsOptions(parsed); // a malformed --region is wrong usage, said before anything else is done
     return await spec.run(parsed, io);
   } catch (error) {
     if (error instanceof CliError) {
@@ -312,6 +336,11 @@ function parseCommand(spec: CommandSpec, args: string[]): ParsedCommand {
         'there is no --password option: the password is asked for with echo off, or read from stdin, so that it never lands in your shell history',
       );
     }
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      // The option as typed, shown like any other input (it may be anything, a password included).
+      const typed = /^Unknown option '([\s\S]*?)'\. To specify/.exec((error as Error).message)?.[1];
+      throw new Error(`unknown option ${typed === undefined ? '' : show(typed)}`.trimEnd());
+    }
     throw new Error(((error as Error).message.split('. ')[0] ?? 'invalid arguments').replace(/\.$/, ''));
   }
   const values = result.values as Record<string, string | boolean | undefined>;
@@ -338,7 +367,7 @@ function configFile(args: ParsedCommand, io: CliIo): string {
 function loadConfig(args: ParsedCommand, io: CliIo): GatewayConfig {
   const file = configFile(args, io);
   try {
-    return loadGatewayConfig(file);
+    return loadGatewayConfig(file, io.cwd);
   } catch (error) {
     if (error instanceof GatewayConfigError) {
       throw new CliError(`${error.message}\nFix the config, or choose another with --config <file>.`);
@@ -347,9 +376,15 @@ function loadConfig(args: ParsedCommand, io: CliIo): GatewayConfig {
   }
 }
 
+/** us-east-1, us-gov-west-1, ap-southeast-5, eu-isoe-west-1. */
+const AWS_REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 function awsOptions(args: ParsedCommand): AwsOptions {
   const region = stringOption(args, 'region');
   const profile = stringOption(args, 'profile');
+  if (region !== undefined && !AWS_REGION_NAME.test(region)) {
+    throw new CliError(`--region ${show(region)}: not the name of an AWS region (e.g. eu-west-1)`, 2);
+  }
   return { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
 }
 
@@ -363,22 +398,42 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
   const url = stringOption(args, 'url');
   const user = stringOption(args, 'user');
   const noAuth = args.values['no-auth'] === true;
+  // Everything that needs neither AWS nor the password is checked first: a mistake is said before the
+  // prompt, and without the network.
   if (!url) throw new CliError('--url is required, e.g. --url rtsp://192.0.2.10:554/stream1', 2);
+  try {
+    checkCameraUrl(url);
+  } catch (error) {
+    if (error instanceof RtspUrlError) throw new CliError(error.message, 2);
+    throw error;
+  }
   if (noAuth && user !== undefined) throw new CliError('--no-auth and --user exclude each other', 2);
   if (user === '') throw new CliError('--user: must not be empty', 2);
+  if (user !== undefined && holdsUrlCredentials(user)) {
+    throw new CliError(
+      '--user: holds a URL with a password; give only the camera user (the password is asked for)',
+      2,
+    );
+  }
   if (!noAuth && user === undefined) {
     throw new CliError(
       'give --user <user> (the password is then asked for), or --no-auth for a camera without authentication',
       2,
     );
   }
+  const file = configFile(args, io);
   const config = loadConfig(args, io);
+  const placement = placeNewCamera(config, name, shardOption(args), file, io.cwd);
   const clients = await io.createClients(awsOptions(args), io.env);
   // Before asking for the password: failing after it was typed would waste the user's effort.
   await clients.checkCredentials();
   let password: string | undefined;
   if (user !== undefined) {
-    password = await readSecret(io.stdin, `Password for ${user} on camera ${name}: `, io.stderr);
+    password = await readSecret(
+      io.stdin,
+      `Password for ${showUnquoted(user)} on camera ${name}: `,
+      io.stderr,
+    );
     if (password === '') {
       throw new CliError(
         io.stdin.isTTY
@@ -397,21 +452,41 @@ async function camerasAdd(args: ParsedCommand, io: CliIo): Promise<number> {
       overwrite: args.values.overwrite === true,
     },
   );
-  const configName = path.relative(io.cwd, configFile(args, io)) || configFile(args, io);
+  const configName = configFileName(file, io.cwd);
+  if (placement) {
+    try {
+      appendCameraToConfigFile(file, { name, shard: placement.shard });
+    } catch (error) {
+      throw new CliError(
+        `stored the URL of camera "${name}", but could not add the camera to ${configName} ` +
+          `(${(error as NodeJS.ErrnoException).code ?? 'write failed'}): add { "name": "${name}", "shard": ${placement.shard} } to its "cameras" yourself`,
+      );
+    }
+  }
   if (args.values.json) {
-    printJson(io, { ...result, region: clients.region });
+    printJson(io, {
+      ...result,
+      region: clients.region,
+      ...(placement ? { addedToConfig: { file: configName, shard: placement.shard } } : {}),
+    });
   } else {
     io.stdout(
       `${result.overwritten ? 'Replaced' : 'Stored'} the URL of camera "${result.camera}" in ${result.parameterName} ` +
         `(SecureString, version ${result.version}, KMS key alias/aws/ssm, ${clients.region}): ${result.url}\n`,
     );
-  }
-  if (!result.inConfig) {
-    io.stderr(
-      `note: camera "${name}" is not in ${configName} yet: add { "name": "${name}" } to "cameras" and deploy to start ingesting it\n`,
-    );
+    if (placement) io.stdout(`${addedSentence(name, configName, placement)}\n`);
   }
   return 0;
+}
+
+function shardOption(args: ParsedCommand): number | undefined {
+  const value = stringOption(args, 'shard');
+  if (value === undefined) return undefined;
+  const shard = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(shard >= 1 && shard <= MAX_SHARD)) {
+    throw new CliError(`--shard ${show(value)}: give a whole number from 1 to ${MAX_SHARD}`, 2);
+  }
+  return shard;
 }
 
 async function camerasList(args: ParsedCommand, io: CliIo): Promise<number> {
@@ -463,16 +538,16 @@ function formatListing(listing: CameraListing): string {
 async function camerasRemove(args: ParsedCommand, io: CliIo): Promise<number> {
   const [name] = args.positionals;
   checkCameraName(name);
+  if (args.values.yes !== true && !io.stdin.isTTY) {
+    throw new CliError(
+      'not asking for confirmation because stdin is not a terminal: pass --yes to remove',
+      2,
+    );
+  }
   const config = loadConfig(args, io);
   const clients = await io.createClients(awsOptions(args), io.env);
   await clients.checkCredentials();
   if (args.values.yes !== true) {
-    if (!io.stdin.isTTY) {
-      throw new CliError(
-        'not asking for confirmation because stdin is not a terminal: pass --yes to remove',
-        2,
-      );
-    }
     const parameterName = cameraUrlParameterName(config.parameterPrefix, name);
     const yes = await confirm(
       io.stdin,
@@ -499,8 +574,8 @@ async function doctor(args: ParsedCommand, io: CliIo): Promise<number> {
   const file = configFile(args, io);
   const json = args.values.json === true;
   const report = await runDoctor({
-    configFile: path.relative(io.cwd, file) || file,
-    loadConfig: () => loadGatewayConfig(file),
+    configFile: configFileName(file, io.cwd),
+    loadConfig: () => loadGatewayConfig(file, io.cwd),
     createClients: () => io.createClients(awsOptions(args), io.env),
     // Each check as soon as it is done: a slow endpoint shows where the wait is.
     ...(json ? {} : { onCheck: (check: DoctorCheck) => io.stdout(formatDoctorCheck(check)) }),
@@ -528,6 +603,8 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
   const expiresOption = stringOption(args, 'expires');
   const expiresSeconds =
     expiresOption === undefined ? DEFAULT_HLS_EXPIRES_SECONDS : parseExpires(expiresOption);
+  const out = stringOption(args, 'out');
+  if (out !== undefined) checkPlayerPageFile(path.resolve(io.cwd, out), out);
   const config = loadConfig(args, io);
   const camera = config.cameras.find((c) => c.name === name);
   if (!camera) {
@@ -537,15 +614,18 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
   }
   const clients = await io.createClients(awsOptions(args), io.env);
   const session = await getLiveHlsSession(clients, camera, expiresSeconds);
-  const out = stringOption(args, 'out');
   const open = args.values.open === true;
   let playerPage: string | undefined;
   if (open || out !== undefined) {
     const html = renderPlayerPage(session);
-    playerPage = writePlayerPage(
-      out === undefined ? defaultPlayerPagePath(name, io.tmpDir) : path.resolve(io.cwd, out),
-      html,
-    );
+    const file = out === undefined ? defaultPlayerPagePath(name, io.tmpDir) : path.resolve(io.cwd, out);
+    try {
+      playerPage = writePlayerPage(file, html);
+    } catch (error) {
+      throw new CliError(
+        `cannot write the player page ${showUnquoted(file)} (${(error as NodeJS.ErrnoException).code ?? 'write failed'}): choose another file with --out`,
+      );
+    }
   }
   if (args.values.json) {
     printJson(io, { ...session, region: clients.region, ...(playerPage ? { playerPage } : {}) });
@@ -553,17 +633,30 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
     io.stdout(
       `Live HLS URL for camera "${name}" (stream ${session.streamName}), valid until ${session.expiresAt}:\n${session.hlsUrl}\n`,
     );
-    if (playerPage) io.stdout(`Player page: ${playerPage}\n`);
+    if (playerPage) io.stdout(`Player page: ${showUnquoted(playerPage)}\n`);
   }
   if (session.h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
   if (open && playerPage) {
     try {
       await io.openFile(playerPage);
     } catch {
-      io.stderr(`note: could not open a browser; open ${playerPage} yourself\n`);
+      io.stderr(`note: could not open a browser; open ${showUnquoted(playerPage)} yourself\n`);
     }
   }
   return 0;
+}
+
+/** Before asking AWS for a session: --out must name a file that can be made, not a folder or a path through a file. */
+function checkPlayerPageFile(file: string, given: string): void {
+  let existing = file;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const isFolder = fs.statSync(existing).isDirectory();
+  if (existing === file ? isFolder : !isFolder) {
+    throw new CliError(
+      `--out ${show(given)}: ${existing === file ? 'is a folder' : `${showUnquoted(existing)} is a file, not a folder`}: give the name of the page to write`,
+      2,
+    );
+  }
 }
 
 /** Hands the file to the desktop's opener (xdg-open, open, start) without waiting for the browser. */
@@ -587,7 +680,7 @@ function openInDefaultBrowser(file: string): Promise<void> {
 async function cost(args: ParsedCommand, io: CliIo): Promise<number> {
   const compute = stringOption(args, 'compute');
   if (compute !== undefined && compute !== 'ec2' && compute !== 'fargate') {
-    throw new CliError(`--compute "${compute}": use "ec2" or "fargate"`);
+    throw new CliError(`--compute ${show(compute)}: use "ec2" or "fargate"`, 2);
   }
   const config = loadConfig(args, io);
   // The region as every other command resolves it (flag, environment, profile).

@@ -1,4 +1,5 @@
 import { GetProductsCommand, type Filter, type PricingClient } from '@aws-sdk/client-pricing';
+import type { Ec2InstanceFamily } from '../ec2-instance-types';
 import { PRICES_CHECKED_ON, pricesForRegion, type PriceName, type RegionPrices } from '../prices';
 import { awsCall, CliError } from './aws-errors';
 
@@ -198,4 +199,105 @@ export function priceSourceSentence(priced: PricedRegion): string {
     return `Prices: ${prices.location} (${prices.region}), on-demand, from ${table}; ${why}.`;
   }
   return `Prices: ${prices.location} (${prices.region}), on-demand, from the AWS Price List API (${fromPriceList.join(', ')}) and ${table} for the rest.`;
+}
+
+/** The product of a Price List document: an EC2 instance type's attributes. */
+interface InstanceProduct {
+  readonly product?: {
+    readonly attributes?: { readonly instanceType?: string; readonly physicalProcessor?: string };
+  };
+}
+
+/** Sizes as AWS lists them: nano to xlarge, then 2xlarge, 4xlarge, ..., then metal and the rest. */
+const SIZE_ORDER = ['nano', 'micro', 'small', 'medium', 'large', 'xlarge'];
+
+function sizeRank(size: string): number {
+  const match = /^(\d*)(nano|micro|small|medium|large|xlarge)$/.exec(size);
+  return match ? SIZE_ORDER.indexOf(match[2]) * 1000 + Number(match[1] || 0) : Number.MAX_SAFE_INTEGER;
+}
+
+/**
+ * Instance types grouped by family, sizes smallest first; `source` names where they came from when a
+ * family comes with two architectures (which fails: the config checks the architecture per family).
+ */
+export function instanceFamilies(
+  architectures: ReadonlyMap<string, ReadonlyMap<string, 'arm64' | 'x86_64'>>,
+  source: string,
+): Record<string, Ec2InstanceFamily> {
+  const families = [...architectures.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return Object.fromEntries(
+    families.map((family) => {
+      const sizes = architectures.get(family)!;
+      const kinds = new Set(sizes.values());
+      if (kinds.size !== 1) {
+        throw new Error(
+          `${source} gives family ${family} more than one architecture (${[...kinds].join(', ')})`,
+        );
+      }
+      return [
+        family,
+        {
+          architecture: [...kinds][0],
+          sizes: [...sizes.keys()].sort(
+            (a, b) => sizeRank(a) - sizeRank(b) || a.localeCompare(b, 'en', { numeric: true }),
+          ),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * Every EC2 instance type the Price List sells on demand for Linux (shared tenancy) in the given
+ * regions, by family, with the family's CPU architecture read from its processor ("AWS Graviton...":
+ * arm64). For lib/ec2-instance-types.json (`npm run ec2-instance-types`).
+ */
+export async function ec2InstanceTypesFromPriceList(
+  pricing: PricingClient,
+  regions: readonly string[],
+  onRegion: (region: string, types: number) => void = () => undefined,
+): Promise<Record<string, Ec2InstanceFamily>> {
+  const architectures = new Map<string, Map<string, 'arm64' | 'x86_64'>>();
+  for (const region of regions) {
+    let nextToken: string | undefined;
+    let types = 0;
+    do {
+      const page = await awsCall(
+        {
+          action: 'pricing:GetProducts',
+          resource: `the AmazonEC2 products of ${region}`,
+          region: 'us-east-1',
+        },
+        () =>
+          pricing.send(
+            new GetProductsCommand({
+              ServiceCode: 'AmazonEC2',
+              Filters: Object.entries({
+                regionCode: region,
+                productFamily: 'Compute Instance',
+                operatingSystem: 'Linux',
+                tenancy: 'Shared',
+                preInstalledSw: 'NA',
+                capacitystatus: 'Used',
+                licenseModel: 'No License required',
+              }).map(([Field, Value]): Filter => ({ Type: 'TERM_MATCH', Field, Value })),
+              MaxResults: 100,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          ),
+      );
+      for (const document of page.PriceList ?? []) {
+        const attributes = (JSON.parse(document) as InstanceProduct).product?.attributes;
+        const [family, size] = (attributes?.instanceType ?? '').split('.');
+        if (!family || !size) continue;
+        const sizes = architectures.get(family) ?? new Map<string, 'arm64' | 'x86_64'>();
+        sizes.set(size, /graviton/i.test(attributes?.physicalProcessor ?? '') ? 'arm64' : 'x86_64');
+        architectures.set(family, sizes);
+        types++;
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    onRegion(region, types);
+  }
+  return instanceFamilies(architectures, 'the Price List');
 }

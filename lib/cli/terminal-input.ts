@@ -36,6 +36,7 @@ function readSecretFromTerminal(
     let secret: string[] = [];
     const finish = (error?: CliError) => {
       input.removeListener('data', onData);
+      input.removeListener('end', onEnd);
       input.setRawMode?.(false);
       input.pause();
       writePrompt('\n');
@@ -50,8 +51,12 @@ function readSecretFromTerminal(
         else if (char >= ' ') secret.push(char);
       }
     };
+    // A terminal that closes before Enter (a dropped SSH session) stores nothing, and says so.
+    const onEnd = () =>
+      finish(new CliError('the terminal closed before the password was entered: nothing stored'));
     input.setEncoding('utf8');
     input.on('data', onData);
+    input.once('end', onEnd);
     input.resume();
   });
 }

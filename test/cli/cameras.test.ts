@@ -11,7 +11,9 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { loadGatewayConfig } from '../../lib/config';
 import { buildRtspUrl } from '../../lib/rtsp-url';
+import { ec2GatewayProblems, fargateGatewayProblems } from '../../lib/shards';
 import { CliSandbox, expectNoPasswordIn, FakeTerminal, PASSWORD } from './cli-harness';
 
 const ssm = mockClient(SSMClient);
@@ -125,8 +127,12 @@ describe('cameras add', () => {
     });
   });
 
-  test('a camera not in the config is stored, with a note to add it to the config', async () => {
+  test('a camera not in the config is stored, and added to the config in its shard, every other byte kept', async () => {
     ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    const file = path.join(sandbox.dir, 'gateway.config.json');
+    const before =
+      '{\n  // two cameras\n  "cameras": [\n    { "name": "front-door" },\n    { "name": "lobby" }, // hall\n  ],\n}\n';
+    fs.writeFileSync(file, before);
 
     const run = await sandbox.run(
       ['cameras', 'add', 'yard', '--url', CAMERA_URL, '--user', 'viewer', '--region', 'eu-west-1'],
@@ -135,15 +141,108 @@ describe('cameras add', () => {
 
     expect(run.exitCode).toBe(0);
     expect(ssm.commandCalls(PutParameterCommand)[0].args[0].input.Name).toBe('/kvs-gateway/cameras/yard');
-    expect(run.stderr).toContain(
-      'note: camera "yard" is not in gateway.config.json yet: add { "name": "yard" } to "cameras" and deploy',
+    expect(run.stdout).toContain(
+      'Added camera "yard" to gateway.config.json in shard 1: deploy to start ingesting it.',
+    );
+    expect(fs.readFileSync(file, 'utf8')).toBe(
+      '{\n  // two cameras\n  "cameras": [\n    { "name": "front-door" },\n    { "name": "lobby" }, // hall\n    { "name": "yard", "shard": 1 },\n  ],\n}\n',
     );
   });
+
+  test("the newcomer's trap: cameras added to the sample go where both gateways still run them, none moves", async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    const file = path.join(sandbox.dir, 'gateway.config.json');
+    const sample = fs.readFileSync(path.join(__dirname, '..', '..', 'gateway.config.json'), 'utf8');
+    fs.writeFileSync(file, sample);
+
+    const fourth = await sandbox.run(add('--no-auth').map((arg) => (arg === 'front-door' ? 'parking' : arg)));
+    const fifth = await sandbox.run([
+      ...add('--no-auth').map((arg) => (arg === 'front-door' ? 'gate' : arg)),
+      '--json',
+    ]);
+
+    expect([fourth.exitCode, fifth.exitCode]).toEqual([0, 0]);
+    expect(fourth.stdout).toContain('Added camera "parking" to gateway.config.json in shard 1');
+    // The sample's Fargate task runs 4 cameras (fargate.camerasPerTask), so the fifth opens shard 2.
+    expect(JSON.parse(fifth.stdout).addedToConfig).toEqual({ file: 'gateway.config.json', shard: 2 });
+    const after = fs.readFileSync(file, 'utf8');
+    expect(after.startsWith(sample.slice(0, sample.indexOf('\n  ],')))).toBe(true);
+    const config = loadGatewayConfig(file);
+    expect(config.cameras.map((camera) => [camera.name, camera.shard])).toEqual([
+      ['front-door', 1],
+      ['loading-dock', 1],
+      ['lobby', 1],
+      ['parking', 1],
+      ['gate', 2],
+    ]);
+    expect([ec2GatewayProblems(config), fargateGatewayProblems(config)]).toEqual([[], []]);
+  });
+
+  test('the sentence says why a lower shard was passed over; --shard chooses the shard', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    fs.writeFileSync(
+      path.join(sandbox.dir, 'gateway.config.json'),
+      JSON.stringify({ cameras: [{ name: 'a' }, { name: 'b' }], fargate: { camerasPerTask: 2 } }),
+    );
+
+    const chosen = await sandbox.run([
+      'cameras',
+      'add',
+      'c',
+      '--url',
+      CAMERA_URL,
+      '--no-auth',
+      '--region',
+      'eu-west-1',
+    ]);
+    const given = await sandbox.run([
+      'cameras',
+      'add',
+      'd',
+      '--url',
+      CAMERA_URL,
+      '--no-auth',
+      '--shard',
+      '7',
+      '--region',
+      'eu-west-1',
+    ]);
+    const moved = await sandbox.run([
+      'cameras',
+      'add',
+      'a',
+      '--url',
+      CAMERA_URL,
+      '--no-auth',
+      '--shard',
+      '3',
+      '--region',
+      'eu-west-1',
+    ]);
+
+    expect(chosen.stdout).toContain(
+      'Added camera "c" to gateway.config.json in shard 2 (shard 1 has no room for it on the Fargate gateway): deploy to start ingesting it.',
+    );
+    expect(given.stdout).toContain('Added camera "d" to gateway.config.json in shard 7');
+    expect(moved.exitCode).toBe(2);
+    expect(moved.stderr).toContain(
+      '--shard 3: camera "a" is in shard 1 in the config; moving a camera to another shard is an edit of the config you make',
+    );
+    expect(
+      loadGatewayConfig(path.join(sandbox.dir, 'gateway.config.json')).cameras.map((c) => c.shard),
+    ).toEqual([1, 1, 2, 7]);
+  });
+
+  const terminal = () => {
+    const keys = new FakeTerminal();
+    keys.write(`${PASSWORD}\r`);
+    return keys;
+  };
 
   test.each([
     [
       'a name KVS would refuse',
-      ['cameras', 'add', 'front door', '--url', CAMERA_URL, '--no-auth'],
+      ['cameras', 'add', 'front door', '--url', CAMERA_URL, '--user', 'viewer'],
       'camera name "front door": use letters, digits, "_", "." or "-" (KVS stream names)',
     ],
     [
@@ -154,14 +253,48 @@ describe('cameras add', () => {
         'front-door',
         '--url',
         `rtsp://viewer:${encodeURIComponent(PASSWORD)}@192.0.2.10/s`,
-        '--no-auth',
+        '--user',
+        'viewer',
       ],
       'leave the user and password out of the URL',
     ],
     [
+      'a URL whose password has a "/" in it (the host part ends early)',
+      [
+        'cameras',
+        'add',
+        'front-door',
+        '--url',
+        'rtsp://admin:pa/ssSekret@192.0.2.10/stream1',
+        '--user',
+        'viewer',
+      ],
+      '--url "rtsp://admin:****@192.0.2.10/stream1": leave the user and password out of the URL',
+    ],
+    [
       'a URL that is not rtsp',
-      ['cameras', 'add', 'front-door', '--url', 'http://192.0.2.10/s', '--no-auth'],
+      ['cameras', 'add', 'front-door', '--url', 'http://192.0.2.10/s', '--user', 'viewer'],
       'must look like rtsp://host:554/path',
+    ],
+    [
+      'a URL without a host',
+      ['cameras', 'add', 'front-door', '--url', 'rtsp:///stream1', '--user', 'viewer'],
+      'must look like rtsp://host:554/path',
+    ],
+    [
+      'a URL with a space',
+      ['cameras', 'add', 'front-door', '--url', 'rtsp://192.0.2.10/stream 1', '--user', 'viewer'],
+      'must look like rtsp://host:554/path (rtsp:// or rtsps://, then a host, no spaces)',
+    ],
+    [
+      'a camera URL pasted as the user',
+      ['cameras', 'add', 'front-door', '--url', CAMERA_URL, '--user', 'rtsp://viewer:Sekret@192.0.2.10/s'],
+      '--user: holds a URL with a password; give only the camera user',
+    ],
+    [
+      'a name the config would refuse beside another (only "-" apart)',
+      ['cameras', 'add', 'frontdoor', '--url', CAMERA_URL, '--user', 'viewer'],
+      'camera "frontdoor" cannot be added to the config: cameras[2].name: "frontdoor" differs from cameras[0].name "front-door" only in case',
     ],
     [
       'neither --user nor --no-auth',
@@ -169,12 +302,35 @@ describe('cameras add', () => {
       'give --user <user> (the password is then asked for), or --no-auth',
     ],
     ['no --url', ['cameras', 'add', 'front-door', '--no-auth'], '--url is required'],
-  ])('refuses %s before calling AWS', async (_what, args, message) => {
-    const run = await sandbox.run([...args, '--region', 'eu-west-1']);
+  ])('refuses %s before the password prompt and before any AWS call', async (_what, args, message) => {
+    const keys = terminal();
+    const run = await sandbox.run([...args, '--region', 'eu-west-1'], { stdin: keys });
 
-    expect(run.exitCode).not.toBe(0);
+    expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toContain('Password for');
+    expect(keys.rawModes).toEqual([]);
+    expect(sandbox.sts.calls()).toHaveLength(0);
     expect(ssm.calls()).toHaveLength(0);
+  });
+
+  test('a malformed --region is wrong usage, said before any AWS call', async () => {
+    const run = await sandbox.run([
+      'cameras',
+      'add',
+      'front-door',
+      '--url',
+      CAMERA_URL,
+      '--no-auth',
+      '--region',
+      'Ireland',
+    ]);
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toBe(
+      'kvs-gateway cameras add: --region "Ireland": not the name of an AWS region (e.g. eu-west-1)\n',
+    );
+    expect(sandbox.sts.calls()).toHaveLength(0);
   });
 
   test('there is no --password option, and a password given as an argument is never echoed', async () => {
@@ -466,12 +622,15 @@ describe('cameras remove', () => {
     expect(ssm.commandCalls(DeleteParameterCommand)).toHaveLength(1);
   });
 
-  test('stdin not a terminal and no --yes: refuses to delete', async () => {
+  test('stdin not a terminal and no --yes: refuses to delete, before any AWS call', async () => {
     const run = await sandbox.run(['cameras', 'remove', 'old-gate', '--region', 'eu-west-1']);
 
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toContain('pass --yes to remove');
-    expect(ssm.commandCalls(DeleteParameterCommand)).toHaveLength(0);
+    expect(run.stderr).toBe(
+      'kvs-gateway cameras remove: not asking for confirmation because stdin is not a terminal: pass --yes to remove\n',
+    );
+    expect(sandbox.sts.calls()).toHaveLength(0);
+    expect(ssm.calls()).toHaveLength(0);
   });
 
   test('parameter not found: says there is nothing to remove', async () => {

@@ -216,7 +216,7 @@ test('a config that does not fit a gateway prints the other and says why', () =>
     }),
   });
   expect(printed).toContain(
-    'Fargate gateway (0.5 vCPU, 1 GB, arm64): not estimated: cameras: shard 1 holds 3 cameras (cameras[0], cameras[1], cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2',
+    'Fargate gateway (0.5 vCPU, 1 GB, arm64): not estimated: cameras: shard 1 holds 3 cameras (cameras[0], cameras[1] and cameras[2]) but one Fargate task runs at most fargate.camerasPerTask = 2',
   );
   expect(printed).toMatch(/^EC2 gateway \(t4g\.small, arm64\), 3 camera\(s\) in 1 shard\(s\)/);
 });
@@ -340,4 +340,26 @@ describe('kvs-gateway cost, through the real command line', () => {
     expect(anonymous.stdout).toContain('not the AWS Price List API: no AWS credentials (profile "default")');
     expect(sandbox.pricing.calls()).toHaveLength(0);
   });
+});
+
+test('with a recording schedule: the hours a week per camera, and what the schedule saves', () => {
+  const shop = { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', from: '07:00', to: '19:00' }] };
+  const printed = run({ config: configWith({ schedule: shop }), compute: 'ec2' });
+  // The sample config around the clock costs $51.61 (docs/operations-and-cost.md); 60 of 168 hours of video.
+  expect(printed).toContain(
+    'Recording schedules save $17.54 a month: KVS ingests and keeps video of 3 camera(s) only in their windows (around the clock: $51.61).',
+  );
+  expect(printed).toMatch(/us-east-1: \$34\.07 per month/);
+  expect(row(printed, 'front-door')).toEqual([
+    'front-door',
+    '4000 kbit/s',
+    '72 h',
+    '60 h/week',
+    '3.71',
+    '0.99',
+    '0.30',
+    '7.81',
+    '12.82',
+  ]);
+  expect(run({ compute: 'ec2' })).not.toContain('Recording schedules');
 });

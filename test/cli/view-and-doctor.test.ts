@@ -217,19 +217,64 @@ describe('view', () => {
   });
 
   test.each([
-    [['view', 'yard'], 'camera "yard" is not in the config; its cameras are: front-door, lobby'],
-    [['view', 'front-door', '--expires', '10'], '--expires "10": give 300 to 43200 seconds (5m to 12h)'],
-    [['view', 'front-door', '--expires', '13h'], '--expires "13h": give 300 to 43200 seconds'],
-  ])('%j: refused before calling AWS', async (args, message) => {
+    [['view', 'yard'], 'camera "yard" is not in the config; its cameras are: front-door, lobby', 1],
+    [['view', 'front-door', '--expires', '10'], '--expires "10": give 300 to 43200 seconds (5m to 12h)', 2],
+    [['view', 'front-door', '--expires', '13h'], '--expires "13h": give 300 to 43200 seconds', 2],
+    [
+      ['view', 'front-door', '--out', 'gateway.config.json/page.html'],
+      'gateway.config.json is a file, not a folder',
+      2,
+    ],
+  ])('%j: refused before calling AWS', async (args, message, exitCode) => {
     const run = await sandbox.run([...args, '--region', 'eu-west-1']);
 
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode).toBe(exitCode);
     expect(run.stderr).toContain(message);
     expect(kinesisVideo.calls()).toHaveLength(0);
   });
 });
 
+describe('a config section that is null', () => {
+  test.each([
+    ['doctor', 'ec2'],
+    ['doctor', 'fargate'],
+    ['cost', 'ec2'],
+    ['cost', 'fargate'],
+  ])('%s with "%s": null names the field (no stack trace)', async (command, section) => {
+    fs.writeFileSync(`${sandbox.dir}/gateway.config.json`, JSON.stringify({ ...CONFIG, [section]: null }));
+
+    const run = await sandbox.run([
+      command,
+      '--region',
+      'eu-west-1',
+      ...(command === 'cost' ? ['--offline'] : []),
+    ]);
+
+    expect(run.exitCode).toBe(1);
+    expect(`${run.stdout}${run.stderr}`).toContain(`${section}: must be an object`);
+    expect(run.stderr).not.toMatch(/TypeError|unexpected error/);
+  });
+});
+
 describe('doctor', () => {
+  test('a gateway the config does not fit is a warning naming the fix (the other gateway may be the one deployed)', async () => {
+    const cameras = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name }));
+    fs.writeFileSync(`${sandbox.dir}/gateway.config.json`, JSON.stringify({ cameras }));
+    ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+
+    const run = await sandbox.run(['doctor', '--region', 'eu-west-1', '--json']);
+
+    const report = JSON.parse(run.stdout);
+    expect(report.checks.filter((c: { subject: string }) => c.subject === 'gateways')).toEqual([
+      {
+        status: 'warn',
+        subject: 'gateways',
+        message:
+          'FargateGatewayStack does not fit the config, so the app leaves it out: cameras: shard 1 holds 5 cameras (cameras[0], cameras[1], cameras[2], cameras[3] and cameras[4]) but one Fargate task runs at most fargate.camerasPerTask = 4: give the last one listed another shard ("shard": 2 in cameras[4]) or raise fargate.camerasPerTask (at most 9)',
+      },
+    ]);
+  });
+
   const stored = (name: string, type: 'SecureString' | 'String' = 'SecureString') => ({
     Name: `/kvs-gateway/cameras/${name}`,
     Type: type,

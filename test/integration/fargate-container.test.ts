@@ -64,6 +64,7 @@ describe('a camera container of the Fargate task, run without Docker', () => {
       'userdata/run-camera.sh',
       'userdata/camera-pipeline.py',
       'userdata/kvssink_reports.py',
+      'userdata/recording_schedule.py',
       'userdata/refresh-kvs-credentials.sh',
     ]) {
       fs.copyFileSync(path.join(projectRoot, script), path.join(bin, path.basename(script)));
@@ -81,11 +82,18 @@ describe('a camera container of the Fargate task, run without Docker', () => {
       // The image's folders, here; kvssink (and so the credential file) replaced by the stand-in sink.
       TMPDIR: path.join(image, 'tmp'),
       KVS_CREDENTIAL_PATH: path.join(image, 'run', 'credentials'),
+      // The schedule file the credentials container writes on the shared volume (null: around the clock).
+      RECORDING_SCHEDULE_FILE: path.join(image, 'run', path.basename(fromTask.RECORDING_SCHEDULE_FILE)),
       GATEWAY_SINK: 'fake',
       // What ECS injects from the camera's SSM parameter.
       RTSP_URL: camera.address,
     };
     fs.mkdirSync(env.TMPDIR);
+    expect(fromTask.RECORDING_SCHEDULE_FILE).toBe(
+      `/run/kvs-gateway/schedules/${fromTask.CAMERA_NAME}.schedule.json`,
+    );
+    fs.mkdirSync(path.dirname(env.RECORDING_SCHEDULE_FILE), { recursive: true });
+    fs.writeFileSync(env.RECORDING_SCHEDULE_FILE, 'null\n');
 
     // The image's ENTRYPOINT with the task definition's command.
     const [entrypoint, ...args] = [`${bin}/entrypoint.sh`, ...container.Command];
@@ -120,6 +128,7 @@ describe('a camera container of the Fargate task, run without Docker', () => {
     }
     expect(health).toEqual({ code: 0, output: expect.stringMatching(/^healthy: video flowed/) });
     expect(output).toContain(`run-camera[${fromTask.CAMERA_NAME}]: video flowing`);
+    expect(output).toContain(`run-camera[${fromTask.CAMERA_NAME}]: recording around the clock`);
 
     // exec all the way: the run script has the process id ECS signals.
     const pid = /pid=(\d+)/.exec(output)?.[1];

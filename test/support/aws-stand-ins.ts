@@ -8,11 +8,11 @@ import { SYSTEM_PYTHON } from './test-camera';
 
 /**
  * Starts the project's AWS stand-ins (test/support/aws-stand-ins/*.py): small servers speaking the real
- * protocols (IMDSv2, S3 GetObject, SSM JSON 1.1, CloudFormation SignalResource) that check SigV4
+ * protocols (IMDSv2, S3 GetObject, SSM JSON 1.1, CloudFormation SignalResource, CloudWatch Logs) that check SigV4
  * signatures with botocore. Tests read and write their state folder, never their insides.
  */
 
-export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation';
+export type AwsStandInService = 'imds' | 's3' | 'ssm' | 'cloudformation' | 'logs';
 
 const STAND_INS_DIR = path.join(__dirname, 'aws-stand-ins');
 
@@ -27,6 +27,19 @@ export interface StoredParameter {
   readonly Type: 'String' | 'SecureString';
   readonly Value: string;
   readonly Version: number;
+}
+
+export interface LogEvent {
+  readonly group: string;
+  readonly stream: string;
+  readonly timestamp: number;
+  readonly message: string;
+}
+
+export interface StandInIam {
+  /** Counts the deploys: the records carry it. */
+  readonly generation: number;
+  readonly deniedParameters: string[];
 }
 
 /** The state folder the stand-ins share: what AWS "holds" (parameters, objects) and what they recorded. */
@@ -46,7 +59,29 @@ export class AwsStandInState {
    * an SSM call naming one fails whole with AccessDeniedException. An empty list allows them again.
    */
   denyParameters(names: string[]): void {
-    this.write('ssm-denied.json', names);
+    this.setIam({ ...this.iam(), deniedParameters: names });
+  }
+
+  /**
+   * Which deploy's IAM policies are in force (every request is recorded with it, to be judged against
+   * that deploy's templates) and the parameter names IAM does not allow yet, changed in one write.
+   */
+  setIam(iam: StandInIam): void {
+    this.write('iam.json', iam);
+  }
+
+  iam(): StandInIam {
+    return this.read<StandInIam>('iam.json') ?? { generation: 0, deniedParameters: [] };
+  }
+
+  /** The log groups that exist (a stack creates its own): CloudWatch Logs takes events only into these. */
+  setLogGroups(names: string[]): void {
+    this.write('log-groups.json', names);
+  }
+
+  /** Every event the CloudWatch Logs stand-in took, in arrival order. */
+  logEvents(): LogEvent[] {
+    return this.records<LogEvent>('log-events.jsonl');
   }
 
   /** Every AWS request the stand-ins answered or refused, with what IAM authorizes for it. */

@@ -266,6 +266,8 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         if refusal:
             self.reply_error(api, key, 403, "UnrecognizedClientException", refusal)
             return
+        name = self.headers.get("x-amzn-stream-name") if api == "putMedia" else body.get("StreamName")
+        self.record_authorization(api, key, name or "?")
         if api == "putMedia":
             self.put_media(key)
             return
@@ -295,6 +297,31 @@ class KvsApiHandler(BaseHTTPRequestHandler):
             # veth address). The SDK's Host header has no port: it signs the host name alone.
             host = re.sub(r":\d+$", "", self.headers.get("Host") or "127.0.0.1")
             self.reply_json(api, key, 200, {"DataEndpoint": f"http://{host}:{self.server.server_address[1]}"}, name)
+
+    def record_authorization(self, api, key, stream):
+        """With --record: appends what IAM authorizes for the request (one JSON line, as the AWS stand-ins
+        record theirs: test/support/permission-check.ts), so the real kvssink's requests can be judged
+        against the gateway's roles. PutMedia also has KVS use the stream's key on the producer's behalf."""
+        if not self.server.record_file:
+            return
+        action = api[:1].upper() + api[1:]
+        arn = f"arn:aws:kinesisvideo:{self.state.region}:123456789012:stream/{stream}/1700000000000"
+        authorizations = [{"action": f"kinesisvideo:{action}", "resource": arn}]
+        if api == "putMedia":
+            authorizations.append(
+                {
+                    "action": "kms:GenerateDataKey",
+                    "resource": f"kms-key-of:{arn}",
+                    "context": {
+                        "kms:ViaService": f"kinesisvideo.{self.state.region}.amazonaws.com",
+                        "kms:CallerAccount": "123456789012",
+                    },
+                }
+            )
+        record = {"accessKeyId": key, "service": "kinesisvideo", "operation": action, "authorizations": authorizations}
+        with self.state.lock:
+            with open(self.server.record_file, "a") as file:
+                file.write(json.dumps(record) + "\n")
 
     def wait_while_hung(self):
         """In hang mode: accept, never answer, until the mode changes; then drop the connection. True if hung."""
@@ -526,6 +553,8 @@ class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    record_file = None
+
     def __init__(self, address, state):
         self.state = state
         self.closing = False
@@ -555,6 +584,8 @@ class ApiServer(ThreadingHTTPServer):
 class StandIn:
     """The API server, closed and reopened on the same port for the refuse mode."""
 
+    record_file = None
+
     def __init__(self, host, port, state):
         self.host = host
         self.state = state
@@ -564,6 +595,7 @@ class StandIn:
 
     def start(self, port):
         self.server = ApiServer((self.host, port), self.state)
+        self.server.record_file = self.record_file
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -647,9 +679,11 @@ def main():
     parser.add_argument("--region", default="us-east-1", help="the region requests must be signed for")
     parser.add_argument("--mode", default="normal", choices=MODES)
     parser.add_argument("--error-id", type=int, default=4002, help="the ErrorId of the error-ack mode")
+    parser.add_argument("--record", help="append what IAM authorizes for each request to this file (JSON lines)")
     args = parser.parse_args()
 
     state = KvsState(args.region)
+    StandIn.record_file = args.record
     stand_in = StandIn(args.host, args.port, state)
     control = ThreadingHTTPServer((args.host, args.control_port), ControlHandler)
     control.daemon_threads = True

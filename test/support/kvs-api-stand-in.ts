@@ -66,18 +66,18 @@ export class KvsApiStandIn {
 
   /**
    * Starts a stand-in on free ports of `host` (default 127.0.0.1; a box test gives its veth address)
-   * that expects requests signed for `region`.
+   * that expects requests signed for `region`; with `record`, it appends what IAM authorizes for each
+   * request to that file (test/support/permission-check.ts's records).
    */
   static start(
-    options: { region?: string; mode?: KvsStandInMode; host?: string } = {},
+    options: { region?: string; mode?: KvsStandInMode; host?: string; record?: string } = {},
   ): Promise<KvsApiStandIn> {
     const region = options.region ?? 'us-east-1';
     const host = options.host ?? '127.0.0.1';
-    const child = spawn(
-      'python3',
-      [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal', '--host', host],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal', '--host', host];
+    // What IAM authorizes for each request, one JSON line each, for the permission check.
+    if (options.record) args.push('--record', options.record);
+    const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const early: KvsStandInEvent[] = [];

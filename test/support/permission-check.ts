@@ -30,6 +30,8 @@ export interface AwsRequestRecord {
   readonly authorizations: readonly Authorization[];
   /** `denied` when the stand-in refused it with AccessDenied on the test's say-so (IAM not caught up yet). */
   readonly outcome?: 'answered' | 'denied';
+  /** Which deploy's policies were in force (the box test deploys camera changes). */
+  readonly generation?: number;
 }
 
 /** Who signs with a key: a role of the deployment, or a policy the project documents (the operator's). */
@@ -47,7 +49,7 @@ export interface PermissionFinding {
 }
 
 export interface PermissionReport {
-  /** Requests whose outcome the policies contradict: answered but denied, or refused but allowed. */
+  /** Requests whose outcome the policies contradict: answered but denied, or refused though wholly allowed. */
   readonly findings: PermissionFinding[];
   /** Every (principal, action, resource pattern) the policies allow and no request used, as text. */
   readonly unused: string[];
@@ -154,18 +156,21 @@ export class PermissionCheck {
         });
         continue;
       }
+      // AWS answers a request only when it allows every authorization in it, and refuses the whole request
+      // when it denies one (GetParameters and a name the role may not read).
+      let deniedHere = 0;
       for (const authorization of record.authorizations) {
         judged++;
         const { decision, allowStatements } = await this.evaluate(principal, authorization);
-        const expected = record.outcome === 'denied' ? 'denied' : 'Allowed';
         const allowed = decision === 'Allowed';
-        if ((expected === 'Allowed') !== allowed) {
+        if (!allowed) deniedHere++;
+        if (!allowed && record.outcome !== 'denied') {
           findings.push({
             principal: this.principalName(principal),
             request,
             action: authorization.action,
             resource: this.resolveResource(authorization.resource),
-            decision: record.outcome === 'denied' ? `refused by the stand-in but ${decision}` : decision,
+            decision,
           });
         }
         if (!allowed) continue;
@@ -175,6 +180,15 @@ export class PermissionCheck {
           if (!wildcardMatch(grant.resource, this.resolveResource(authorization.resource))) continue;
           used.add(this.grantKey(grant));
         }
+      }
+      if (record.outcome === 'denied' && deniedHere === 0) {
+        findings.push({
+          principal: this.principalName(principal),
+          request,
+          action: record.authorizations.map((a) => a.action).join(', '),
+          resource: record.authorizations.map((a) => this.resolveResource(a.resource)).join(', '),
+          decision: 'refused by the stand-in, but the policies allow all of it',
+        });
       }
     }
     const unused = [...this.principals.values()]

@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { cameraList } from '../../lib/camera-list';
 import { GatewayConfig } from '../../lib/config';
+import { compileSchedule } from '../../lib/recording-schedule';
+import { NIGHTS, SHOP_HOURS } from '../support/recording-schedules';
 import { ReconcilerSandbox, USERDATA, useSsmStandIn } from './stand-ins';
 
 // Each case runs real bash, jq and sha256sum processes: seconds on a busy machine.
@@ -53,6 +55,7 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
         'CODEC=h265',
         'AUDIO=true',
         `RTSP_URL_PARAMETER=${PREFIX}/b`,
+        `RECORDING_SCHEDULE_FILE=${sandbox.root}/etc/kvs-gateway/cameras/b.schedule.json`,
         '',
       ].join('\n'),
     );
@@ -124,13 +127,30 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
     ['not JSON', '{"schemaVersion": 1, "cameras": [', /is not valid: not JSON \(/],
     [
       'an unknown schema version',
-      JSON.stringify({ ...listOf({ name: 'a' }), schemaVersion: 2 }),
-      /schemaVersion 2: this reconciler reads version 1/,
+      JSON.stringify({ ...listOf({ name: 'a' }), schemaVersion: 3 }),
+      /is not valid: schemaVersion 3: this reconciler reads versions 1 and 2;/,
+    ],
+    [
+      'a schedule that is not one',
+      JSON.stringify({
+        ...listOf({ name: 'a', schedule: SHOP_HOURS }),
+        schedules: [{ timeZone: 'UTC', weekMinutes: [[5, 2]] }],
+      }),
+      /is not valid: schedules\[0\]: not a schedule/,
+    ],
+    [
+      'a camera naming a schedule that is not listed',
+      JSON.stringify({
+        schemaVersion: 2,
+        schedules: [],
+        cameras: [{ ...listOf({ name: 'a' }).cameras[0], schedule: 1 }],
+      }),
+      /is not valid: cameras\[0\]\.schedule 1: must be the index of one of the 0 schedules/,
     ],
     [
       'a codec it does not know',
       JSON.stringify(listOf({ name: 'a' }, { name: 'b', codec: 'mpeg2' as never })),
-      /cameras\[1\]\.codec "mpeg2": must be auto, h264 or h265/,
+      /is not valid: cameras\[1\]\.codec "mpeg2": must be auto, h264 or h265/,
     ],
     [
       'a name systemd and KVS would refuse',
@@ -223,6 +243,50 @@ describe('reconcile-cameras.sh (real script, temporary root, stand-in systemctl,
     sandbox.setParameterVersions({ [`${PREFIX}/a`]: 1, [`${PREFIX}/b`]: 1, [`${PREFIX}/d`]: 1 });
     await sandbox.run(RECONCILER);
     expect(sandbox.takeSystemctlCalls()).toEqual(['enable --now kvs-camera@d.service']);
+  });
+
+  test('recording schedules: each camera gets its schedule file before it starts; a change rewrites it, restarting nothing', async () => {
+    sandbox.setCameraList(
+      listOf(
+        { name: 'a', schedule: SHOP_HOURS },
+        { name: 'b', codec: 'h265', audio: true },
+        { name: 'c', schedule: SHOP_HOURS },
+      ),
+    );
+    const first = await sandbox.run(RECONCILER);
+    expect(first.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['enable --now kvs-camera@c.service']);
+    const scheduleOf = (name: string) =>
+      JSON.parse(sandbox.readFile(`etc/kvs-gateway/cameras/${name}.schedule.json`)) as unknown;
+    expect([scheduleOf('a'), scheduleOf('b'), scheduleOf('c')]).toEqual([
+      compileSchedule(SHOP_HOURS),
+      null,
+      compileSchedule(SHOP_HOURS),
+    ]);
+    expect(first.stderr).toContain(
+      'camera a: recording schedule changed: the camera follows it without a restart',
+    );
+
+    sandbox.setCameraList(
+      listOf(
+        { name: 'a', schedule: NIGHTS },
+        { name: 'b', codec: 'h265', audio: true },
+        { name: 'c', schedule: SHOP_HOURS },
+      ),
+    );
+    const changed = await sandbox.run(RECONCILER);
+    expect(changed.code).toBe(0);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+    expect(scheduleOf('a')).toEqual(compileSchedule(NIGHTS));
+    expect(changed.stderr).toContain('camera a: recording schedule changed');
+    expect(changed.stderr).not.toMatch(/camera [bc]:/);
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSystemctlCalls()).toEqual([]);
+
+    sandbox.setCameraList(listOf({ name: 'a', schedule: NIGHTS }, { name: 'b', codec: 'h265', audio: true }));
+    await sandbox.run(RECONCILER);
+    expect(sandbox.takeSystemctlCalls()).toEqual(['disable --now kvs-camera@c.service']);
+    expect(Object.keys(sandbox.snapshot()).filter((file) => file.includes('/c.'))).toEqual([]);
   });
 
   test('more cameras than one GetParameters call takes are read in batches', async () => {

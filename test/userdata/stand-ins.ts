@@ -90,7 +90,8 @@ export class ReconcilerSandbox {
     return calls;
   }
 
-  async run(script: string): Promise<{ code: number; stderr: string }> {
+  /** Runs a gateway script with the sandbox's root, list and stand-ins; `env` adds to its environment. */
+  async run(script: string, env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
     try {
       const { stderr } = await execFileAsync('bash', [script], {
         env: {
@@ -101,6 +102,7 @@ export class ReconcilerSandbox {
           AWS_REGION: 'eu-west-1',
           // A port nothing listens on: connection refused, as when SSM cannot be reached.
           AWS_ENDPOINT_URL_SSM: this.ssmUnreachable ? 'http://127.0.0.1:9' : this.ssm.standIn.url,
+          ...env,
         },
       });
       return { code: 0, stderr };

@@ -13,7 +13,7 @@ from calendar import timegm
 from collections import namedtuple
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 AUTHORIZATION = re.compile(
@@ -32,6 +32,21 @@ class SignatureProblem(Exception):
     def __init__(self, code, message):
         super().__init__(message)
         self.code = code
+
+
+def signed_as_given(signer_class):
+    """botocore's signer leaves User-Agent (and X-Amzn-Trace-Id, Expect) out of what it signs; AWS checks
+    the headers the client says it signed, whichever they are (Fluent Bit signs User-Agent): the request
+    handed to it holds exactly those headers, so sign them all."""
+
+    class SignedAsGiven(signer_class):
+        def headers_to_sign(self, request):
+            headers = HTTPHeaders()
+            for name, value in request.headers.items():
+                headers[name.lower()] = value
+            return headers
+
+    return SignedAsGiven
 
 
 def check(handler, body, service, credentials):
@@ -67,7 +82,7 @@ def check(handler, body, service, credentials):
         headers={name: headers[name] for name in signed if name in headers},
     )
     request.context["timestamp"] = amz_date
-    signer_class = S3SigV4Auth if service == "s3" else SigV4Auth
+    signer_class = signed_as_given(S3SigV4Auth if service == "s3" else SigV4Auth)
     signer = signer_class(
         Credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials.get("Token")),
         service,

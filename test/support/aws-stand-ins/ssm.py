@@ -12,7 +12,7 @@ ValidationException.
 What IAM authorizes for each call goes to aws-requests.jsonl: ssm:GetParameter(s) on every name asked
 for, and for each SecureString decrypted, kms:Decrypt on its key (a parameter's "KeyId", else the AWS
 managed alias/aws/ssm) through SSM, with the parameter's ARN as encryption context, as SSM asks KMS on
-the caller's behalf. ssm-denied.json ["<name>", ...] plays IAM that does not allow those names yet (a
+the caller's behalf. iam.json's "deniedParameters" plays IAM that does not allow those names yet (a
 deploy's policy change not in force): a call naming one of them fails whole with AccessDeniedException,
 as GetParameters authorizes every name it is asked for, and is recorded with the outcome "denied".
 """
@@ -54,9 +54,10 @@ class SsmHandler(StandInHandler):
         authorizations = [
             {"action": f"ssm:{operation}", "resource": self.parameter_arn(signer, name)} for name in names
         ]
-        denied = [name for name in names if name in self.read_state("ssm-denied.json", [])]
+        iam = self.iam()
+        denied = [name for name in names if name in iam["deniedParameters"]]
         if denied:
-            self.record_request(signer, "ssm", operation, authorizations, outcome="denied")
+            self.record_request(signer, "ssm", operation, authorizations, outcome="denied", iam=iam)
             arn = self.parameter_arn(signer, denied[0])
             self.error(400, "AccessDeniedException", f"not authorized to perform: ssm:{operation} on resource: {arn}")
             return
@@ -66,7 +67,7 @@ class SsmHandler(StandInHandler):
                 for name in names
                 if parameters.get(name, {}).get("Type") == "SecureString"
             ]
-        self.record_request(signer, "ssm", operation, authorizations)
+        self.record_request(signer, "ssm", operation, authorizations, iam=iam)
         if target == "AmazonSSM.GetParameter":
             if names[0] not in parameters:
                 self.error(400, "ParameterNotFound", "")

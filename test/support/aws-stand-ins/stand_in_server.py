@@ -11,6 +11,7 @@ stand-in answers is also appended to aws-requests.jsonl with what IAM authorizes
 import argparse
 import json
 import os
+import ssl
 import sys
 import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,10 +59,17 @@ class StandInHandler(BaseHTTPRequestHandler):
         """The account the stand-ins play (account.json {"account": ...}), in every ARN they record."""
         return self.read_state("account.json", {"account": DEFAULT_ACCOUNT})["account"]
 
-    def record_request(self, signer, service, operation, authorizations, outcome="answered"):
+    def iam(self):
+        """iam.json {"generation": n, "deniedParameters": [...]}: which deploy's policies are in force (the
+        test judges each request against that deploy's templates) and the SSM parameter names IAM does not
+        allow yet. Read once per request, so a request sees one state."""
+        return self.read_state("iam.json", {"generation": 0, "deniedParameters": []})
+
+    def record_request(self, signer, service, operation, authorizations, outcome="answered", iam=None):
         """Appends what IAM authorizes for one request to aws-requests.jsonl, for the permission check
-        (test/support/permission-check.ts): who signed it (signer: sigv4.check's answer), and one
-        {"action", "resource", "context"} per action and resource AWS authorizes for it."""
+        (test/support/permission-check.ts): who signed it (signer: sigv4.check's answer), one
+        {"action", "resource", "context"} per action and resource AWS authorizes for it, and the IAM
+        generation in force."""
         self.record(
             "aws-requests.jsonl",
             {
@@ -70,6 +78,7 @@ class StandInHandler(BaseHTTPRequestHandler):
                 "operation": operation,
                 "authorizations": authorizations,
                 "outcome": outcome,
+                "generation": (iam or self.iam())["generation"],
             },
         )
 
@@ -87,9 +96,16 @@ def serve(handler_class, description):
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--state", required=True, help="the folder of state files the test reads and writes")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM; a throw-away CA's)")
+    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = parser.parse_args()
     handler_class.state_dir = args.state
     server = ThreadingHTTPServer((args.address, args.port), handler_class)
     server.daemon_threads = True
+    if args.tls_cert:
+        # For clients that speak only HTTPS to AWS (Fluent Bit's CloudWatch Logs output).
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(json.dumps({"event": "ready", "port": server.server_address[1]}), flush=True)
     server.serve_forever()

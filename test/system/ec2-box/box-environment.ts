@@ -75,6 +75,11 @@ export class BoxEnvironment {
   aws!: AwsStandInState;
   network!: TestNetwork;
   userData!: SynthesizedEc2UserData;
+  /**
+   * Every deploy of the test, in order: what the first boot's user-data came with, then each camera
+   * change. A request is judged against the deploy whose IAM was in force (its `generation`).
+   */
+  readonly deploys: SynthesizedEc2UserData[] = [];
   endpoints!: Record<'s3' | 'ssm' | 'cloudformation', string>;
   /** The box the install scenario booted; the scenarios after it use it. */
   box!: GatewayBox;
@@ -143,7 +148,22 @@ export class BoxEnvironment {
   }
 
   putCameraUrl(name: string, url: string): void {
-    this.aws.putParameter(`${PREFIX}/${name}`, url);
+    this.aws.putParameter(this.urlParameter(name), url);
+  }
+
+  /**
+   * A deploy of this camera config, as far as IAM is concerned: its templates are synthesized, and from
+   * now on the instance role's policy is theirs (requests are judged against them). `deniedParameters`
+   * are the names IAM does not allow yet, in the same write.
+   */
+  deployIam(cameras: readonly CameraSpec[], deniedParameters: string[] = []): void {
+    this.deploys.push(synthesizeEc2UserData(this.config(cameras), PLACE));
+    this.aws.setIam({ generation: this.deploys.length - 1, deniedParameters });
+  }
+
+  /** The SSM parameter of a camera's URL. */
+  urlParameter(name: string): string {
+    return `${PREFIX}/${name}`;
   }
 
   /** Writes the shard's camera list as a deploy of this camera config would. */
@@ -277,7 +297,8 @@ export class BoxEnvironment {
     await this.startProxy();
     this.aws.setInstance(INSTANCE);
     this.aws.setParameters({});
-    this.userData = synthesizeEc2UserData(this.config(INITIAL_CAMERAS), PLACE);
+    this.deployIam(INITIAL_CAMERAS);
+    this.userData = this.deploys[0];
     // The asset as CDK uploads it: the staged userdata/ folder, zipped with its files at the root.
     const zip = path.join(this.work, 'gateway-files.zip');
     await run('bash', [

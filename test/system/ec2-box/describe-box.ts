@@ -8,9 +8,11 @@ import { hardening } from './scenarios/hardening';
 import { install } from './scenarios/install';
 import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
+import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
 import { restartDelays } from './scenarios/restart-delays';
+import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
 /**
@@ -32,10 +34,12 @@ const SCENARIOS: readonly BoxScenario[] = [
   wrongPassword,
   cameraAddedAndRemoved,
   passwordRotated,
+  scheduleChange,
   cameraDown,
   restartDelays,
   reboot,
   journalAndCpu,
+  permissions,
   realKvssink, // by hand only (KVS_BOX_REAL_KVSSINK)
 ];
 

@@ -2,7 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CONTAINER_BUILD_CONTEXT, DOCKERFILE } from '../../../lib/fargate-stack';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AwsStandIn, AwsStandInState, STAND_IN_CREDENTIALS } from '../../support/aws-stand-ins';
+import { DeployedApp } from '../../support/deployed-app';
 import { buildGatewayApp, configWith } from '../../support/gateway-app';
+import { describeFindings, PermissionCheck } from '../../support/permission-check';
 import { discoverMediaFile } from '../../support/media-file';
 import { mkvFiles } from '../../support/run-camera';
 import { TestCamera, TestCameraOptions } from '../../support/test-camera';
@@ -10,7 +14,7 @@ import { BuildahStorage, ImageConfig } from '../support/buildah';
 import { mustRun } from '../support/command';
 import { debianRootfs } from '../support/gateway-box';
 import { EcsCredentialsEndpoint } from '../support/ecs-credentials-endpoint';
-import { EcsTaskDefinition, EcsTaskRunner } from '../support/ecs-task-runner';
+import { EcsTaskDefinition, EcsTaskRunner, readTaskSecrets } from '../support/ecs-task-runner';
 import { EcsContainerDefinition } from '../support/oci-runtime-spec';
 import { TaskNetwork } from '../support/task-network';
 
@@ -31,6 +35,7 @@ const UBUNTU_MINIMIZED_DPKG_EXCLUDES = [
 /** And what they set for dpkg in containers (no fsync per file: an image build is all or nothing). */
 const UBUNTU_DOCKER_DPKG_SPEEDUP = 'force-unsafe-io\n';
 const CAMERA_PASSWORD = 'fargate p@ss/word';
+const PSEUDO = { region: REGION, accountId: ACCOUNT };
 
 interface CameraCase {
   readonly name: string;
@@ -76,6 +81,10 @@ export function describeFargateTask(variant: FargateVariant): void {
   const testCameras: TestCamera[] = [];
   let image: { rootfs: string; config: ImageConfig };
   let taskDefinition: EcsTaskDefinition;
+  /** The synthesized app as deployed in ACCOUNT and REGION: the execution role's requests are judged against it. */
+  let deployment: DeployedApp;
+  let ssm: AwsStandIn | undefined;
+  let awsState: AwsStandInState;
   let rootfsBefore: Map<string, string>;
   const figures: Record<string, string> = {};
 
@@ -170,7 +179,9 @@ export function describeFargateTask(variant: FargateVariant): void {
       },
     });
     // The cameras are in shard 1: its nested stack holds the task definition.
-    const template = Template.fromStack(buildGatewayApp(config).fargateGateway.shards[0]);
+    const gateway = buildGatewayApp(config);
+    deployment = new DeployedApp(gateway.app.synth().directory, { account: ACCOUNT, region: REGION });
+    const template = Template.fromStack(gateway.fargateGateway.shards[0]);
     const [definition, ...others] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
     expect(others).toEqual([]);
     return definition.Properties as EcsTaskDefinition;
@@ -199,7 +210,9 @@ export function describeFargateTask(variant: FargateVariant): void {
     network = await TaskNetwork.create(runFolder);
     endpoint = await EcsCredentialsEndpoint.start(network.hostAddress);
     await network.forwardCredentialsEndpoint(endpoint.port);
-    const parameters: Record<string, string> = {};
+    awsState = new AwsStandInState(path.join(runFolder, 'aws'));
+    awsState.setAccount(ACCOUNT);
+    ssm = await AwsStandIn.start('ssm', awsState);
     for (const c of CAMERAS) {
       const camera = await TestCamera.start({
         ...c.camera,
@@ -209,8 +222,19 @@ export function describeFargateTask(variant: FargateVariant): void {
         fps: 10,
       });
       testCameras.push(camera);
-      parameters[`/kvs-gateway/cameras/${c.name}`] = camera.url();
+      awsState.putParameter(`/kvs-gateway/cameras/${c.name}`, camera.url());
     }
+    // ECS reads the camera URLs with the execution role before it starts the containers.
+    const executionRoleSession = new SSMClient({
+      endpoint: ssm.url,
+      region: REGION,
+      credentials: {
+        accessKeyId: STAND_IN_CREDENTIALS.AccessKeyId,
+        secretAccessKey: STAND_IN_CREDENTIALS.SecretAccessKey,
+        sessionToken: STAND_IN_CREDENTIALS.Token,
+      },
+    });
+    const parameters = await readTaskSecrets(taskDefinition, PSEUDO, executionRoleSession);
     rootfsBefore = snapshot(image.rootfs);
     const cameraOverrides = Object.fromEntries(
       CAMERAS.map((c) => [containerOf(c.name).Name, { GATEWAY_SINK: 'file:/tmp/video' }]),
@@ -221,7 +245,7 @@ export function describeFargateTask(variant: FargateVariant): void {
       folder: path.join(runFolder, 'task'),
       networkNamespace: network.path,
       taskAddress: network.taskAddress,
-      pseudoParameters: { region: REGION, accountId: ACCOUNT },
+      pseudoParameters: PSEUDO,
       parameters,
       credentialsRelativeUri: endpoint.relativeUri,
       // RunTask overrides: a file sink (no kvssink in CI) and a refresh every 10 s instead of 120 s.
@@ -232,6 +256,7 @@ export function describeFargateTask(variant: FargateVariant): void {
 
   afterAll(async () => {
     await runner?.remove();
+    await ssm?.stop();
     await Promise.all(testCameras.map((camera) => camera.stop()));
     await endpoint?.stop();
     await network?.remove();
@@ -298,10 +323,15 @@ export function describeFargateTask(variant: FargateVariant): void {
       'entrypoint.sh',
       'run-camera.sh',
       'camera-pipeline.py',
+      'recording_schedule.py',
       'refresh-kvs-credentials.sh',
+      'sync-camera-schedules.sh',
+      'aws-request.sh',
     ]) {
       expect(fs.statSync(path.join(image.rootfs, 'opt/kvs-gateway/bin', script)).mode & 0o777).toBe(0o755);
     }
+    // Recording schedules: Python's zoneinfo reads the system's time-zone database (the tzdata package).
+    expect(fs.statSync(path.join(image.rootfs, 'usr/share/zoneinfo/Europe/Berlin')).isFile()).toBe(true);
     const registry = path.join(image.rootfs, 'opt/kvs-gateway/share/kvs-gateway/gstreamer-registry.bin');
     expect(fs.statSync(registry).mode & 0o777).toBe(0o644);
   });
@@ -469,5 +499,25 @@ export function describeFargateTask(variant: FargateVariant): void {
     for (const secret of [CAMERA_PASSWORD, encodeURIComponent(CAMERA_PASSWORD), ...endpoint!.secrets]) {
       expect(logs).not.toContain(secret);
     }
+  });
+
+  /** What the execution role allows that the task run did not use, and why it stays. */
+  const KEPT_UNUSED: readonly RegExp[] = [
+    // The image pull: the runner uses the image it built; ECS pulls it from the CDK's asset repository.
+    /: ecr:(GetAuthorizationToken|BatchCheckLayerAvailability|BatchGetImage|GetDownloadUrlForLayer) on /,
+    // The awslogs driver's: the runner collects the containers' output itself.
+    /: logs:(CreateLogStream|PutLogEvents) on /,
+  ];
+
+  test("ECS's reads of the camera URLs are allowed by the shard's execution role, which grants nothing else unused but the image pull and awslogs", async () => {
+    const role = deployment.roles().find((r) => r.logicalId.startsWith('TaskExecutionRole'))!;
+    const check = new PermissionCheck(deployment, new Map([[STAND_IN_CREDENTIALS.AccessKeyId, { role }]]));
+    const records = awsState.requestRecords();
+    const report = await check.judge(records);
+    expect(records.map((r) => `${r.service} ${r.operation}`)).toEqual(['ssm GetParameters']);
+    expect(describeFindings(report.findings)).toEqual([]);
+    expect(report.unused.filter((grant) => !KEPT_UNUSED.some((kept) => kept.test(grant)))).toEqual([]);
+    figures['execution role'] =
+      `${report.judged} authorizations judged; unused: ${report.unused.length} (image pull, awslogs)`;
   });
 }

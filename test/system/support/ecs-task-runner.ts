@@ -1,4 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { GetParametersCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -46,7 +47,7 @@ export interface TaskRunOptions {
   readonly taskAddress: string;
   /** What the task definition's Refs stand for. */
   readonly pseudoParameters: { region: string; accountId: string; partition?: string };
-  /** SSM parameter name -> value: what ECS reads with the execution role to inject `Secrets`. */
+  /** SSM parameter name -> value: what ECS reads with the execution role to inject `Secrets` (readTaskSecrets). */
   readonly parameters: Record<string, string>;
   readonly credentialsRelativeUri: string;
   /** RunTask's containerOverrides (environment), by container name. */
@@ -98,6 +99,39 @@ function resolveValue(value: unknown, pseudo: TaskRunOptions['pseudoParameters']
   const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (join) return join[1].map((part) => resolveValue(part, pseudo)).join(join[0]);
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+}
+
+/**
+ * What ECS does with the execution role before it starts a task's containers: reads every SSM parameter
+ * the task's `Secrets` name, with GetParameters (decrypted, at most 10 names a call). Here against an SSM
+ * stand-in, signed with the credentials given for the execution role; the answer is the runner's
+ * `parameters`.
+ */
+export async function readTaskSecrets(
+  taskDefinition: EcsTaskDefinition,
+  pseudo: TaskRunOptions['pseudoParameters'],
+  ssm: SSMClient,
+): Promise<Record<string, string>> {
+  const names = [
+    ...new Set(
+      taskDefinition.ContainerDefinitions.flatMap((c) => c.Secrets ?? []).map((secret) =>
+        parameterName(resolveValue(secret.ValueFrom, pseudo)),
+      ),
+    ),
+  ];
+  const values: Record<string, string> = {};
+  for (let start = 0; start < names.length; start += 10) {
+    const answer = await ssm.send(
+      new GetParametersCommand({ Names: names.slice(start, start + 10), WithDecryption: true }),
+    );
+    if (answer.InvalidParameters?.length) {
+      throw new Error(
+        `ECS could not start the task: no SSM parameter ${answer.InvalidParameters.join(', ')}`,
+      );
+    }
+    for (const parameter of answer.Parameters ?? []) values[parameter.Name!] = parameter.Value!;
+  }
+  return values;
 }
 
 /** An SSM parameter's name from a secret's valueFrom (an ARN or the name itself), as ECS reads it. */

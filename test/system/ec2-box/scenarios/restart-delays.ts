@@ -26,7 +26,10 @@ export function restartDelays(env: BoxEnvironment): void {
     const systemdVersion = Number(/^systemd (\d+)/.exec(await box.mustExec(['systemctl', '--version']))?.[1]);
     const gate = await env.startCamera('gate', { codec: 'h265' });
     env.putCameraUrl('gate', gate.url());
-    env.setCameras([...INITIAL_CAMERAS, { name: 'gate', codec: 'h264' }]);
+    // A deploy that adds the camera: the role's policy first, then the list (CloudFormation's order).
+    const withGate = [...INITIAL_CAMERAS, { name: 'gate', codec: 'h264' as const }];
+    env.deployIam(withGate);
+    env.setCameras(withGate);
 
     // systemd's own lines for the unit: entering auto-restart (the delay starts), the restart job (it ends).
     const delays = async (): Promise<number[]> => {
@@ -56,6 +59,8 @@ export function restartDelays(env: BoxEnvironment): void {
       },
       2000,
     );
+    // A deploy that removes it: the role loses its parameter first, then the list.
+    env.deployIam(INITIAL_CAMERAS, [env.urlParameter('gate')]);
     env.setCameras(INITIAL_CAMERAS);
     env.figure(
       `restart delays of a failing camera unit (systemd ${systemdVersion}): ${measured.map((d) => d.toFixed(1)).join(', ')} s`,
@@ -74,5 +79,6 @@ export function restartDelays(env: BoxEnvironment): void {
       async () => (await box.unitProperties(unit, 'UnitFileState')).UnitFileState === 'disabled',
       2000,
     );
+    env.aws.denyParameters([]);
   });
 }
