@@ -73,12 +73,16 @@ export function restartDelays(env: BoxEnvironment): void {
     } else {
       for (const delay of measured) expect(delay).toBeLessThan(measured[0] + 3);
     }
+    // Stopped, and the reconciler's state written without it (a reboot next must not find it there);
+    // its URL parameter stays denied, as IAM has it after the deploy.
     await waitFor(
-      `${unit} to stop`,
+      'the reconciler to stop gate',
       env.ms(90_000),
-      async () => (await box.unitProperties(unit, 'UnitFileState')).UnitFileState === 'disabled',
+      async () =>
+        (await box.journal('-u', 'kvs-reconcile-cameras.service')).includes(
+          'camera gate: stopped (no longer in the camera list)',
+        ) && !/^gate\t/m.test(box.readFile('var/lib/kvs-gateway/cameras.state')),
       2000,
     );
-    env.aws.denyParameters([]);
   });
 }
