@@ -14,6 +14,13 @@ export function cameraAlarmName(gatewayStackName: string, cameraName: string, ki
   return `${gatewayStackName}-${cameraName}-${kind}`;
 }
 
+/** The alarm on a shard's instance (EC2) or task (Fargate): the gateway itself. */
+export type GatewayAlarmKind = 'instance-status-check' | 'running-tasks';
+
+export function shardAlarmName(gatewayStackName: string, shard: number, kind: GatewayAlarmKind): string {
+  return `${gatewayStackName}-shard-${shard}-${kind}`;
+}
+
 /** ECS container names allow letters, digits, "_" and "-": a "." becomes "_" (see `normalizedCameraName`). */
 export function cameraContainerName(cameraName: string): string {
   return `camera-${cameraName.replace(/\./g, '_')}`;

@@ -30,7 +30,7 @@ export const DEFAULT_PRODUCER_SDK_TAG = 'v3.5.0';
 /**
  * The fingerprint of Fluent Bit's package repository key (packages.fluentbit.io/fluentbit.key,
  * "Fluentbit releases (Releases signing key)", as Fluent Bit's installation docs publish it since 1.9):
- * the install trusts the key it downloads only when it has this one.
+ * the install trusts the key it downloads only when it has this one (ec2.fluentBitKeyFingerprint).
  */
 export const FLUENT_BIT_KEY_FINGERPRINT = 'C3C0A28534B9293EAF51FABD9F9DDC083888C1CD';
 /** The most cameras one config deploys: the largest fleet the tests synthesize and check against the limits. */
@@ -417,6 +417,15 @@ const EC2_SCHEMA = z
     )
       .default(DEFAULT_PRODUCER_SDK_TAG)
       .describe('The Producer SDK release the install script builds kvssink from.'),
+    fluentBitKeyFingerprint: text(
+      /^([0-9A-F]{40}|[0-9A-F]{64})$/,
+      (v) =>
+        `${show(v)} is not an OpenPGP key fingerprint (40 upper-case hex digits, ${FLUENT_BIT_KEY_FINGERPRINT})`,
+    )
+      .default(FLUENT_BIT_KEY_FINGERPRINT)
+      .describe(
+        "The fingerprint the install requires of Fluent Bit's package repository key before apt trusts it; the default is the one Fluent Bit publishes.",
+      ),
     rootVolumeGiB: wholeNumber(8, 1024, ' GiB').default(16).describe('Size of the root volume (GiB).'),
     camerasPerInstance: wholeNumber(1, MAX_CAMERAS_PER_INSTANCE)
       .default(10)

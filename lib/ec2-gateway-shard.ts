@@ -19,7 +19,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { CpuArchitecture, cameraUrlParameterName, FLUENT_BIT_KEY_FINGERPRINT, GatewayConfig } from './config';
+import { CpuArchitecture, cameraUrlParameterName, GatewayConfig } from './config';
 import { ShardAlarms } from './gateway-monitoring';
 import { NetworkStack } from './network-stack';
 import { Shard, shardCameraListJson } from './shards';
@@ -170,7 +170,7 @@ export class Ec2GatewayShard extends NestedStack {
         KVS_PRODUCER_SDK_TAG: config.ec2.producerSdkTag,
         KVS_CAMERA_LIST_PARAMETER: cameraListParameterNameOfShard,
         KVS_LOG_GROUP: props.logGroup.logGroupName,
-        KVS_FLUENT_BIT_KEY_FINGERPRINT: FLUENT_BIT_KEY_FINGERPRINT,
+        KVS_FLUENT_BIT_KEY_FINGERPRINT: config.ec2.fluentBitKeyFingerprint,
       }),
       // The signed AWS requests come before the bootstrap: it uses them before anything is downloaded.
       ...USERDATA_SCRIPTS.map((script) => fs.readFileSync(path.join(USERDATA_DIR, script), 'utf8')),

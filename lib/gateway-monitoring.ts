@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { CameraAlarmKind, cameraAlarmName } from './camera-names';
+import { CameraAlarmKind, cameraAlarmName, GatewayAlarmKind, shardAlarmName } from './camera-names';
 import { MonitoringConfig } from './config';
 import { compileSchedule } from './recording-schedule';
 import { scheduleMath } from './schedule-metric-math';
@@ -33,12 +33,6 @@ export const DEFAULT_FRAGMENT_LATENCY_THRESHOLD = Duration.seconds(10);
 export type ShardCompute =
   | { readonly kind: 'ec2'; readonly autoScalingGroup: autoscaling.IAutoScalingGroup }
   | { readonly kind: 'fargate'; readonly service: ecs.IBaseService; readonly desiredCount: number };
-
-export type GatewayAlarmKind = 'instance-status-check' | 'running-tasks';
-
-export function shardAlarmName(gatewayStackName: string, shard: number, kind: GatewayAlarmKind): string {
-  return `${gatewayStackName}-shard-${shard}-${kind}`;
-}
 
 /** The KVS metrics of one stream (namespace `AWS/KinesisVideo`, dimension `StreamName`). */
 export function cameraStreamMetrics(streamName: string) {

@@ -20,6 +20,8 @@ readonly TEST_PACKAGES=(
   gir1.2-gstreamer-1.0
   gir1.2-gst-rtsp-server-1.0
   python3-gi
+  python3-gst-1.0
+  gstreamer1.0-python3-plugin-loader
   shellcheck
   flake8
   chromium

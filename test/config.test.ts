@@ -68,6 +68,7 @@ describe('a valid config', () => {
         instanceType: 't4g.small',
         architecture: 'arm64',
         producerSdkTag: 'v3.5.0',
+        fluentBitKeyFingerprint: 'C3C0A28534B9293EAF51FABD9F9DDC083888C1CD',
         rootVolumeGiB: 16,
         camerasPerInstance: 10,
       },

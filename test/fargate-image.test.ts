@@ -103,6 +103,7 @@ describe('the Fargate image (container/Dockerfile)', () => {
       sources: [
         'userdata/run-camera.sh',
         'userdata/camera-pipeline.py',
+        'userdata/camera_status.py',
         'userdata/kvssink_reports.py',
         'userdata/recording_schedule.py',
         'userdata/refresh-kvs-credentials.sh',

@@ -33,6 +33,7 @@ import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
+import camera_status  # noqa: E402
 import kvssink_reports as reports  # noqa: E402
 import recording_schedule  # noqa: E402
 
@@ -40,6 +41,18 @@ import recording_schedule  # noqa: E402
 STOPPED, TRANSIENT, AUTH, STALL, NOT_FOUND, UNSUPPORTED, MISSING_ELEMENT, BAD_URL = 0, 20, 21, 22, 23, 24, 25, 26
 STREAM_MISSING, RESTART_NOW, CREDENTIALS, OFF_SCHEDULE = 27, 28, 29, 30
 FINISH_CODES = {"fresh-session": RESTART_NOW, "new-credentials": RESTART_NOW, "stream-missing": STREAM_MISSING, "credentials": CREDENTIALS}
+# How a run's end shows in `kvs-gateway status` (camera_status.py); a code not here says nothing new.
+END_STATES = {
+    TRANSIENT: "camera-down",
+    AUTH: "login-refused",
+    STALL: "camera-down",
+    NOT_FOUND: "camera-down",
+    UNSUPPORTED: "unsupported-camera",
+    MISSING_ELEMENT: "missing-software",
+    BAD_URL: "config-error",
+    STREAM_MISSING: "stream-missing",
+    CREDENTIALS: "no-credentials",
+}
 
 env = os.environ
 camera_name = env["CAMERA_NAME"]
@@ -115,6 +128,7 @@ class Output:
 
 
 output = None
+status_file = camera_status.StatusFile(env.get("STATUS_FILE") or f"{env['HEALTH_FILE']}.status")
 
 
 def log(message, failure=False):
@@ -142,9 +156,10 @@ def exit_if_stuck(seconds, code, what):
 
 
 class Finished(Exception):
-    def __init__(self, code, reason):
+    def __init__(self, code, reason, state=None):
         super().__init__(reason)
         self.code = code
+        self.state = state or END_STATES.get(code)
 
 
 class CameraState:
@@ -267,7 +282,7 @@ def failure_for(error, debug, watch=None):
         return Finished(NOT_FOUND, f"the camera has no stream at this path: {text}")
     if error.matches(Gst.ResourceError.quark(), Gst.ResourceError.OPEN_READ_WRITE):
         return Finished(TRANSIENT, f"cannot connect to the camera: {text}")
-    return Finished(TRANSIENT, f"pipeline error: {text}")
+    return Finished(TRANSIENT, f"pipeline error: {text}", "pipeline-error")
 
 
 def transport_refused(message):
@@ -537,9 +552,9 @@ class MediaFlow:
                 return f"{what} for {silent:.0f}s (camera silent or connection half-open): restarting the pipeline"
         return None
 
-    def publish(self, kvs_ok, reason, now=False):
+    def publish(self, kvs_ok, reason, state, now=False):
         """Writes "<first frame epoch> <latest healthy epoch> [why not healthy]" every 2 s, at once when the
-        verdict changes, and when `now`."""
+        verdict changes, and when `now`; says the camera's status when it is due (camera_status.py)."""
         if not video_seen.is_set():
             return
         if kvs_ok:
@@ -552,6 +567,13 @@ class MediaFlow:
         first = min(track.first for track in self.tracks)
         latest = self.healthy_epoch if self.healthy_epoch is not None else first - 1
         write_health(f"{int(first)} {int(latest)}{' ' + reason if reason else ''}")
+        report_status("streaming" if kvs_ok else state, reason)
+
+
+def report_status(state, reason=""):
+    said = status_file.report(state, reason)
+    if said:
+        log(said)
 
 
 def write_health(line):
@@ -568,6 +590,8 @@ def end_run(finished):
         log(str(finished), failure=finished.code in (TRANSIENT, NOT_FOUND, CREDENTIALS, STREAM_MISSING))
     if finished.code in (STREAM_MISSING, CREDENTIALS):
         write_health(f"0 0 {redact(finished)}")
+    if finished.state:
+        report_status(finished.state, redact(finished))
     flush_output()
     # os._exit: no interpreter teardown racing GStreamer's threads; the pipeline is stopped or cannot be.
     os._exit(finished.code)
@@ -641,8 +665,10 @@ class Run:
         return Finished(FINISH_CODES[finish.outcome], finish.message)
 
     def healthy(self):
+        """(healthy, why not, the camera state that goes with it)."""
         with self.lock:
-            return self.watch.healthy(time.monotonic(), sink_is_kvs)
+            ok, reason = self.watch.healthy(time.monotonic(), sink_is_kvs)
+            return ok, reason, self.watch.unhealthy_state()
 
 
 def missing_kvssink_hint():
@@ -707,7 +733,9 @@ def run(stopping, state):
         if not started_ok:
             message = bus.pop_filtered(Gst.MessageType.ERROR)
             exit_if_stuck(stop_timeout, TRANSIENT, "stopping the pipeline")
-            raise failure_for(*message.parse_error(), current.watch) if message else Finished(TRANSIENT, "the pipeline did not start")
+            if message is None:
+                raise Finished(TRANSIENT, "the pipeline did not start", "pipeline-error")
+            raise failure_for(*message.parse_error(), current.watch)
         started = time.monotonic()
         outcome = None
         while outcome is None:

@@ -11,8 +11,6 @@
 # KVS_FLUENT_BIT_KEY_FINGERPRINT (the pinned fingerprint of Fluent Bit's repository key); KVS_INSTANCE_ID
 # (read from IMDS when unset); KVS_INSTALL_STEP_FILE (where the running step is written, for the
 # failure signal).
-# Test only: KVS_TEST_WITHOUT_LOG_SHIPPER=1 installs Fluent Bit's configuration but not Fluent Bit
-# (its package repository is out of reach of the whole-system test's box); no deployment sets it.
 set -Eeuo pipefail
 
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,7 +33,7 @@ readonly UNITS=(
   kvs-reconcile-cameras.service kvs-reconcile-cameras.timer
 )
 readonly GATEWAY_SCRIPTS=(
-  run-camera.sh camera-pipeline.py kvssink_reports.py recording_schedule.py reconcile-cameras.sh refresh-kvs-credentials.sh
+  run-camera.sh camera-pipeline.py camera_status.py kvssink_reports.py recording_schedule.py reconcile-cameras.sh refresh-kvs-credentials.sh
   aws-request.sh
 )
 
@@ -130,10 +128,6 @@ install_gateway_files() {
 # server that sent it); curl and python3 are on Ubuntu's image, and nothing here needs gpg.
 install_log_shipper() {
   local codename fingerprint
-  if [[ "${KVS_TEST_WITHOUT_LOG_SHIPPER:-}" == 1 ]]; then
-    log "TEST ONLY (KVS_TEST_WITHOUT_LOG_SHIPPER=1): not installing Fluent Bit"
-    return 0
-  fi
   codename="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)"
   curl -fsSL --retry 3 -o "$FLUENT_BIT_KEYRING.new" "$FLUENT_BIT_REPOSITORY/fluentbit.key"
   fingerprint="$(python3 "$SOURCE_DIR/openpgp-key-fingerprint.py" "$FLUENT_BIT_KEYRING.new")"
@@ -155,10 +149,8 @@ start_gateway() {
   systemctl enable kvs-credentials.service kvs-reconcile-cameras.service
   systemctl start kvs-credentials.service
   systemctl enable --now kvs-credentials.timer
-  if [[ "${KVS_TEST_WITHOUT_LOG_SHIPPER:-}" != 1 ]]; then
-    systemctl enable --now fluent-bit.service
-    systemctl restart fluent-bit.service
-  fi
+  systemctl enable --now fluent-bit.service
+  systemctl restart fluent-bit.service
   systemctl start kvs-reconcile-cameras.service
   systemctl enable --now kvs-reconcile-cameras.timer
 }

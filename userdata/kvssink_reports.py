@@ -55,9 +55,10 @@ MISSING_STREAM = "stream-missing"
 KMS = "kms-key"
 
 
-# message format fields: {stream} {region} {code} {interval} {file_advice}. (namedtuple, not dataclass: the
-# dataclasses module alone costs 1.4 MB of memory per camera.)
-Verdict = namedtuple("Verdict", "problem action unhealthy message")
+# state: what `kvs-gateway status` shows while it lasts (camera_status.STATES). message format fields: {stream}
+# {region} {code} {interval} {file_advice}. (namedtuple, not dataclass: the dataclasses module alone costs 1.4 MB
+# of memory per camera.)
+Verdict = namedtuple("Verdict", "problem action unhealthy state message")
 
 
 VERDICTS = {
@@ -65,6 +66,7 @@ VERDICTS = {
         KEY_FRAMES,
         "continue",
         True,
+        "kvs-refusing",
         "KVS refuses this camera's fragments (error 4002, fragment over 10 s): the camera sends a key frame every "
         "{interval}; set its I-frame interval (GOP) to 1-4 s (turn off 'smart codec' / dynamic GOP modes)",
     ),
@@ -72,18 +74,21 @@ VERDICTS = {
         TIMESTAMPS,
         "fresh-session",
         False,
+        "kvs-refusing",
         "KVS refuses this camera's timestamps ({code}): restarting the upload with a fresh session",
     ),
     REJECTED: Verdict(
         REJECTED,
         "credentials",
         True,
+        "kvs-refusing",
         "KVS refused the credentials (HTTP 403): {file_advice}",
     ),
     MISSING_STREAM: Verdict(
         MISSING_STREAM,
         "stream-missing",
         True,
+        "stream-missing",
         "KVS stream {stream} does not exist in {region} (or is being deleted): deploy the gateway's streams "
         "(`npx cdk deploy StreamStack`, which `cdk deploy Ec2GatewayStack`/`FargateGatewayStack` includes), or fix "
         "STREAM_NAME/AWS_REGION; the camera waits and tries again",
@@ -92,6 +97,7 @@ VERDICTS = {
         KMS,
         "continue",
         True,
+        "kvs-refusing",
         "KVS cannot use the stream's KMS key ({code}): the gateway's role needs kms:GenerateDataKey on the key, "
         "and the key must be enabled",
     ),
@@ -348,7 +354,8 @@ class KeyFrameInterval:
         )
 
     def describe(self):
-        return describe_interval(self.interval) if self.interval is not None else "unknown (no two key frames seen)"
+        # KVS refuses a fragment over 10 s before the camera's second key frame comes: that much is known.
+        return describe_interval(self.interval) if self.interval is not None else f"{KVS_MAX_FRAGMENT_SECONDS} s or more"
 
 
 def describe_interval(seconds):
@@ -514,6 +521,12 @@ class KvsWatch:
             f"the credential file {self.credential_file} {what}: refresh-kvs-credentials.sh writes it (EC2: "
             "kvs-credentials.timer; Fargate: the task's credentials container); waiting for it"
         )
+
+    def unhealthy_state(self):
+        """The camera state (camera_status.STATES) that goes with healthy()'s reason when it is not healthy."""
+        if self.problem is not None and self.problem[0].unhealthy:
+            return self.problem[0].state
+        return "kvs-unreachable"
 
     def healthy(self, now, sink_is_kvs):
         """(healthy, reason): whether KVS is accepting the video, as far as the gateway can tell."""

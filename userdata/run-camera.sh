@@ -68,6 +68,8 @@
 #   STATE_FILE [$STATE_DIRECTORY/<camera>.state, else $HEALTH_FILE.state]  what worked (RTSP transport)
 #   GATEWAY_PYTHON [/usr/bin/python3]  the Python that has python3-gi (the distribution's)
 #   PIPELINE_PROGRAM [camera-pipeline.py next to this script]  the pipeline program it runs
+#   STATUS_FILE [$HEALTH_FILE.status]  the last "status <state> since <time>: <reason>" line said (camera_status.py,
+#                                      next to the pipeline program): what `kvs-gateway status` reads in the logs
 #
 # Health: `run-camera.sh --check-health` (same environment) exits 0 while video flows and KVS accepts it,
 # 1 (saying why) when not for HEALTH_MAX_AGE_SECONDS. Exceptions, which report healthy and say so: off
@@ -93,10 +95,28 @@ readonly RUN_STREAM_MISSING=27 RUN_RESTART_NOW=28 RUN_CREDENTIALS=29 RUN_OFF_SCH
 CAMERA_NAME="${CAMERA_NAME:-${STREAM_NAME:-}}"
 log() { printf 'run-camera[%s]: %s\n' "${CAMERA_NAME:-?}" "$*" >&2; }
 fail() {
-  local code="$1"
+  local code="$1" state=config-error
   shift
   log "error: $*"
+  case "$code" in
+    "$EXIT_PARAMETER_MISSING") state=no-camera-url ;;
+    "$EXIT_UNSUPPORTED_CAMERA") state=unsupported-camera ;;
+    "$EXIT_MISSING_SOFTWARE") state=missing-software ;;
+  esac
+  report_status "$state" "$*"
   exit "$code"
+}
+
+# The camera's status line for `kvs-gateway status`, when one is due (camera_status.py says when and keeps
+# what was said in STATUS_FILE, shared with the pipeline runs). "--repeat" says the last one again during a
+# long wait. Nothing before the defaults are known, nor without a Python.
+report_status() {
+  local said
+  if [[ -n "${STATUS_FILE:-}" && -n "${STATUS_PROGRAM:-}" ]] &&
+    said="$("${GATEWAY_PYTHON:-/usr/bin/python3}" "$STATUS_PROGRAM" "$STATUS_FILE" "$@" 2>/dev/null)" &&
+    [[ -n "$said" ]]; then
+    log "$said"
+  fi
 }
 
 # A whole number from the environment, or its default; anything else is a configuration error.
@@ -134,6 +154,8 @@ apply_defaults() {
   STATE_FILE="${STATE_FILE:-$HEALTH_FILE.state}"
   export GATEWAY_PYTHON="${GATEWAY_PYTHON:-/usr/bin/python3}"
   PIPELINE_PROGRAM="${PIPELINE_PROGRAM:-$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/camera-pipeline.py}"
+  STATUS_PROGRAM="$(dirname "$PIPELINE_PROGRAM")/camera_status.py"
+  export STATUS_FILE="${STATUS_FILE:-$HEALTH_FILE.status}"
   SCHEDULE_PROGRAM="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/recording_schedule.py"
   export CODEC="${CODEC:-auto}" AUDIO="${AUDIO:-false}" GATEWAY_SINK="${GATEWAY_SINK:-kvssink}"
   export CAMERA_NAME
@@ -199,6 +221,18 @@ pause() {
   sleeper=$!
   wait "$sleeper" || true
   kill "$sleeper" 2>/dev/null || true
+}
+
+# Waits like pause, and says the camera's status again when one is due: a long wait (an authentication backoff
+# of up to an hour) must not look like a camera no gateway runs.
+pause_reporting() {
+  local left="$1" step
+  while ((left > 0)) && [[ -z "$stopping" ]]; do
+    step=$((left < 300 ? left : 300))
+    pause "$step"
+    left=$((left - step))
+    report_status --repeat
+  done
 }
 
 # Reads the camera URL from SSM into CAMERA_URL. Retries anything but a missing parameter: throttling,
@@ -332,12 +366,14 @@ wait_for_recording_window() {
     deadline=$((now + schedule_seconds))
     printf '%s %s\n' "$deadline" "$schedule_text" >"$HEALTH_FILE.off-schedule"
     if [[ "$schedule_text" != "$last_schedule_text" ]]; then log "$schedule_text: not connecting to the camera"; fi
+    report_status off-schedule "$schedule_text"
     last_schedule_text="$schedule_text"
     announced=1
     # Until the window opens, looking at the schedule file every SCHEDULE_CHECK_SECONDS.
     while [[ -z "$stopping" ]] && ((now < deadline)); do
       step=$((deadline - now < SCHEDULE_CHECK_SECONDS ? deadline - now : SCHEDULE_CHECK_SECONDS))
       pause "$step"
+      report_status --repeat
       if [[ "$(schedule_file_content)" != "$schedule_content" ]]; then break; fi
       printf -v now '%(%s)T' -1
     done
@@ -420,7 +456,7 @@ supervise() {
         missing_failures=$((missing_failures + 1))
         delay="$(backoff_delay "$STREAM_MISSING_BACKOFF_SECONDS" "$missing_failures" "$STREAM_MISSING_BACKOFF_MAX_SECONDS")"
         log "KVS stream $STREAM_NAME does not exist in $AWS_REGION (attempt $missing_failures): looking again in ${delay}s"
-        pause "$delay"
+        pause_reporting "$delay"
         continue
         ;;
       "$RUN_AUTH")
@@ -428,7 +464,7 @@ supervise() {
         delay="$(backoff_delay "$AUTH_BACKOFF_INITIAL_SECONDS" "$auth_failures" "$AUTH_BACKOFF_MAX_SECONDS")"
         log "authentication failed ($auth_failures in a row): waiting ${delay}s before trying again so the camera does not lock the account; check the user and password in ${RTSP_URL_PARAMETER:-RTSP_URL}"
         printf '%s\n' "$(($(date +%s) + delay))" >"$HEALTH_FILE.auth-backoff"
-        pause "$delay"
+        pause_reporting "$delay"
         rm -f "$HEALTH_FILE.auth-backoff"
         # The user may have fixed the password in SSM meanwhile.
         if [[ -n "${RTSP_URL_PARAMETER:-}" && -z "$stopping" ]]; then read_url_parameter; fi
@@ -447,6 +483,7 @@ supervise() {
     pause "$delay"
   done
   rm -f "$HEALTH_FILE.auth-backoff"
+  report_status stopped "the camera's service was stopped"
   log "stopped"
   exit 0
 }

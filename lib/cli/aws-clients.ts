@@ -1,3 +1,5 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { PricingClient } from '@aws-sdk/client-pricing';
@@ -51,7 +53,11 @@ export interface AwsClients {
   readonly ssm: SSMClient;
   readonly kinesisVideo: KinesisVideoClient;
   readonly pricing: PricingClient;
-  /** GetHLSStreamingSessionURL must go to the stream's data endpoint (from GetDataEndpoint). */
+  /** The KVS metrics and the gateway's alarms (`status`). */
+  readonly cloudWatch: CloudWatchClient;
+  /** The gateway's logs: its status line about each camera (`status`). */
+  readonly logs: CloudWatchLogsClient;
+  /** ListFragments, GetClip and GetHLSStreamingSessionURL go to the stream's data endpoint (from GetDataEndpoint). */
   archivedMedia(dataEndpoint: string): KinesisVideoArchivedMediaClient;
   /** Asks STS who the credentials belong to: found credentials are not yet accepted ones. */
   checkCredentials(): Promise<CallerIdentity>;
@@ -137,6 +143,8 @@ export async function createAwsClients(
     ssm,
     kinesisVideo: bounded(new KinesisVideoClient(config)),
     pricing: bounded(new PricingClient({ ...config, region: PRICE_LIST_REGION })),
+    cloudWatch: bounded(new CloudWatchClient(config)),
+    logs: bounded(new CloudWatchLogsClient(config)),
     archivedMedia: (dataEndpoint) =>
       bounded(new KinesisVideoArchivedMediaClient({ ...config, endpoint: dataEndpoint })),
     checkCredentials: async () => {

@@ -153,6 +153,8 @@ export async function awsCall<T>(
   try {
     return await run();
   } catch (error) {
+    // A sentence already made (the call's own wrapper may make one) passes as it is, class and all.
+    if (error instanceof CliError) throw error;
     const name = errorName(error);
     if (name !== undefined && Object.hasOwn(known, name)) throw new CliError(known[name]);
     throw new CliError(describeAwsError(error, call));

@@ -32,13 +32,13 @@ import {
   DEFAULT_HLS_EXPIRES_SECONDS,
   defaultPlayerPagePath,
   getLiveHlsSession,
-  H265_BROWSER_WARNING,
   parseExpires,
   renderPlayerPage,
   writePlayerPage,
 } from './hls-viewer';
 import { addedSentence, appendCameraToConfigFile, placeNewCamera } from './config-file-edit';
 import { confirm, readSecret, type InputStream } from './terminal-input';
+import { afterPlayerPage, runClip, runStatus, runView, type VideoCommandArgs } from './video-commands';
 
 /**
  * `kvs-gateway`: argument parsing and wiring of the camera commands. Everything the commands touch
@@ -56,6 +56,13 @@ export interface CliIo {
   /** Opens the player page in the user's browser. */
   readonly openFile: (file: string) => Promise<void>;
   readonly createClients: (options: AwsOptions, env: NodeJS.ProcessEnv) => Promise<AwsClients>;
+  /** Whether stdout / stderr are terminals (tables refresh in place, progress bars redraw). */
+  readonly stdoutIsTTY?: boolean;
+  readonly stderrIsTTY?: boolean;
+  /** Calls `handler` once on Ctrl-C (SIGINT) or SIGTERM: for the commands that run until stopped. */
+  readonly onInterrupt?: (handler: () => void) => void;
+  /** The clock (tests pin it); `new Date()` when absent. */
+  readonly now?: () => Date;
 }
 
 export function processIo(): CliIo {
@@ -68,6 +75,17 @@ export function processIo(): CliIo {
     tmpDir: os.tmpdir(),
     openFile: openInDefaultBrowser,
     createClients: createAwsClients,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    onInterrupt: (handler) => {
+      const once = () => {
+        process.off('SIGINT', once);
+        process.off('SIGTERM', once);
+        handler();
+      };
+      process.on('SIGINT', once);
+      process.on('SIGTERM', once);
+    },
   };
 }
 
@@ -89,18 +107,31 @@ Commands:
   cameras list          cameras in SSM and in the config, side by side (passwords redacted)
   cameras remove <name> delete a camera's URL parameter
   doctor                check the config, the region, the credentials and every camera's parameter
+  status [name...]      every camera at a glance: streaming or not, last fragment, bitrate, and why not
   view <name>           print a live HLS playback URL for a camera (--open: a player page)
+  view <name> --from <time> [--to <time>]
+                        play a camera's past video (on-demand HLS)
+  view --all | view <name> <name>...
+                        a wall of live cameras in one page, served until Ctrl-C
+  clip <name> --from <time> [--to <time>] [--out <file.mp4>]
+                        download a time range as MP4 (in parts when it is long)
   cost                  estimate the gateway's monthly cost from the config (AWS Price List prices)
 
 Run "kvs-gateway <command> --help" for a command's options; "kvs-gateway --version" for the version.
 
 ${COMMON_HELP}`;
 
+const TIMES = `Times: 10:05 (today, or yesterday if later than now), "2026-12-01 10:05", -15m (ago), now,
+ISO 8601 (2026-12-01T10:05:00Z); in your local time zone unless the time names one
+("10:05 UTC", "10:05 Europe/Berlin", "2026-12-01 10:05+01:00"). --to also takes +20m (after --from).`;
+
 interface CommandSpec {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  /** Names of the positional arguments, all required. */
+  /** Names of the positional arguments, all required (unless `variadic`). */
   readonly positionals: readonly string[];
+  /** The one positional may be given any number of times, or not at all (camera names). */
+  readonly variadic?: boolean;
   readonly run: (args: ParsedCommand, io: CliIo) => Promise<number>;
 }
 
@@ -186,24 +217,89 @@ ${COMMON_HELP}`,
     positionals: [],
     run: doctor,
   },
-  view: {
-    usage: `Usage: kvs-gateway view <name> [--expires <duration>] [--open | --out <file>] [options]
+  status: {
+    usage: `Usage: kvs-gateway status [name...] [--watch [--interval <seconds>]] [options]
 
-Prints a live HLS playback URL for the camera's stream (GetHLSStreamingSessionURL, LIVE mode).
-Anyone with the URL can watch until it expires: treat it like a password.
+One row per camera (all the config's cameras, or those named): whether video reaches KVS, when the
+last fragment arrived, the bitrate over the last 2 minutes, and when a camera is not streaming, why:
+since when no video came (KVS), and what the gateway says about the camera (its status line in the
+gateway's logs: the camera is down, refuses the login, KVS refuses the video...).
+Exits 0 when every camera streams (or is off its recording schedule), 1 when one does not.
 
 Options:
+      --watch               refresh the table in place until Ctrl-C
+      --interval <seconds>  how often --watch refreshes: 5 to 3600 (default: 10)
+
+${COMMON_HELP}`,
+    options: { watch: { type: 'boolean' }, interval: { type: 'string' } },
+    positionals: ['name'],
+    variadic: true,
+    run: (args, io) => runStatus(videoArgs(args, io)),
+  },
+  clip: {
+    usage: `Usage: kvs-gateway clip <name> --from <time> [--to <time>] [--out <file.mp4>] [--overwrite] [options]
+
+Downloads the camera's video from --from to --to (default: now) as MP4 (KVS GetClip), starting with
+the fragment that holds --from. One GetClip holds at most 200 fragments or 100 MB, so a long range
+comes in parts: <file>-part1.mp4, <file>-part2.mp4... each a whole MP4, listed in <file>-parts.txt
+(join them losslessly with: ffmpeg -f concat -safe 0 -i <file>-parts.txt -c copy <file>.mp4).
+A range without video says so and names the nearest video before and after it.
+
+${TIMES}
+
+Options:
+      --from <time>   the start (required)
+      --to <time>     the end (default: now); at most 24 hours after --from
+      --out <file>    where to write (default: <name>-<YYYYMMDD-HHMMSS of --from>.mp4 here)
+      --overwrite     replace files that exist
+
+${COMMON_HELP}`,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      out: { type: 'string' },
+      overwrite: { type: 'boolean' },
+    },
+    positionals: ['name'],
+    run: (args, io) => runClip(videoArgs(args, io)),
+  },
+  view: {
+    usage: `Usage: kvs-gateway view <name> [--from <time> [--to <time>]] [--expires <duration>] [--open | --out <file>] [options]
+       kvs-gateway view (--all | <name> <name>...) [--no-open] [--port <port>] [options]
+
+One camera: prints an HLS playback URL for the camera's stream (GetHLSStreamingSessionURL): live, or
+with --from, its past video (on-demand; the page shows the camera's time of each frame).
+Anyone with the URL can watch until it expires: treat it like a password.
+
+Several cameras (--all, or two names or more): a wall of live cameras in one page, in a grid that
+fits the window, each tile with its own state (playing, no video, error). The page is served from
+127.0.0.1 (an address with a random token) until Ctrl-C, and renews each tile's URL by itself.
+
+${TIMES}
+
+Options:
+      --from <time>         play the camera's past video from this time (one camera)
+      --to <time>           ... to this time (default: an hour after --from, at most now; at most 24 h)
       --expires <duration>  how long the URL works: 300 to 43200 seconds, or 5m to 12h (default: 1h)
       --open                write a player page (hls.js, works offline) and open it in your browser
       --out <file>          write the player page to this file (with --open: and open it)
+      --all                 every camera of the config on one wall
+      --no-open             the wall: print its address, do not open a browser
+      --port <port>         the wall: serve on this port of 127.0.0.1 (default: any free one)
 
 ${COMMON_HELP}`,
     options: {
       expires: { type: 'string' },
       open: { type: 'boolean' },
       out: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      all: { type: 'boolean' },
+      'no-open': { type: 'boolean' },
+      port: { type: 'string' },
     },
     positionals: ['name'],
+    variadic: true,
     run: view,
   },
   cost: {
@@ -320,11 +416,25 @@ function projectVersion(): string {
   return 'unknown';
 }
 
+/** `--from -15m`: a value that starts with "-" and a digit is an option's value (a time ago), not an option. */
+function joinDashValues(spec: CommandSpec, args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const option = /^--([\w-]+)$/.exec(args[i])?.[1];
+    const takesValue = option !== undefined && spec.options[option]?.type === 'string';
+    if (takesValue && /^-\d/.test(args[i + 1] ?? '')) {
+      joined.push(`${args[i]}=${args[i + 1]}`);
+      i += 1;
+    } else joined.push(args[i]);
+  }
+  return joined;
+}
+
 function parseCommand(spec: CommandSpec, args: string[]): ParsedCommand {
   let result;
   try {
     result = parseArgs({
-      args,
+      args: joinDashValues(spec, args),
       options: { ...COMMON_OPTIONS, ...spec.options },
       allowPositionals: true,
       strict: true,
@@ -344,7 +454,7 @@ function parseCommand(spec: CommandSpec, args: string[]): ParsedCommand {
     throw new Error(((error as Error).message.split('. ')[0] ?? 'invalid arguments').replace(/\.$/, ''));
   }
   const values = result.values as Record<string, string | boolean | undefined>;
-  if (!values.help && result.positionals.length !== spec.positionals.length) {
+  if (!values.help && !spec.variadic && result.positionals.length !== spec.positionals.length) {
     // Never echo the extra arguments: one of them may be a password typed by mistake.
     throw new Error(
       spec.positionals.length === 0
@@ -598,8 +708,19 @@ function formatDoctorSummary(report: DoctorReport): string {
 }
 
 async function view(args: ParsedCommand, io: CliIo): Promise<number> {
+  if (args.values.all === true || args.positionals.length !== 1 || args.values.from !== undefined) {
+    return runView(videoArgs(args, io));
+  }
   const [name] = args.positionals;
   checkCameraName(name);
+  for (const option of ['to', 'no-open', 'port']) {
+    if (args.values[option] !== undefined) {
+      throw new CliError(
+        `--${option} goes with ${option === 'to' ? '--from' : '--all or several cameras'}`,
+        2,
+      );
+    }
+  }
   const expiresOption = stringOption(args, 'expires');
   const expiresSeconds =
     expiresOption === undefined ? DEFAULT_HLS_EXPIRES_SECONDS : parseExpires(expiresOption);
@@ -635,15 +756,20 @@ async function view(args: ParsedCommand, io: CliIo): Promise<number> {
     );
     if (playerPage) io.stdout(`Player page: ${showUnquoted(playerPage)}\n`);
   }
-  if (session.h265) io.stderr(`note: ${H265_BROWSER_WARNING}\n`);
-  if (open && playerPage) {
-    try {
-      await io.openFile(playerPage);
-    } catch {
-      io.stderr(`note: could not open a browser; open ${showUnquoted(playerPage)} yourself\n`);
-    }
-  }
+  await afterPlayerPage(io, session.h265, open ? playerPage : undefined);
   return 0;
+}
+
+/** What the video commands (video-commands.ts) take from the command line and the process. */
+function videoArgs(args: ParsedCommand, io: CliIo): VideoCommandArgs {
+  return {
+    names: args.positionals,
+    values: args.values,
+    io,
+    loadConfig: () => loadConfig(args, io),
+    configName: path.relative(io.cwd, configFile(args, io)) || configFile(args, io),
+    createClients: () => io.createClients(awsOptions(args), io.env),
+  };
 }
 
 /** Before asking AWS for a session: --out must name a file that can be made, not a folder or a path through a file. */

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -27,13 +29,15 @@ const RUNS = 500;
 const ssm = mockClient(SSMClient);
 const kinesisVideo = mockClient(KinesisVideoClient);
 const archivedMedia = mockClient(KinesisVideoArchivedMediaClient);
+const cloudWatch = mockClient(CloudWatchClient);
+const logs = mockClient(CloudWatchLogsClient);
 let sandbox: CliSandbox;
 beforeAll(() => {
   sandbox = new CliSandbox();
 });
 afterAll(() => {
   sandbox.dispose();
-  for (const mock of [ssm, kinesisVideo, archivedMedia]) mock.restore();
+  for (const mock of [ssm, kinesisVideo, archivedMedia, cloudWatch, logs]) mock.restore();
   console.log(`CLI properties: ${RUNS} generated command lines tried`);
 });
 
@@ -65,6 +69,10 @@ const GOOD_VALUES: Readonly<Record<string, readonly string[]>> = {
   compute: ['ec2', 'fargate', 'both'],
   config: ['gateway.config.json', 'gateway.config.json', 'missing.json', '.'],
   shard: ['1', '2', '250', '251', '0', '1.5'],
+  from: ['-15m', '10:05', '2026-12-01 10:05', '10:05 Europe/Berlin', 'now', '25:00'],
+  to: ['+5m', 'now', '-1m', '2026-12-01T10:20:00Z'],
+  interval: ['10', '5', '4'],
+  port: ['0', '0', '70000'],
 };
 
 const option = (name: string, type: 'string' | 'boolean', short?: string): fc.Arbitrary<string[]> => {
@@ -243,6 +251,8 @@ const mocks = (): { reset(): void; calls(): readonly unknown[] }[] => [
   ssm,
   kinesisVideo,
   archivedMedia,
+  cloudWatch,
+  logs,
   sandbox.sts,
   sandbox.pricing,
 ];
@@ -298,6 +308,14 @@ function arrange(aws: World): void {
   } else {
     kinesisVideo.onAnyCommand().rejects(failure('kvs'));
     archivedMedia.onAnyCommand().rejects(failure('kvs'));
+  }
+  // status: KVS's metrics, the gateway's log group and its query, as the identity allows them.
+  if (aws.identity === 'ok') {
+    cloudWatch.onAnyCommand().resolves({ MetricDataResults: [], MetricAlarms: [] });
+    logs.onAnyCommand().resolves({ logGroups: [], queryId: 'q', status: 'Complete', results: [] });
+  } else {
+    cloudWatch.onAnyCommand().rejects(failure('identity'));
+    logs.onAnyCommand().rejects(failure('identity'));
   }
 }
 

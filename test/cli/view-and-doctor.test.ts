@@ -493,7 +493,12 @@ describe('help', () => {
     [['cameras', 'list', '--help'], 'Usage: kvs-gateway cameras list [options]'],
     [['cameras', 'remove', '-h'], 'Usage: kvs-gateway cameras remove <name> [--yes] [options]'],
     [['doctor', '--help'], 'Usage: kvs-gateway doctor [options]'],
-    [['view', '--help'], 'Usage: kvs-gateway view <name> [--expires <duration>]'],
+    [
+      ['view', '--help'],
+      'Usage: kvs-gateway view <name> [--from <time> [--to <time>]] [--expires <duration>]',
+    ],
+    [['status', '--help'], 'Usage: kvs-gateway status [name...] [--watch [--interval <seconds>]]'],
+    [['clip', '--help'], 'Usage: kvs-gateway clip <name> --from <time> [--to <time>] [--out <file.mp4>]'],
   ])('%j prints its usage and exits 0', async (args, usage) => {
     const run = await sandbox.run(args);
 

@@ -63,6 +63,7 @@ describe('a camera container of the Fargate task, run without Docker', () => {
       'container/entrypoint.sh',
       'userdata/run-camera.sh',
       'userdata/camera-pipeline.py',
+      'userdata/camera_status.py',
       'userdata/kvssink_reports.py',
       'userdata/recording_schedule.py',
       'userdata/refresh-kvs-credentials.sh',

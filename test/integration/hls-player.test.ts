@@ -5,23 +5,14 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { renderPlayerPage, writePlayerPage } from '../../lib/cli/hls-viewer';
+import { launchChromium } from '../support/chromium';
 
 /**
  * The player page that `kvs-gateway view --open` writes, opened in headless Chromium against a live
  * HLS stream that GStreamer makes here (hlssink2), served from 127.0.0.1 the way KVS serves one.
  */
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const VIDEO = "document.querySelector('video')";
 
@@ -125,7 +116,7 @@ test('the player page plays a live H.264 HLS stream in headless Chromium', async
   await waitForSegments(path.join(hlsDir, 'live.m3u8'), 3, 30_000);
   const page = writePage('test-camera', `${origin}/live.m3u8`, new Date(Date.now() + 3600_000));
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const tab = await browser.newPage();
   await tab.goto(page);
   // Expressions run in the page; strings keep DOM types out of this Node project.
@@ -145,7 +136,7 @@ test('an expired session URL: the page says to run view again', async () => {
   const origin = await serveDirectory(dir);
   const page = writePage('test-camera', `${origin}/expired.m3u8`, new Date(Date.now() - 60_000));
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const tab = await browser.newPage();
   await tab.goto(page);
 

@@ -16,7 +16,7 @@ import { parseConfigText } from '../../lib/config-text';
 import { synthesizedTemplates } from '../support/cloud-assembly';
 import { DeployedApp } from '../support/deployed-app';
 import { buildPartialGatewayApp } from '../support/gateway-app';
-import { operatorPolicy } from '../support/operator-policy';
+import { operatorPolicy, videoCommandActions } from '../support/operator-policy';
 import { describeFindings, PermissionCheck } from '../support/permission-check';
 import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
 
@@ -264,7 +264,11 @@ test('every AWS request of the commands above is allowed by docs/operator-policy
   const report = await check.judge(aws.requestRecords);
   console.log(`quick start: ${aws.requestRecords.length} requests, ${report.judged} authorizations judged`);
   expect(describeFindings(report.findings)).toEqual([]);
-  expect(report.unused).toEqual([]);
+  // The video commands' statements are used by their own test (camera-status.test.ts and the others).
+  const videoActions = videoCommandActions();
+  expect(
+    report.unused.filter((grant) => !videoActions.some((action) => grant.includes(`: ${action} on `))),
+  ).toEqual([]);
 });
 
 describe('an endpoint that accepts and never answers', () => {

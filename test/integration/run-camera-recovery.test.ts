@@ -74,7 +74,10 @@ test('a repeated failure is logged for the first attempts, then at most once a m
     await sleep(250);
   expect(cam.connections.length).toBeGreaterThanOrEqual(6);
   await sleep(500);
-  expect(run.lines.filter((line) => /no stream at this path/.test(line.text))).toHaveLength(3);
+  const said = (pattern: RegExp) => run.lines.filter((line) => pattern.test(line.text));
+  expect(said(/\]: the camera has no stream at this path/)).toHaveLength(3);
+  // The status line for `kvs-gateway status` is said once, not at every attempt.
+  expect(said(/\]: status camera-down since \S+: the camera has no stream at this path/)).toHaveLength(1);
 });
 
 test('camera paused (SIGSTOP): the stall watchdog restarts the pipeline, video resumes after SIGCONT', async () => {
@@ -117,6 +120,11 @@ test('wrong password: a clear message and a long backoff, counted at the camera'
     BACKOFF_MAX_SECONDS: '1',
   });
   await run.waitForLine(/the camera refused the user name or password/, 15000);
+  // What `kvs-gateway status` reads in the logs: the state, since when, and the camera's own answer.
+  await run.waitForLine(
+    /\]: status login-refused since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: the camera refused the user name or password: .*401/,
+    5000,
+  );
   await run.waitForLine(
     /authentication failed \(1 in a row\): waiting [3-6]s before trying again so the camera does not lock the account; check the user and password in RTSP_URL/,
     5000,
@@ -152,6 +160,7 @@ test('unreachable camera: refused and unroutable hosts are retried with a clear 
   for (const { run, env } of [refused, unroutable]) {
     await run.waitForLine(/cannot connect to the camera|the camera did not answer DESCRIBE within/, 15000);
     await run.waitForLine(/restarting in \d+s \(attempt 3\)/, 20000);
+    expect(run.lines.filter((line) => /\]: status camera-down since /.test(line.text))).toHaveLength(1);
     expect(run.running).toBe(true);
     expect(checkHealth(env)).toEqual({ code: 1, output: expect.stringMatching(/^unhealthy: no video yet/) });
     expect(run.log).not.toContain('secret-pw');

@@ -47,6 +47,8 @@ test('a window that opens and closes during the test: no camera contact outside 
   });
 
   await run.waitForLine(/off schedule until 10:00 \(UTC\): not connecting to the camera/, 15_000);
+  // What `kvs-gateway status` reads in the logs (camera_status.py).
+  await run.waitForLine(/\]: status off-schedule since \S+: off schedule until 10:00 \(UTC\)$/, 5_000);
   expect(checkHealth(env)).toEqual({
     code: 0,
     output: expect.stringMatching(/^healthy \(no video\): off schedule until 10:00 \(UTC\) \(scheduled\)/),

@@ -74,6 +74,11 @@ export class AwsStandInState {
     return this.read<StandInIam>('iam.json') ?? { generation: 0, deniedParameters: [] };
   }
 
+  /** Keys the stand-ins accept besides the role's (an operator's, for the requests the CLI makes). */
+  acceptKeys(keys: { AccessKeyId: string; SecretAccessKey: string; Token?: string }[]): void {
+    this.write('other-credentials.json', keys);
+  }
+
   /** The log groups that exist (a stack creates its own): CloudWatch Logs takes events only into these. */
   setLogGroups(names: string[]): void {
     this.write('log-groups.json', names);

@@ -9,8 +9,13 @@ import { checkSignature, type SignatureProblem } from './sigv4-signature';
  * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
  * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
  *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
+ *  - CloudWatch: AWS JSON 1.0 (GetMetricData over the datapoints it holds, DescribeAlarms);
  *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
  *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
+ *    The video commands (status, clip, view --from, the wall) talk to the KVS API stand-in instead
+ *    (kvs-api-stand-in.py), which holds what the gateway uploaded.
+ * CloudWatch holds per-minute datapoints a test puts there. CloudWatch Logs, with the gateway's logs and
+ * Logs Insights over them, is test/support/aws-stand-ins/logs.py.
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
  * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
  * with what IAM authorizes for it (`requestRecords`), for the permission check.
@@ -32,8 +37,20 @@ export interface StandInStream {
   readonly mediaType: string;
 }
 
+export interface StandInAlarm {
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  readonly reason: string;
+  readonly updated: Date;
+}
+
 export interface AwsStandIn {
   readonly endpoint: string;
+  /** CloudWatch datapoints: metric key (`metricKey`) -> minute (epoch seconds) -> sum of that minute. */
+  readonly metrics: Map<string, Map<number, number>>;
+  /** CloudWatch alarms by name. */
+  readonly alarms: Map<string, StandInAlarm>;
+  /** Called before GetMetricData answers: a test brings the datapoints up to date. */
+  beforeRead?: () => Promise<void>;
   /** SSM parameters by name. */
   readonly parameters: Map<string, StoredParameter>;
   /** KVS streams by name: none until the test "deploys". */
@@ -54,6 +71,9 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   const streams = new Map<string, StandInStream>();
   const products = new Map<string, string[]>();
   const requests: string[] = [];
+  const metrics = new Map<string, Map<number, number>>();
+  const alarms = new Map<string, StandInAlarm>();
+  const recentMetricReads: number[] = [];
   const requestRecords: AwsRequestRecord[] = [];
 
   const server = http.createServer((request, response) => {
@@ -77,7 +97,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     text: string,
     problem: SignatureProblem | undefined,
     reply: Reply,
-  ): void => {
+  ): void | Promise<void> => {
     if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
@@ -94,6 +114,14 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
       );
       return reply(200, JSON.stringify({ FormatVersion: 'aws_v1', PriceList: list }), JSON_1_1);
     }
+    if (target.startsWith('GraniteServiceVersion20100801.')) {
+      const operation = target.slice('GraniteServiceVersion20100801.'.length);
+      requests.push(`cloudwatch ${operation}`);
+      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem, JSON_1_0);
+      return Promise.resolve(standIn.beforeRead?.()).then(() =>
+        cloudWatch(operation, JSON.parse(text || '{}'), { metrics, alarms, recentMetricReads }, reply),
+      );
+    }
     if (/Action=GetCallerIdentity/.test(text)) {
       requests.push('sts GetCallerIdentity');
       return sts(problem, reply);
@@ -105,18 +133,22 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const standIn: AwsStandIn = {
     endpoint,
     parameters,
     streams,
     products,
     requests,
+    metrics,
+    alarms,
     requestRecords,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return standIn;
 }
 
 const JSON_1_1 = { 'Content-Type': 'application/x-amz-json-1.1' };
+const JSON_1_0 = { 'Content-Type': 'application/x-amz-json-1.0' };
 
 /** The region of a request's SigV4 credential scope. */
 function signingRegion(request: http.IncomingMessage): string {
@@ -175,6 +207,21 @@ function authorizedRequest(
     const operation = target.slice('AWSPriceListService.'.length);
     return record('pricing', operation, [{ action: `pricing:${operation}`, resource: '*' }]);
   }
+  if (target.startsWith('GraniteServiceVersion20100801.')) {
+    const operation = target.slice('GraniteServiceVersion20100801.'.length);
+    // GetMetricData has no resource-level permissions; DescribeAlarms names the alarms.
+    const alarms = ((input.AlarmNames as string[] | undefined) ?? []).map(
+      (name) => `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${name}`,
+    );
+    return record(
+      'cloudwatch',
+      operation,
+      (alarms.length > 0 ? alarms : ['*']).map((resource) => ({
+        action: `cloudwatch:${operation}`,
+        resource,
+      })),
+    );
+  }
   // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
   if (/Action=GetCallerIdentity/.test(text)) return record('sts', 'GetCallerIdentity', []);
   const operation = (request.url?.replace(/^\//, '').split('?')[0] ?? '').replace(/^./, (c) =>
@@ -220,8 +267,8 @@ function jsonProtocolError(problem: SignatureProblem): string {
   return problem === 'UnknownAccessKey' ? 'UnrecognizedClientException' : problem;
 }
 
-function jsonError(reply: Reply, status: number, type: string, message: string): void {
-  reply(status, JSON.stringify({ __type: type, message }), JSON_1_1);
+function jsonError(reply: Reply, status: number, type: string, message: string, headers = JSON_1_1): void {
+  reply(status, JSON.stringify({ __type: type, message }), headers);
 }
 
 function restError(reply: Reply, status: number, type: string, message: string): void {
@@ -246,6 +293,11 @@ function ssm(
     const Version = (existing?.Version ?? 0) + 1;
     parameters.set(name, { Name: name, Value: String(input.Value), Type: String(input.Type), Version });
     return reply(200, JSON.stringify({ Version, Tier: 'Standard' }), JSON_1_1);
+  }
+  if (operation === 'GetParameter') {
+    const found = parameters.get(name);
+    if (!found) return jsonError(reply, 400, 'ParameterNotFound', `Parameter ${name} not found.`);
+    return reply(200, JSON.stringify({ Parameter: found }), JSON_1_1);
   }
   if (operation === 'GetParametersByPath') {
     const prefix = `${String(input.Path)}/`;
@@ -337,4 +389,113 @@ export async function startSilentEndpoint(): Promise<{ endpoint: string; close()
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The key of a metric in `AwsStandIn.metrics`: its namespace, name and dimensions. */
+export function metricKey(namespace: string, name: string, dimensions: Record<string, string>): string {
+  const sorted = Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b));
+  return `${namespace}|${name}|${sorted.map(([key, value]) => `${key}=${value}`).join(',')}`;
+}
+
+/** GetMetricData's limits: 500 queries and 100,800 datapoints a call; 50 calls a second in an account. */
+const MAX_METRIC_QUERIES = 500;
+const MAX_DATAPOINTS = 100_800;
+const GET_METRIC_DATA_TPS = 50;
+
+interface MetricDataQuery {
+  readonly Id: string;
+  readonly MetricStat?: {
+    readonly Metric: {
+      readonly Namespace: string;
+      readonly MetricName: string;
+      readonly Dimensions?: { Name: string; Value: string }[];
+    };
+    readonly Period: number;
+    readonly Stat: string;
+  };
+}
+
+function cloudWatch(
+  operation: string,
+  input: Record<string, unknown>,
+  state: {
+    metrics: Map<string, Map<number, number>>;
+    alarms: Map<string, StandInAlarm>;
+    recentMetricReads: number[];
+  },
+  reply: Reply,
+): void {
+  if (operation === 'DescribeAlarms') {
+    const names = (input.AlarmNames as string[] | undefined) ?? [];
+    if (names.length > 100)
+      return jsonError(reply, 400, 'InvalidParameterValue', 'at most 100 AlarmNames', JSON_1_0);
+    const found = names.flatMap((name) => {
+      const alarm = state.alarms.get(name);
+      return alarm
+        ? [
+            {
+              AlarmName: name,
+              StateValue: alarm.state,
+              StateReason: alarm.reason,
+              StateUpdatedTimestamp: alarm.updated.getTime() / 1000,
+            },
+          ]
+        : [];
+    });
+    return reply(200, JSON.stringify({ MetricAlarms: found, CompositeAlarms: [] }), JSON_1_0);
+  }
+  if (operation !== 'GetMetricData') {
+    return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`, JSON_1_0);
+  }
+  const now = Date.now();
+  while (state.recentMetricReads.length && now - state.recentMetricReads[0] >= 1000)
+    state.recentMetricReads.shift();
+  if (state.recentMetricReads.length >= GET_METRIC_DATA_TPS) {
+    return jsonError(reply, 400, 'ThrottlingException', 'Rate exceeded', JSON_1_0);
+  }
+  state.recentMetricReads.push(now);
+  const queries = (input.MetricDataQueries as MetricDataQuery[] | undefined) ?? [];
+  const start = Number(input.StartTime);
+  const end = Number(input.EndTime);
+  if (queries.length > MAX_METRIC_QUERIES) {
+    return jsonError(
+      reply,
+      400,
+      'ValidationError',
+      `at most ${MAX_METRIC_QUERIES} MetricDataQueries`,
+      JSON_1_0,
+    );
+  }
+  const points = queries.reduce((sum, query) => sum + (end - start) / (query.MetricStat?.Period ?? 60), 0);
+  if (points > MAX_DATAPOINTS) {
+    return jsonError(
+      reply,
+      400,
+      'ValidationError',
+      `${points} datapoints requested, at most ${MAX_DATAPOINTS}`,
+      JSON_1_0,
+    );
+  }
+  const results = queries.map((query) => {
+    const stat = query.MetricStat!;
+    if (stat.Stat !== 'Sum') throw new Error(`the stand-in sums; asked for ${stat.Stat}`);
+    const dimensions = Object.fromEntries((stat.Metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+    const minutes = state.metrics.get(metricKey(stat.Metric.Namespace, stat.Metric.MetricName, dimensions));
+    const sums = new Map<number, number>();
+    for (const [minute, value] of minutes ?? []) {
+      if (minute < start || minute >= end) continue;
+      const bucket = start + Math.floor((minute - start) / stat.Period) * stat.Period;
+      sums.set(bucket, (sums.get(bucket) ?? 0) + value);
+    }
+    // Newest first, as GetMetricData returns them by default (ScanBy TimestampDescending).
+    const buckets = [...sums.keys()].sort((a, b) => b - a);
+    return {
+      Id: query.Id,
+      Label: stat.Metric.MetricName,
+      Timestamps: buckets,
+      Values: buckets.map((bucket) => sums.get(bucket)),
+      StatusCode: 'Complete',
+    };
+  });
+  reply(200, JSON.stringify({ MetricDataResults: results, Messages: [] }), JSON_1_0);
 }

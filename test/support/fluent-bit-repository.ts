@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -51,8 +52,9 @@ export class FluentBitRepository {
   /** Makes the keys, the certificate, the package and the signed repository under `dir`. */
   static create(dir: string, options: FluentBitRepositoryOptions): FluentBitRepository {
     fs.rmSync(dir, { recursive: true, force: true });
-    const gnupg = path.join(dir, 'gnupg');
-    fs.mkdirSync(gnupg, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { recursive: true });
+    // A short home: gpg-agent's socket path must fit a Unix socket's 108 bytes.
+    const gnupg = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gnupg-'));
     const env = { ...process.env, GNUPGHOME: gnupg };
     const uid = 'Fluent Bit stand-in repository (throw-away) <stand-in@example.com>';
     run(
@@ -74,6 +76,7 @@ export class FluentBitRepository {
       repository.makeRepository(codename, options.architectures, env);
     }
     run('gpgconf', ['--kill', 'all'], env);
+    fs.rmSync(gnupg, { recursive: true, force: true });
     return repository;
   }
 

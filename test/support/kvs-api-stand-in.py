@@ -28,17 +28,29 @@ Standard library only, so it runs in a bare Python on any test machine or box. S
 """
 
 import argparse
+import collections
 import json
 import re
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
+import traceback
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import kvs_media_archive as media
 
 MAX_FRAGMENT_MS = 10_000  # KVS: "fragment duration over 10 s" is error 4002
 MODES = ("normal", "missing", "refuse", "hang", "forbidden", "error-ack")
+STREAM_MODES = ("normal", "missing", "forbidden", "error-ack")  # these may also be set for some streams only
+# KVS's request quotas (TPS per account, per stream; the service quotas page), answered as KVS does when a
+# client exceeds them: 400 ClientLimitExceededException. The archived-media APIs' quotas are not enforced.
+QUOTAS = {"describeStream": (300, 5), "getDataEndpoint": (300, 5)}
+ARCHIVED_MEDIA = ("listFragments", "getClip", "getHLSStreamingSessionURL")
 KEEP_FRAGMENTS = 200  # per stream, newest last, for tests to inspect
 ERROR_CODES = {4002: "MAX_FRAGMENT_DURATION_REACHED", 4004: "FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS", 4007: "INVALID_PRODUCER_TIMESTAMP"}
 
@@ -51,6 +63,9 @@ TAGS = 0x1254C367
 END_OF_FRAGMENT_TAG = b"AWS_KINESISVIDEO_END_OF_FRAGMENT"
 # Masters whose children matter (entered, not skipped); Segment and Cluster may have an unknown size.
 ENTERED = {SEGMENT, INFO, TRACKS, TRACK_ENTRY, CLUSTER, BLOCK_GROUP}
+
+
+INVALID_TOKEN = "The security token included in the request is invalid."
 
 
 def not_found(stream):
@@ -91,11 +106,14 @@ class MkvFragments:
     """Follows a Matroska byte stream as it arrives and reports fragments (clusters): on_start(timecode) when a
     cluster's timecode is known, on_frame(fragment) per block, on_end(fragment) when the next cluster, a new
     MKV header or the end of the upload closes it. Timecodes are in the stream's TimecodeScale units, which
-    is what KVS echoes in FragmentTimecode."""
+    is what KVS echoes in FragmentTimecode. Each fragment carries its byte range in the upload ("start", "end")
+    and that of the header before it ("header": EBML header to first cluster), for the media archive."""
 
     def __init__(self, listener):
         self.listener = listener
         self.buffer = bytearray()
+        self.offset = 0  # of buffer[0] in the upload
+        self.header = [0, None]
         self.skip = 0
         self.scale_ns = 1_000_000
         self.tracks = {}
@@ -120,9 +138,10 @@ class MkvFragments:
                 break
             header = element_id[1] + size[1]
             identity, length, unknown = element_id[0], size[0], size[2]
+            at = self.offset + pos
             if identity in ENTERED:
                 pos += header
-                self.enter(identity)
+                self.enter(identity, at)
                 continue
             if unknown:
                 raise ValueError(f"element 0x{identity:x} of unknown size")
@@ -137,25 +156,32 @@ class MkvFragments:
             if identity in (TIMECODE_SCALE, CLUSTER_TIMECODE, TRACK_NUMBER, CODEC_ID, TAGS):
                 if pos + header + length > len(self.buffer):
                     break
-                self.value(identity, bytes(self.buffer[pos + header:pos + header + length]))
+                self.value(identity, bytes(self.buffer[pos + header:pos + header + length]), at)
             elif identity == EBML_HEADER:
-                self.close_fragment()
+                self.close_fragment(at)
+                self.header = [at, None]
             pos += header
             self.skip = length
+        self.offset += pos
         del self.buffer[:pos]
 
-    def enter(self, identity):
+    def enter(self, identity, at):
         if identity == CLUSTER:
-            self.close_fragment()
-            self.fragment = {"timecode": None, "frames": 0, "keyFrames": 0, "bytes": 0, "lastOffset": 0}
+            self.close_fragment(at)
+            if self.header[1] is None:
+                self.header[1] = at
+            self.fragment = {
+                "timecode": None, "frames": 0, "videoFrames": 0, "keyFrames": 0, "bytes": 0, "lastOffset": 0,
+                "start": at, "header": tuple(self.header),
+            }
         elif identity == TRACK_ENTRY:
             self.track = {}
 
-    def value(self, identity, raw):
+    def value(self, identity, raw, at):
         number = int.from_bytes(raw, "big") if len(raw) <= 8 else None
         if identity == TAGS:
             if END_OF_FRAGMENT_TAG in raw:
-                self.close_fragment()
+                self.close_fragment(at)
         elif identity == TIMECODE_SCALE:
             self.scale_ns = number
         elif identity == TRACK_NUMBER:
@@ -176,12 +202,15 @@ class MkvFragments:
         offset = int.from_bytes(data[pos + track[1]:pos + track[1] + 2], "big", signed=True)
         flags = data[pos + track[1] + 2]
         self.fragment["frames"] += 1
+        self.fragment["videoFrames"] += 1 if self.tracks.get(track[0], {}).get("codec", "").startswith("V_") else 0
         self.fragment["keyFrames"] += 1 if simple and flags & 0x80 else 0
         self.fragment["lastOffset"] = max(self.fragment["lastOffset"], offset)
         self.listener.on_frame(self.fragment)
 
-    def close_fragment(self):
+    def close_fragment(self, end=None):
+        """Closes the open fragment at byte `end` of the upload (default: all that arrived)."""
         if self.fragment is not None and self.fragment["timecode"] is not None:
+            self.fragment["end"] = self.offset + len(self.buffer) if end is None else end
             self.listener.on_end(self.fragment)
         self.fragment = None
 
@@ -199,13 +228,19 @@ class UploadEnded(Exception):
 class KvsState:
     """What the stand-in has been told (mode) and what it received (per stream), behind one lock."""
 
-    def __init__(self, region):
+    def __init__(self, region, data_dir, account):
         self.lock = threading.Lock()
+        self.account = account
+        self.records = []  # what IAM authorizes for each request answered (GET /requests)
         self.changed = threading.Condition(self.lock)
         self.region = region
         self.mode = "normal"
+        self.stream_modes = {}
         self.error_id = 4002
         self.rejected_keys = set()
+        self.archive = media.MediaArchive(data_dir)
+        self.archived_media = media.ArchivedMedia(self.archive, time.time)
+        self.recent = collections.defaultdict(collections.deque)  # (api, stream or "") -> request times
         self.reset()
 
     def reset(self):
@@ -213,11 +248,38 @@ class KvsState:
         self.access_keys = {}
         self.streams = {}
 
+    def mode_for(self, stream):
+        with self.lock:
+            return self.stream_modes.get(stream, self.mode) if self.mode in STREAM_MODES else self.mode
+
+    def throttled(self, api, stream):
+        """Whether this request exceeds KVS's quota for the API (the account's or the stream's TPS)."""
+        if api not in QUOTAS:
+            return False
+        now = time.monotonic()
+        with self.lock:
+            over = False
+            for key, limit in zip(((api, ""), (api, stream)), QUOTAS[api]):
+                times = self.recent[key]
+                while times and now - times[0] >= 1:
+                    times.popleft()
+                over = over or len(times) >= limit
+            if not over:
+                for key in ((api, ""), (api, stream)):
+                    self.recent[key].append(now)
+            return over
+
     def stream(self, name):
         return self.streams.setdefault(
             name,
-            {"uploads": 0, "bytes": 0, "frames": 0, "keyFrames": 0, "persisted": 0, "errors": {}, "codecs": [], "fragments": []},
+            {
+                "uploads": 0, "bytes": 0, "frames": 0, "keyFrames": 0, "persisted": 0, "errors": {}, "codecs": [],
+                "fragments": [], "hlsSessions": 0, "clips": 0, "perMinute": {},
+            },
         )
+
+    def stream_arn(self, stream):
+        return f"arn:aws:kinesisvideo:{self.region}:{self.account}:stream/{stream}/1700000000000"
 
     def count_request(self, api, status, key):
         with self.lock:
@@ -232,6 +294,7 @@ class KvsState:
                 json.dumps(
                     {
                         "mode": self.mode,
+                        "streamModes": self.stream_modes,
                         "errorId": self.error_id,
                         "region": self.region,
                         "rejectedKeys": sorted(self.rejected_keys),
@@ -272,56 +335,117 @@ class KvsApiHandler(BaseHTTPRequestHandler):
             self.put_media(key)
             return
         name = body.get("StreamName") or "?"
-        with self.state.lock:
-            mode = self.state.mode
-        if api not in ("describeStream", "getDataEndpoint"):
+        mode = self.state.mode_for(name)
+        if api not in ("describeStream", "getDataEndpoint") + ARCHIVED_MEDIA:
             self.reply_error(api, key, 400, "InvalidArgumentException", f"the stand-in does not serve {api}", name)
+        elif self.state.throttled(api, name):
+            message = f"Limit exceeded on number of requests for {api} API for resource '{name}'"
+            self.reply_error(api, key, 400, "ClientLimitExceededException", message, name)
         elif mode == "missing":
             self.reply_error(api, key, 404, "ResourceNotFoundException", not_found(name), name)
+        elif mode == "forbidden":
+            self.reply_error(api, key, 403, "UnrecognizedClientException", INVALID_TOKEN, name)
         elif api == "describeStream":
-            arn = f"arn:aws:kinesisvideo:{self.state.region}:123456789012:stream/{name}/1700000000000"
+            arn = self.state.stream_arn(name)
             info = {
                 "DeviceName": "kvs-api-stand-in",
                 "StreamName": name,
                 "StreamARN": arn,
                 "MediaType": "video/h264",
-                "KmsKeyId": f"arn:aws:kms:{self.state.region}:123456789012:alias/aws/kinesisvideo",
+                "KmsKeyId": f"arn:aws:kms:{self.state.region}:{self.state.account}:alias/aws/kinesisvideo",
                 "Version": "stand-in-1",
                 "Status": "ACTIVE",
                 "CreationTime": 1700000000.0,
                 "DataRetentionInHours": 24,
             }
             self.reply_json(api, key, 200, {"StreamInfo": info}, name)
+        elif api == "getDataEndpoint":
+            self.reply_json(api, key, 200, {"DataEndpoint": self.base_url()}, name)
         else:
-            # The data endpoint is this server at the address the client used (a box may reach it through a
-            # veth address). The SDK's Host header has no port: it signs the host name alone.
-            host = re.sub(r":\d+$", "", self.headers.get("Host") or "127.0.0.1")
-            self.reply_json(api, key, 200, {"DataEndpoint": f"http://{host}:{self.server.server_address[1]}"}, name)
+            self.archived_media(api, key, name, body)
+
+    def base_url(self):
+        # The data endpoint is this server at the address the client used (a box may reach it through a
+        # veth address). The SDK's Host header has no port: it signs the host name alone.
+        host = re.sub(r":\d+$", "", self.headers.get("Host") or "127.0.0.1")
+        return f"http://{host}:{self.server.server_address[1]}"
+
+    def archived_media(self, api, key, name, body):
+        archived = self.state.archived_media
+        try:
+            if api == "listFragments":
+                self.reply_json(api, key, 200, archived.list_fragments(name, body), name)
+            elif api == "getClip":
+                clip = archived.get_clip(name, body)
+                with self.state.lock:
+                    self.state.stream(name)["clips"] += 1
+                self.reply_bytes(api, key, "video/mp4", clip, name)
+            else:
+                url = archived.new_session(name, body, self.base_url())
+                with self.state.lock:
+                    self.state.stream(name)["hlsSessions"] += 1
+                self.reply_json(api, key, 200, {"HLSStreamingSessionURL": url}, name)
+        except media.ApiError as error:
+            self.reply_error(api, key, error.status, error.error_type, str(error), name)
+        except Exception as error:  # the stand-in's own failure: an answer that says so, not a reset connection
+            traceback.print_exc()
+            self.reply_error(api, key, 500, "InternalFailure", f"stand-in failure: {error!r}", name)
+
+    def do_GET(self):
+        """The HLS resources of a session (the URLs GetHLSStreamingSessionURL returns), for any origin (CORS)."""
+        parts = urllib.parse.urlsplit(self.path)
+        resource = parts.path.rsplit("/", 1)[-1]
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        if not parts.path.startswith("/hls/v1/"):
+            self.reply_error(resource, None, 404, "ResourceNotFoundException", "GET serves /hls/v1/ only")
+            return
+        try:
+            content_type, body = self.state.archived_media.hls(resource, query)
+        except media.ApiError as error:
+            self.reply_error(resource, None, error.status, error.error_type, str(error))
+            return
+        except Exception as error:
+            traceback.print_exc()
+            self.reply_error(resource, None, 500, "InternalFailure", f"stand-in failure: {error!r}")
+            return
+        self.reply_bytes(resource.split(".")[0], None, content_type, body.encode() if isinstance(body, str) else body)
+
+    def do_OPTIONS(self):
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, POST")
+        self.send_header("Access-Control-Allow-Headers", "*")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def reply_bytes(self, api, key, content_type, body, stream=None):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(body)
+        self.state.count_request(api, 200, key)
+        announce("request", api=api, status=200, stream=stream, accessKeyId=key, bytes=len(body))
 
     def record_authorization(self, api, key, stream):
-        """With --record: appends what IAM authorizes for the request (one JSON line, as the AWS stand-ins
-        record theirs: test/support/permission-check.ts), so the real kvssink's requests can be judged
-        against the gateway's roles. PutMedia also has KVS use the stream's key on the producer's behalf."""
-        if not self.server.record_file:
-            return
+        """What IAM authorizes for the request (as the AWS stand-ins record theirs: test/support/permission-check.ts):
+        the action on the stream, and its KMS key where KVS uses it on the caller's behalf (to encrypt what a
+        producer sends, to decrypt what a reader gets). Kept for GET /requests; with --record also appended to
+        that file, one JSON line each, so the real kvssink's requests can be judged against the gateway's roles."""
         action = api[:1].upper() + api[1:]
-        arn = f"arn:aws:kinesisvideo:{self.state.region}:123456789012:stream/{stream}/1700000000000"
+        arn = self.state.stream_arn(stream)
         authorizations = [{"action": f"kinesisvideo:{action}", "resource": arn}]
-        if api == "putMedia":
-            authorizations.append(
-                {
-                    "action": "kms:GenerateDataKey",
-                    "resource": f"kms-key-of:{arn}",
-                    "context": {
-                        "kms:ViaService": f"kinesisvideo.{self.state.region}.amazonaws.com",
-                        "kms:CallerAccount": "123456789012",
-                    },
-                }
-            )
+        kms = {"putMedia": "kms:GenerateDataKey", "getClip": "kms:Decrypt", "getHLSStreamingSessionURL": "kms:Decrypt"}
+        if api in kms:
+            context = {"kms:ViaService": f"kinesisvideo.{self.state.region}.amazonaws.com", "kms:CallerAccount": self.state.account}
+            authorizations.append({"action": kms[api], "resource": f"kms-key-of:{arn}", "context": context})
         record = {"accessKeyId": key, "service": "kinesisvideo", "operation": action, "authorizations": authorizations}
         with self.state.lock:
-            with open(self.server.record_file, "a") as file:
-                file.write(json.dumps(record) + "\n")
+            self.state.records.append(record)
+            if self.server.record_file:
+                with open(self.server.record_file, "a") as file:
+                    file.write(json.dumps(record) + "\n")
 
     def wait_while_hung(self):
         """In hang mode: accept, never answer, until the mode changes; then drop the connection. True if hung."""
@@ -342,7 +466,7 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         with self.state.lock:
             forbidden = self.state.mode == "forbidden" or key in self.state.rejected_keys
         if forbidden:
-            return key, "The security token included in the request is invalid."
+            return key, INVALID_TOKEN
         if region != self.state.region or service != "kinesisvideo":
             expected = f"{self.state.region}/kinesisvideo"
             return key, f"Credential should be scoped to a valid region and service: {region}/{service}, expected {expected}"
@@ -358,6 +482,7 @@ class KvsApiHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", f"stand-in-{time.monotonic_ns()}")
+        self.send_header("Access-Control-Allow-Origin", "*")
         if error_type:
             self.send_header("x-amzn-ErrorType", f"{error_type}:")
         self.end_headers()
@@ -372,10 +497,12 @@ class KvsApiHandler(BaseHTTPRequestHandler):
 
     def put_media(self, key):
         name = self.headers.get("x-amzn-stream-name") or "?"
-        with self.state.lock:
-            missing = self.state.mode == "missing"
-        if missing:
+        mode = self.state.mode_for(name)
+        if mode == "missing":
             self.reply_error("putMedia", key, 404, "ResourceNotFoundException", not_found(name), name)
+            return
+        if mode == "forbidden":
+            self.reply_error("putMedia", key, 403, "UnrecognizedClientException", INVALID_TOKEN, name)
             return
         # One upload per connection: it ends with the upload or at an ERROR event.
         self.close_connection = True
@@ -395,7 +522,8 @@ class KvsApiHandler(BaseHTTPRequestHandler):
             producerStartTimestamp=self.headers.get("x-amzn-producer-start-timestamp"),
             timecodeType=self.headers.get("x-amzn-fragment-timecode-type"),
         )
-        upload = PutMediaUpload(self, name)
+        timecodes = self.headers.get("x-amzn-fragment-timecode-type")
+        upload = PutMediaUpload(self, name, timecodes, self.headers.get("x-amzn-producer-start-timestamp"))
         chunks = self.body_chunks()
         try:
             for chunk in chunks:
@@ -468,7 +596,7 @@ class KvsApiHandler(BaseHTTPRequestHandler):
 class PutMediaUpload:
     """One PutMedia connection: counts what arrives, acknowledges each fragment, applies KVS's rules."""
 
-    def __init__(self, handler, stream):
+    def __init__(self, handler, stream, timecode_type, producer_start):
         self.handler = handler
         self.state = handler.state
         self.name = stream
@@ -476,12 +604,22 @@ class PutMediaUpload:
         self.previous_timecode = None
         self.fragment_number = 0
         self.failed = None
+        # RELATIVE timecodes count from the producer's start time; ABSOLUTE ones are the time itself.
+        self.start_ms = float(producer_start) * 1000 if timecode_type == "RELATIVE" and producer_start else 0.0
+        self.file = self.state.archive.new_upload(stream)
+        self.stored = None  # the latest fragment archived from this upload
         with self.state.lock:
             self.state.stream(stream)["uploads"] += 1
 
     def receive(self, data):
         with self.state.lock:
-            self.state.stream(self.name)["bytes"] += len(data)
+            stream = self.state.stream(self.name)
+            stream["bytes"] += len(data)
+            self.minute(stream)[0] += len(data)
+        if self.state.mode_for(self.name) in ("missing", "forbidden"):
+            # KVS checks the stream and the credentials when an upload starts: this one ends, the next is refused.
+            raise UploadEnded()
+        self.file.write(data)
         self.parser.feed(data)
         if self.failed:
             raise UploadEnded()
@@ -512,19 +650,41 @@ class PutMediaUpload:
         self.fragment_number += 1
         fragment["number"] = f"9134{int(time.time() * 1000):013d}{self.fragment_number:06d}"
         fragment["arrived"] = time.time()
+        mode = self.state.mode_for(self.name)
         with self.state.lock:
-            mode, error_id = self.state.mode, self.state.error_id
+            error_id = self.state.error_id
         if mode == "error-ack":
             self.fail(fragment, error_id, "error-ack mode")
         if self.previous_timecode is not None and fragment["timecode"] < self.previous_timecode:
             self.fail(fragment, 4004, f"timecode {fragment['timecode']} lower than the previous {self.previous_timecode}")
         self.previous_timecode = fragment["timecode"]
+        if self.stored is not None:
+            # The previous fragment lasted until this one began (when they touch).
+            gap = self.producer_ms(fragment) - self.stored.producer_ms
+            if 0 < gap <= self.stored.length_ms + 2000:
+                self.stored.length_ms = round(gap)
         self.ack("BUFFERING", fragment)
+
+    def producer_ms(self, fragment):
+        return self.start_ms + fragment["timecode"] * self.parser.scale_ns / 1_000_000
+
+    @staticmethod
+    def minute(stream):
+        """[bytes, frames] received in this minute: what KVS publishes as PutMedia.IncomingBytes and
+        PutMedia.IncomingFrames (a day of minutes is kept)."""
+        minutes = stream["perMinute"]
+        now = str(int(time.time()) // 60 * 60)
+        if now not in minutes:
+            minutes[now] = [0, 0]
+            for old in list(minutes)[:-1440]:
+                del minutes[old]
+        return minutes[now]
 
     def on_frame(self, fragment):
         with self.state.lock:
             stream = self.state.stream(self.name)
             stream["frames"] += 1
+            self.minute(stream)[1] += 1
             stream["codecs"] = self.parser.codecs()
         duration = self.parser.duration_ms(fragment)
         if duration > MAX_FRAGMENT_MS:
@@ -541,12 +701,29 @@ class PutMediaUpload:
                 "durationMs": round(duration),
                 "frames": fragment["frames"],
                 "keyFrames": fragment["keyFrames"],
+                "bytes": fragment["end"] - fragment["start"],
                 "arrived": round(fragment["arrived"], 3),
             }
             stream["fragments"] = (stream["fragments"] + [record])[-KEEP_FRAGMENTS:]
+        self.archive(fragment, duration)
         self.ack("RECEIVED", fragment)
         self.ack("PERSISTED", fragment)
         announce("fragment", stream=self.name, **record)
+
+    def archive(self, fragment, duration):
+        stored = media.Fragment()
+        stored.number = fragment["number"]
+        stored.upload = self.file
+        stored.start, stored.end, stored.header = fragment["start"], fragment["end"], fragment["header"]
+        stored.producer_ms = round(self.producer_ms(fragment))
+        stored.server_ms = round(fragment["arrived"] * 1000)
+        # Until the next fragment says when this one ended: its last frame plus one frame interval.
+        frames = max(1, fragment["videoFrames"] - 1)
+        stored.length_ms = round(duration + duration / frames) if fragment["videoFrames"] > 1 else max(1, round(duration))
+        stored.frames = fragment["frames"]
+        stored.tracks = self.parser.codecs()
+        self.stored = stored
+        self.state.archive.add(self.name, stored)
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -625,6 +802,20 @@ class StandIn:
             self.server.cut_connections()
         announce("mode", mode=mode, errorId=self.state.error_id)
 
+    def set_stream_mode(self, streams, mode, error_id=None):
+        """A mode for these streams only (the others keep the server's)."""
+        if mode not in STREAM_MODES:
+            raise ValueError(f"mode {mode!r} for some streams: use one of {', '.join(STREAM_MODES)}")
+        with self.state.lock:
+            for stream in streams:
+                if mode == "normal":
+                    self.state.stream_modes.pop(stream, None)
+                else:
+                    self.state.stream_modes[stream] = mode
+            if error_id is not None:
+                self.state.error_id = int(error_id)
+        announce("mode", mode=mode, streams=streams)
+
 
 class ControlHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -641,18 +832,26 @@ class ControlHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        state = self.server.stand_in.state
         if self.path == "/state":
-            self.reply(200, self.server.stand_in.state.snapshot())
+            self.reply(200, state.snapshot())
+        elif self.path == "/requests":
+            with state.lock:
+                self.reply(200, list(state.records))
         else:
-            self.reply(404, {"error": "GET /state"})
+            self.reply(404, {"error": "GET /state or /requests"})
 
     def do_POST(self):
         stand_in = self.server.stand_in
         length = int(self.headers.get("Content-Length") or 0)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
-            if self.path == "/mode":
+            if self.path == "/mode" and body.get("streams") is not None:
+                stand_in.set_stream_mode(body["streams"], body.get("mode", ""), body.get("errorId"))
+            elif self.path == "/mode":
                 stand_in.set_mode(body.get("mode", ""), body.get("errorId"))
+            elif self.path == "/expire-sessions":
+                stand_in.state.archived_media.expire_sessions(body.get("streams"))
             elif self.path == "/reject-keys":
                 with stand_in.state.lock:
                     stand_in.state.rejected_keys = set(body.get("accessKeyIds", []))
@@ -663,7 +862,7 @@ class ControlHandler(BaseHTTPRequestHandler):
                 with stand_in.state.lock:
                     stand_in.state.reset()
             else:
-                self.reply(404, {"error": "POST /mode, /reject-keys or /reset"})
+                self.reply(404, {"error": "POST /mode, /reject-keys, /expire-sessions or /reset"})
                 return
         except (ValueError, TypeError) as error:
             self.reply(400, {"error": str(error)})
@@ -679,10 +878,13 @@ def main():
     parser.add_argument("--region", default="us-east-1", help="the region requests must be signed for")
     parser.add_argument("--mode", default="normal", choices=MODES)
     parser.add_argument("--error-id", type=int, default=4002, help="the ErrorId of the error-ack mode")
+    parser.add_argument("--account", default="123456789012", help="the account in the ARNs it answers and records")
+    parser.add_argument("--data-dir", help="where the received uploads are kept (default: a temporary folder, removed at exit)")
     parser.add_argument("--record", help="append what IAM authorizes for each request to this file (JSON lines)")
     args = parser.parse_args()
 
-    state = KvsState(args.region)
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="kvs-api-stand-in-")
+    state = KvsState(args.region, data_dir, args.account)
     StandIn.record_file = args.record
     stand_in = StandIn(args.host, args.port, state)
     control = ThreadingHTTPServer((args.host, args.control_port), ControlHandler)
@@ -705,6 +907,8 @@ def main():
         pass
     stand_in.stop()
     control.shutdown()
+    if not args.data_dir:
+        shutil.rmtree(data_dir, ignore_errors=True)
     sys.exit(0)
 
 

@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import type { AwsRequestRecord } from './permission-check';
+import { SYSTEM_PYTHON } from './test-camera';
 
 /**
  * Starts and drives the local stand-in of the Kinesis Video Streams API (test/support/kvs-api-stand-in.py):
@@ -8,6 +10,8 @@ import * as readline from 'node:readline';
  */
 
 export type KvsStandInMode = 'normal' | 'missing' | 'refuse' | 'hang' | 'forbidden' | 'error-ack';
+/** The modes a stream may have on its own; `normal` gives it the server's mode again. */
+export type KvsStreamMode = 'normal' | 'missing' | 'forbidden' | 'error-ack';
 
 export interface KvsFragment {
   /** The fragment's timecode as KVS acknowledges it (MKV TimecodeScale units: milliseconds from kvssink). */
@@ -15,6 +19,8 @@ export interface KvsFragment {
   readonly durationMs: number;
   readonly frames: number;
   readonly keyFrames: number;
+  /** Its size as received (the Matroska cluster). */
+  readonly bytes: number;
   /** Epoch seconds when the fragment began to arrive. */
   readonly arrived: number;
 }
@@ -30,10 +36,17 @@ export interface KvsStreamReceived {
   readonly codecs: string[];
   /** The newest fragments (up to 200), oldest first. */
   readonly fragments: KvsFragment[];
+  /** Bytes and frames received per minute (epoch seconds of the minute): KVS's PutMedia.Incoming* metrics. */
+  readonly perMinute: Record<string, [number, number]>;
+  /** HLS sessions created (GetHLSStreamingSessionURL) and clips made (GetClip). */
+  readonly hlsSessions: number;
+  readonly clips: number;
 }
 
 export interface KvsStandInState {
   readonly mode: KvsStandInMode;
+  /** Modes set for some streams only (`setStreamMode`). */
+  readonly streamModes: Record<string, KvsStreamMode>;
   readonly errorId: number;
   readonly region: string;
   /** Requests per API ("describeStream", "getDataEndpoint", "putMedia") and HTTP status. */
@@ -70,14 +83,22 @@ export class KvsApiStandIn {
    * request to that file (test/support/permission-check.ts's records).
    */
   static start(
-    options: { region?: string; mode?: KvsStandInMode; host?: string; record?: string } = {},
+    options: {
+      region?: string;
+      mode?: KvsStandInMode;
+      host?: string;
+      record?: string;
+      account?: string;
+    } = {},
   ): Promise<KvsApiStandIn> {
     const region = options.region ?? 'us-east-1';
     const host = options.host ?? '127.0.0.1';
     const args = [STAND_IN_SCRIPT, '--region', region, '--mode', options.mode ?? 'normal', '--host', host];
     // What IAM authorizes for each request, one JSON line each, for the permission check.
     if (options.record) args.push('--record', options.record);
-    const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (options.account) args.push('--account', options.account);
+    // Debian's Python: GetClip and HLS remux the received media with GStreamer (python3-gi).
+    const child = spawn(SYSTEM_PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const early: KvsStandInEvent[] = [];
@@ -128,9 +149,26 @@ export class KvsApiStandIn {
     return this.control('POST', '/mode', { mode, ...(errorId === undefined ? {} : { errorId }) });
   }
 
+  /** A mode for these streams only: a missing stream, a stream whose fragments KVS refuses. */
+  async setStreamMode(streams: string[], mode: KvsStreamMode, errorId?: number): Promise<KvsStandInState> {
+    return this.control('POST', '/mode', { mode, streams, ...(errorId === undefined ? {} : { errorId }) });
+  }
+
+  /** Ends the HLS sessions of these streams (all when absent) now, as if their URLs had expired. */
+  async expireSessions(streams?: string[]): Promise<KvsStandInState> {
+    return this.control('POST', '/expire-sessions', streams ? { streams } : {});
+  }
+
   /** Answers 403 to requests signed with these access key ids only (a rejected, cached key). */
   async rejectKeys(accessKeyIds: string[]): Promise<KvsStandInState> {
     return this.control('POST', '/reject-keys', { accessKeyIds });
+  }
+
+  /** What IAM authorizes for each request it answered (the permission check reads these). */
+  async requestRecords(): Promise<AwsRequestRecord[]> {
+    return (await fetch(`http://${this.host}:${this.controlPort}/requests`)).json() as Promise<
+      AwsRequestRecord[]
+    >;
   }
 
   async state(): Promise<KvsStandInState> {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { GatewayConfig } from '../../lib/config';
+import { deployedGatewayParameterName, siteStackName, STACK_IDS } from '../../lib/site-names';
 import type { DeployedApp, PolicyDocument } from './deployed-app';
 import type { RequestPrincipal } from './permission-check';
 
@@ -20,6 +21,9 @@ export function operatorPolicy(config: GatewayConfig, deployment: DeployedApp): 
       .replaceAll('<region>', region)
       .replaceAll('<account>', account)
       .replaceAll('<parameter-prefix>', config.parameterPrefix)
+      .replaceAll('<deployed-gateway-parameter>', deployedGatewayParameterName(config.site))
+      // The gateway the reader deployed: the README's is the EC2 one.
+      .replaceAll('<gateway-stack>', siteStackName(config.site, STACK_IDS.ec2Gateway))
       .replaceAll('<stream-key-arn>', streamKey.attribute(keyLogicalId, 'Arn'));
   const document = JSON.parse(fs.readFileSync(OPERATOR_POLICY_FILE, 'utf8')) as PolicyDocument;
   const statements = document.Statement.map((statement) => {
@@ -41,4 +45,26 @@ export function operatorPolicy(config: GatewayConfig, deployment: DeployedApp): 
       document: { ...document, Statement: statements },
     },
   };
+}
+
+/**
+ * The statements of the video commands (`status`, `clip`, `view --from`): the quick start does not run
+ * them (they need video in KVS and a gateway's logs), the video commands' test does, and checks that
+ * each of these is used there.
+ */
+export const VIDEO_COMMAND_STATEMENTS = [
+  'StatusClipPlayback',
+  'StatusDeployedGateway',
+  'StatusGatewayLogGroups',
+  'StatusGatewayLogQuery',
+  'StatusShardAlarms',
+  'StatusMetrics',
+];
+
+/** The actions of those statements, to tell their grants apart in a permission report. */
+export function videoCommandActions(): string[] {
+  const document = JSON.parse(fs.readFileSync(OPERATOR_POLICY_FILE, 'utf8')) as PolicyDocument;
+  return document.Statement.filter((statement) =>
+    VIDEO_COMMAND_STATEMENTS.includes(String(statement.Sid)),
+  ).flatMap((statement) => [statement.Action ?? []].flat());
 }

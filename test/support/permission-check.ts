@@ -289,6 +289,16 @@ export class PermissionCheck {
     if (result.resultType === 'error') {
       return { decision: `not evaluable: ${JSON.stringify(result.errors)}`, allowStatements: [] };
     }
+    if (result.resultType === 'wildcard' && resource === '*') {
+      // An action whose resource types are all optional (cloudwatch:GetMetricData without datasets):
+      // IAM authorizes the request on "*", which every one of the action's resource types must allow.
+      const statements = result.results.flatMap((one) =>
+        (one.analysis?.identityAnalysis?.allowStatements ?? []).map((statement) =>
+          JSON.stringify(statement.statement),
+        ),
+      );
+      return { decision: result.overallResult, allowStatements: statements };
+    }
     if (result.resultType !== 'single') {
       return { decision: `not one resource: ${result.resultType}`, allowStatements: [] };
     }

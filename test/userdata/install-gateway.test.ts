@@ -50,6 +50,7 @@ describe('install-gateway.sh --files-only (the steps that run without packages o
     for (const script of [
       'run-camera.sh',
       'camera-pipeline.py',
+      'camera_status.py',
       'kvssink_reports.py',
       'reconcile-cameras.sh',
       'refresh-kvs-credentials.sh',

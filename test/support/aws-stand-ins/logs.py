@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A stand-in for Amazon CloudWatch Logs: CreateLogGroup, CreateLogStream, DescribeLogStreams, PutLogEvents.
+"""A stand-in for Amazon CloudWatch Logs: CreateLogGroup, CreateLogStream, DescribeLogStreams, PutLogEvents; and,
+for `kvs-gateway status`, DescribeLogGroups and Logs Insights (StartQuery, GetQueryResults: logs_insights.py).
 
 AWS JSON 1.1 (X-Amz-Target: Logs_20140328.<operation>), requests signed with SigV4 for service logs
 (sigv4.py). State files: log-groups.json ["<group>", ...] (the groups that exist: the stack creates its
@@ -10,13 +11,20 @@ stream that exists is ResourceAlreadyExistsException, PutLogEvents to a stream o
 exist ResourceNotFoundException, events must be in time order within a call, a call holds at most
 10,000 events and 1,048,576 bytes (each event counting 26 bytes more than its message).
 
+Logs Insights runs over the events of log-events.jsonl in the groups and time range asked for (a query is
+Complete when GetQueryResults first asks). Requests are accepted from the role's keys (credentials.json) and any
+other-credentials.json names (an operator's, for the CLI).
+
 What IAM authorizes for each call goes to aws-requests.jsonl: logs:CreateLogStream and logs:PutLogEvents
-on the stream's ARN, logs:DescribeLogStreams and logs:CreateLogGroup on the group's.
+on the stream's ARN, logs:DescribeLogStreams and logs:CreateLogGroup on the group's, logs:StartQuery and
+logs:GetQueryResults on the groups queried, logs:DescribeLogGroups on "*" (it has no resource).
 """
 
 import json
+import re
 import threading
 
+import logs_insights
 import sigv4
 from stand_in_server import StandInHandler, serve, write_state
 
@@ -25,13 +33,14 @@ MAX_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
 state_lock = threading.Lock()
+queries = {}  # query id -> (log groups, result rows)
 
 
 class LogsHandler(StandInHandler):
     def do_POST(self):
         body = self.read_body()
         try:
-            signer = sigv4.check(self, body, "logs", self.read_state("credentials.json"))
+            signer = sigv4.check(self, body, "logs", self.known_credentials())
         except sigv4.SignatureProblem as problem:
             self.error(400 if problem.code != "InvalidClientTokenId" else 403, problem.code, str(problem))
             return
@@ -45,17 +54,25 @@ class LogsHandler(StandInHandler):
         stream = request.get("logStreamName", "")
         group_arn = f"arn:aws:logs:{signer.region}:{self.account()}:log-group:{group}"
         stream_arn = f"{group_arn}:log-stream:{stream}"
+
+        def group_arns(names):
+            return [f"arn:aws:logs:{signer.region}:{self.account()}:log-group:{name}" for name in names]
+
+        queried = queries.get(request.get("queryId"), ([], []))[0]
         handlers = {
-            "CreateLogGroup": (group_arn, self.create_log_group),
-            "CreateLogStream": (stream_arn, self.create_log_stream),
-            "DescribeLogStreams": (group_arn, self.describe_log_streams),
-            "PutLogEvents": (stream_arn, self.put_log_events),
+            "CreateLogGroup": ([group_arn], self.create_log_group),
+            "CreateLogStream": ([stream_arn], self.create_log_stream),
+            "DescribeLogStreams": ([group_arn], self.describe_log_streams),
+            "PutLogEvents": ([stream_arn], self.put_log_events),
+            "DescribeLogGroups": (["*"], self.describe_log_groups),
+            "StartQuery": (group_arns(request.get("logGroupNames") or [group]), self.start_query),
+            "GetQueryResults": (group_arns(queried), self.get_query_results),
         }
         if operation not in handlers:
             self.error(400, "UnknownOperationException", f"the stand-in does not serve {operation}")
             return
-        resource, handle = handlers[operation]
-        self.record_request(signer, "logs", operation, [{"action": f"logs:{operation}", "resource": resource}])
+        resources, handle = handlers[operation]
+        self.record_request(signer, "logs", operation, [{"action": f"logs:{operation}", "resource": r} for r in resources])
         with state_lock:
             handle(request, group, stream)
 
@@ -117,6 +134,48 @@ class LogsHandler(StandInHandler):
                 {"group": group, "stream": stream, "timestamp": event["timestamp"], "message": event["message"]},
             )
         self.reply(200, json.dumps({"nextSequenceToken": "0"}), "application/x-amz-json-1.1")
+
+    def describe_log_groups(self, request, _group, _stream):
+        prefix = request.get("logGroupNamePrefix", "")
+        names = sorted(name for name in self.groups() if name.startswith(prefix))
+        document = {"logGroups": [{"logGroupName": name} for name in names]}
+        self.reply(200, json.dumps(document), "application/x-amz-json-1.1")
+
+    def start_query(self, request, group, _stream):
+        names = request.get("logGroupNames") or [group]
+        missing = [name for name in names if name not in self.groups()]
+        if missing:
+            self.error(400, "ResourceNotFoundException", f"Log group {missing[0]} does not exist")
+            return
+        start, end = request.get("startTime", 0) * 1000, request.get("endTime", 0) * 1000
+        events = [
+            event
+            for event in self.read_records("log-events.jsonl")
+            if event["group"] in names and start <= event["timestamp"] <= end
+        ]
+        try:
+            rows = logs_insights.run_query(request.get("queryString", ""), events)
+        except (logs_insights.MalformedQuery, re.error) as problem:
+            self.error(400, "MalformedQueryException", str(problem))
+            return
+        query_id = f"stand-in-query-{len(queries) + 1}"
+        queries[query_id] = (names, rows[: int(request.get("limit") or 1000)])
+        self.reply(200, json.dumps({"queryId": query_id}), "application/x-amz-json-1.1")
+
+    def get_query_results(self, request, _group, _stream):
+        if request.get("queryId") not in queries:
+            self.error(400, "ResourceNotFoundException", "unknown queryId")
+            return
+        rows = queries[request["queryId"]][1]
+        document = {"status": "Complete", "results": rows, "statistics": {"recordsMatched": len(rows)}}
+        self.reply(200, json.dumps(document), "application/x-amz-json-1.1")
+
+    def read_records(self, name):
+        try:
+            with open(self.state_path(name)) as file:
+                return [json.loads(line) for line in file if line.strip()]
+        except FileNotFoundError:
+            return []
 
     def error(self, status, code, message):
         self.reply(status, json.dumps({"__type": code, "message": message}), "application/x-amz-json-1.1")

@@ -50,14 +50,16 @@ def signed_as_given(signer_class):
 
 
 def check(handler, body, service, credentials):
-    """Raises SignatureProblem unless the handler's request is signed for `service` with `credentials`;
-    returns the Signer."""
+    """Raises SignatureProblem unless the handler's request is signed for `service` with `credentials` (one
+    {"AccessKeyId", ...}, or a list of them: the key the request names); returns the Signer."""
     headers = {name.lower(): value for name, value in handler.headers.items()}
     match = AUTHORIZATION.match(headers.get("authorization", ""))
     if not match:
         raise SignatureProblem("IncompleteSignature", "no AWS4-HMAC-SHA256 Authorization header")
     if match["service"] != service:
         raise SignatureProblem("SignatureDoesNotMatch", f"credential scope names service {match['service']}")
+    if isinstance(credentials, list):
+        credentials = next((known for known in credentials if known.get("AccessKeyId") == match["key"]), None)
     if not credentials or match["key"] != credentials["AccessKeyId"]:
         raise SignatureProblem("InvalidClientTokenId", "the security token included in the request is invalid")
     if headers.get("x-amz-security-token") != credentials.get("Token"):

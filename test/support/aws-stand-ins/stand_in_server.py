@@ -55,6 +55,11 @@ class StandInHandler(BaseHTTPRequestHandler):
         with open(self.state_path(name), "a") as file:
             file.write(json.dumps(entry) + "\n")
 
+    def known_credentials(self):
+        """Every key the stand-in accepts: the role's (credentials.json, what IMDS hands out) and any other a test
+        names (other-credentials.json: an operator's keys, for the calls the CLI makes)."""
+        return [self.read_state("credentials.json")] + self.read_state("other-credentials.json", [])
+
     def account(self):
         """The account the stand-ins play (account.json {"account": ...}), in every ARN they record."""
         return self.read_state("account.json", {"account": DEFAULT_ACCOUNT})["account"]

@@ -5,6 +5,7 @@ import { cameraList } from '../../../lib/camera-list';
 import { GatewayConfig } from '../../../lib/config';
 import { AwsStandIn, AwsStandInState, STAND_IN_CREDENTIALS } from '../../support/aws-stand-ins';
 import { synthesizeEc2UserData, SynthesizedEc2UserData } from '../../support/ec2-user-data';
+import { FluentBitRepository, FLUENT_BIT_HOST } from '../../support/fluent-bit-repository';
 import { configWith } from '../../support/gateway-app';
 import { TestCamera, TestCameraOptions } from '../../support/test-camera';
 import { boxClean, debianRootfs, GatewayBox, run, waitFor } from '../support/gateway-box';
@@ -81,6 +82,8 @@ export class BoxEnvironment {
    */
   readonly deploys: SynthesizedEc2UserData[] = [];
   endpoints!: Record<'s3' | 'ssm' | 'cloudformation', string>;
+  /** Fluent Bit's package repository as the install reaches it (packages.fluentbit.io over HTTPS). */
+  fluentBitRepository!: FluentBitRepository;
   /** The box the install scenario booted; the scenarios after it use it. */
   box!: GatewayBox;
   private installed = false;
@@ -118,7 +121,11 @@ export class BoxEnvironment {
   config(cameras: readonly CameraSpec[]): GatewayConfig {
     return configWith({
       parameterPrefix: PREFIX,
-      ec2: { architecture: this.variant.architecture === 'arm64' ? 'arm64' : 'x86_64' },
+      ec2: {
+        architecture: this.variant.architecture === 'arm64' ? 'arm64' : 'x86_64',
+        // The stand-in repository's throw-away key, through the config as a user pins another key.
+        fluentBitKeyFingerprint: this.fluentBitRepository.keyFingerprint,
+      },
       cameras: cameras.map((camera) => ({ retentionHours: 24, ...camera })),
     });
   }
@@ -217,14 +224,26 @@ export class BoxEnvironment {
     fs.mkdirSync(path.join(fresh.root, 'var/log/journal'), { recursive: true });
     fresh.writeFile(
       'etc/apt/apt.conf.d/99-box-test-proxy',
-      `Acquire::http::Proxy "http://${this.network.hostAddress}:${PROXY_PORT}";\n`,
+      // apt takes the http proxy for https too: Fluent Bit's stand-in repository is reached directly.
+      `Acquire::http::Proxy "http://${this.network.hostAddress}:${PROXY_PORT}";\n` +
+        `Acquire::https::Proxy::${FLUENT_BIT_HOST} "DIRECT";\n`,
     );
-    // TEST ONLY, each forced by this machine (no github.com, no Fluent Bit repository, no AWS).
+    // TEST ONLY: packages.fluentbit.io is the stand-in repository on the host end, whose throw-away CA
+    // the box trusts (appended to the bundle curl and apt read, as update-ca-certificates would).
+    fresh.writeFile(
+      'etc/hosts',
+      `${fresh.readFile('etc/hosts')}${this.network.hostAddress} ${FLUENT_BIT_HOST}\n`,
+    );
+    fresh.writeFile(
+      'etc/ssl/certs/ca-certificates.crt',
+      fresh.readFile('etc/ssl/certs/ca-certificates.crt') +
+        fs.readFileSync(this.fluentBitRepository.caCertificate, 'utf8'),
+    );
+    // TEST ONLY, each forced by this machine (no github.com, no AWS).
     fresh.writeFile(
       'etc/kvs-box-test/user-data.env',
       [
         'KVS_TEST_WITHOUT_KVSSINK=1',
-        'KVS_TEST_WITHOUT_LOG_SHIPPER=1',
         `AWS_ENDPOINT_URL_S3=${this.endpoints.s3}`,
         `AWS_ENDPOINT_URL_CLOUDFORMATION=${this.endpoints.cloudformation}`,
         '',
@@ -295,6 +314,11 @@ export class BoxEnvironment {
     // This kernel has no dummy interfaces: the metadata address sits on the namespace's end of the pair.
     await this.network.addInnerAddress(`${IMDS_ADDRESS}/32`);
     await this.startProxy();
+    this.fluentBitRepository = FluentBitRepository.create(path.join(this.work, 'fluent-bit-repository'), {
+      codenames: [this.variant.suite],
+      architectures: [this.variant.architecture],
+    });
+    await this.fluentBitRepository.start(this.network.hostAddress, 443);
     this.aws.setInstance(INSTANCE);
     this.aws.setParameters({});
     this.deployIam(INITIAL_CAMERAS);
@@ -343,6 +367,7 @@ export class BoxEnvironment {
     await this.box?.shutdown().catch(() => undefined);
     await Promise.all([...this.cameras.values(), ...this.stoppedCameras].map((c) => c.stop()));
     await Promise.all(this.standIns.map((s) => s.stop()));
+    await this.fluentBitRepository?.stop();
     this.proxy?.kill('SIGTERM');
     await boxClean(this.work);
     if (this.figures.length)

@@ -6,6 +6,7 @@ import { firstStepFailure } from './scenarios/first-step-failure';
 import { firstVideo } from './scenarios/first-video';
 import { hardening } from './scenarios/hardening';
 import { install } from './scenarios/install';
+import { logShipper } from './scenarios/log-shipper';
 import { journalAndCpu } from './scenarios/journal-and-cpu';
 import { passwordRotated } from './scenarios/password-rotated';
 import { permissions } from './scenarios/permissions';
@@ -29,6 +30,7 @@ export type BoxScenario = (env: BoxEnvironment) => void;
 const SCENARIOS: readonly BoxScenario[] = [
   firstStepFailure,
   install,
+  logShipper,
   hardening,
   firstVideo,
   wrongPassword,
@@ -51,8 +53,9 @@ const SCENARIOS: readonly BoxScenario[] = [
  * the scripts honour), the cameras by the project's RTSP test camera, and apt reaches Debian's mirror
  * through a proxy on the host end of the namespace's veth pair, which lets nothing else out. The only
  * test-only settings are those this machine forces: no kvssink build (no github.com:
- * KVS_TEST_WITHOUT_KVSSINK=1, the cameras write to the run script's file sink through a drop-in), no
- * Fluent Bit (KVS_TEST_WITHOUT_LOG_SHIPPER=1), the endpoints. The box's timings are printed, never asserted.
+ * KVS_TEST_WITHOUT_KVSSINK=1, the cameras write to the run script's file sink through a drop-in), a
+ * stand-in Fluent Bit package from a stand-in of its repository (packages.fluentbit.io mapped to the host
+ * end, its throw-away CA trusted, its throw-away key's fingerprint in the config), the endpoints. The box's timings are printed, never asserted.
  */
 export function describeBox(variant: BoxVariant): void {
   jest.setTimeout(variant.slowdown * 20 * 60_000);
