@@ -13,6 +13,7 @@ import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
 import { replacementInstance } from './scenarios/replacement-instance';
+import { restartDelays } from './scenarios/restart-delays';
 import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
@@ -38,6 +39,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   passwordRotated,
   scheduleChange,
   cameraDown,
+  restartDelays,
   reboot,
   journalAndCpu,
   replacementInstance, // the first box powered off: later scenarios use the replacement

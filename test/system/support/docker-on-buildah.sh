@@ -31,10 +31,11 @@ login() {
 }
 
 build() {
-  local args=(bud --isolation chroot --format docker --layers=false --pull-never) output="" extra
+  local args=(bud --isolation chroot --format docker --layers=false --pull-never) output="" platform="" extra
   while [[ $# -gt 1 ]]; do
     case "$1" in
-      --build-arg | --file | --platform) args+=("$1" "$2"); shift 2 ;;
+      --build-arg | --file) args+=("$1" "$2"); shift 2 ;;
+      --platform) platform="$2"; args+=("$1" "$2"); shift 2 ;;
       --output) output="$2"; shift 2 ;;
       --provenance=false) shift ;;
       *) log "buildx build: $1 is not an option this stand-in knows"; exit 2 ;;
@@ -47,7 +48,7 @@ build() {
   while IFS= read -r extra; do
     if [[ -n "$extra" ]]; then args+=(--build-arg "$extra"); fi
   done <<<"${DOCKER_SHIM_BUILD_ARGS:-}"
-  record "build ${BASH_REMATCH[1]}"
+  record "build ${BASH_REMATCH[1]} $platform"
   "${BUILDAH[@]}" "${args[@]}" --tag "${BASH_REMATCH[1]}" "$1"
 }
 
