@@ -5,17 +5,14 @@ import { type Authorization, type AwsRequestRecord, awsManagedKeyArn } from './p
 import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
 /**
- * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
- * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
- * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
+ * Local stand-ins of the AWS APIs `kvs-gateway` calls that have no other stand-in, speaking each one's real
+ * wire protocol so that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
+ * ..._CLOUDWATCH, ..._PRICING), does exactly what it does against AWS:
  *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
  *  - CloudWatch: AWS JSON 1.0 (GetMetricData over the datapoints it holds, DescribeAlarms);
- *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
- *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
- *    The video commands (status, clip, view --from, the wall) talk to the KVS API stand-in instead
- *    (kvs-api-stand-in.py), which holds what the gateway uploaded.
- * CloudWatch holds per-minute datapoints a test puts there. CloudWatch Logs, with the gateway's logs and
- * Logs Insights over them, is test/support/aws-stand-ins/logs.py.
+ *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does.
+ * CloudWatch holds per-minute datapoints a test puts there. Kinesis Video Streams is the KVS API stand-in
+ * (kvs-api-stand-in.ts), CloudWatch Logs with Logs Insights test/support/aws-stand-ins/logs.py.
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
  * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
  * with what IAM authorizes for it (`requestRecords`), for the permission check.
@@ -30,11 +27,6 @@ export interface StoredParameter {
   readonly Value: string;
   readonly Type: string;
   readonly Version: number;
-}
-
-export interface StandInStream {
-  readonly retentionHours: number;
-  readonly mediaType: string;
 }
 
 export interface StandInAlarm {
@@ -53,8 +45,6 @@ export interface AwsStandIn {
   beforeRead?: () => Promise<void>;
   /** SSM parameters by name. */
   readonly parameters: Map<string, StoredParameter>;
-  /** KVS streams by name: none until the test "deploys". */
-  readonly streams: Map<string, StandInStream>;
   /** Price List products (JSON documents) by service code. */
   readonly products: Map<string, string[]>;
   /** Every request seen, as `<service> <operation>`. */
@@ -68,7 +58,6 @@ type Reply = (status: number, body: string, headers?: Record<string, string>) =>
 
 export async function startAwsStandIn(): Promise<AwsStandIn> {
   const parameters = new Map<string, StoredParameter>();
-  const streams = new Map<string, StandInStream>();
   const products = new Map<string, string[]>();
   const requests: string[] = [];
   const metrics = new Map<string, Map<number, number>>();
@@ -98,7 +87,8 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     problem: SignatureProblem | undefined,
     reply: Reply,
   ): void | Promise<void> => {
-    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
+    const record = problem ? undefined : authorizedRequest(request, text, parameters);
+    if (record) requestRecords.push(record);
     const target = String(request.headers['x-amz-target'] ?? '');
     if (target.startsWith('AmazonSSM.')) {
       requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
@@ -126,17 +116,14 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
       requests.push('sts GetCallerIdentity');
       return sts(problem, reply);
     }
-    const operation = request.url?.replace(/^\//, '').split('?')[0] ?? '';
-    requests.push(`kinesisvideo ${operation}`);
-    if (problem) return restError(reply, 403, jsonProtocolError(problem), problem);
-    return kinesisVideo(operation, JSON.parse(text || '{}'), streams, endpoint, reply);
+    requests.push(`unknown ${request.method} ${request.url}`);
+    return reply(400, `the stand-in serves SSM, STS, CloudWatch and the Price List API, not ${request.url}`);
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const standIn: AwsStandIn = {
     endpoint,
     parameters,
-    streams,
     products,
     requests,
     metrics,
@@ -156,16 +143,15 @@ function signingRegion(request: http.IncomingMessage): string {
 }
 
 /**
- * What IAM authorizes for one request, as the service reference lists it: the action on the parameter,
- * path or stream named, and KMS on the caller's behalf where SSM or KVS uses a key (SecureStrings under
- * the AWS managed `aws/ssm`; a stream's own key to read its media).
+ * What IAM authorizes for one request, as the service reference lists it: the action on the parameter
+ * or path named, and KMS on the caller's behalf where SSM uses a key (SecureStrings under the AWS managed
+ * `aws/ssm`).
  */
 function authorizedRequest(
   request: http.IncomingMessage,
   text: string,
   parameters: Map<string, StoredParameter>,
-  streams: Map<string, StandInStream>,
-): AwsRequestRecord {
+): AwsRequestRecord | undefined {
   const region = signingRegion(request);
   const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
   const parameterArn = (name: string) =>
@@ -224,20 +210,7 @@ function authorizedRequest(
   }
   // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
   if (/Action=GetCallerIdentity/.test(text)) return record('sts', 'GetCallerIdentity', []);
-  const operation = (request.url?.replace(/^\//, '').split('?')[0] ?? '').replace(/^./, (c) =>
-    c.toUpperCase(),
-  );
-  const stream = `arn:aws:kinesisvideo:${region}:${ACCOUNT}:stream/${String(input.StreamName ?? '?')}/1700000000000`;
-  const authorizations: Authorization[] = [{ action: `kinesisvideo:${operation}`, resource: stream }];
-  // A reader of an encrypted stream's media needs its key (KVS's data protection page).
-  if (operation === 'GetHLSStreamingSessionURL' && streams.has(String(input.StreamName))) {
-    authorizations.push({
-      action: 'kms:Decrypt',
-      resource: `kms-key-of:${stream}`,
-      context: { 'kms:ViaService': `kinesisvideo.${region}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT },
-    });
-  }
-  return record('kinesisvideo', operation, authorizations);
+  return undefined;
 }
 
 interface GetProductsInput {
@@ -262,20 +235,13 @@ function matches(document: string, input: GetProductsInput): boolean {
   });
 }
 
-/** The error code JSON and REST services answer a signature problem with (STS has its own). */
+/** The error code JSON services answer a signature problem with (STS has its own). */
 function jsonProtocolError(problem: SignatureProblem): string {
   return problem === 'UnknownAccessKey' ? 'UnrecognizedClientException' : problem;
 }
 
 function jsonError(reply: Reply, status: number, type: string, message: string, headers = JSON_1_1): void {
   reply(status, JSON.stringify({ __type: type, message }), headers);
-}
-
-function restError(reply: Reply, status: number, type: string, message: string): void {
-  reply(status, JSON.stringify({ message }), {
-    'Content-Type': 'application/json',
-    'x-amzn-ErrorType': type,
-  });
 }
 
 function ssm(
@@ -331,46 +297,6 @@ function sts(problem: SignatureProblem | undefined, reply: Reply): void {
       '</ResponseMetadata></GetCallerIdentityResponse>',
     xml,
   );
-}
-
-function kinesisVideo(
-  operation: string,
-  input: Record<string, unknown>,
-  streams: Map<string, StandInStream>,
-  endpoint: string,
-  reply: Reply,
-): void {
-  const name = String(input.StreamName ?? '');
-  const stream = streams.get(name);
-  if (!stream)
-    return restError(reply, 404, 'ResourceNotFoundException', `The stream ${name} does not exist.`);
-  const json = { 'Content-Type': 'application/json' };
-  if (operation === 'describeStream') {
-    return reply(
-      200,
-      JSON.stringify({
-        StreamInfo: {
-          StreamName: name,
-          StreamARN: `arn:aws:kinesisvideo:us-east-1:${ACCOUNT}:stream/${name}/1700000000000`,
-          Status: 'ACTIVE',
-          DataRetentionInHours: stream.retentionHours,
-          MediaType: stream.mediaType,
-        },
-      }),
-      json,
-    );
-  }
-  if (operation === 'getDataEndpoint') return reply(200, JSON.stringify({ DataEndpoint: endpoint }), json);
-  if (operation === 'getHLSStreamingSessionURL') {
-    return reply(
-      200,
-      JSON.stringify({
-        HLSStreamingSessionURL: `${endpoint}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=StandInToken-${name}`,
-      }),
-      json,
-    );
-  }
-  return restError(reply, 400, 'InvalidArgumentException', `the stand-in has no ${operation}`);
 }
 
 /** An endpoint that accepts connections and never answers: the fault every AWS call must survive. */
