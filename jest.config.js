@@ -5,6 +5,8 @@
 const tsJest = { '^.+\\.ts$': 'ts-jest' };
 
 module.exports = {
+  // The longest test files first (the arm64 box under emulation), so that parallel workers end together.
+  testSequencer: '<rootDir>/scripts/jest-test-sequencer.js',
   projects: [
     {
       displayName: 'unit',

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { restartDecision } from './support/ecs-task-runner';
+import { platformMismatch, restartDecision } from './support/ecs-task-runner';
 import {
   containerArgs,
   containerCapabilities,
@@ -20,6 +20,7 @@ const image: ImageConfig = {
   cmd: ['camera'],
   workingDir: '/',
   volumes: [],
+  architecture: 'amd64',
 };
 const camera: EcsContainerDefinition = {
   Name: 'camera1-front-door',
@@ -43,6 +44,28 @@ describe('ECS restart policy', () => {
   });
   test('without a policy nothing restarts', () => {
     expect(restartDecision({ Name: 'c', Image: 'i' }, 1, 3600).restart).toBe(false);
+  });
+});
+
+describe('runtime platform', () => {
+  test('an image runs only on the CPU architecture of the task definition (X86_64 when it names none)', () => {
+    const arm64 = { ...image, architecture: 'arm64' };
+    expect(platformMismatch({ ContainerDefinitions: [camera] }, image)).toBeUndefined();
+    expect(
+      platformMismatch(
+        { ContainerDefinitions: [camera], RuntimePlatform: { CpuArchitecture: 'ARM64' } },
+        arm64,
+      ),
+    ).toBeUndefined();
+    expect(
+      platformMismatch(
+        { ContainerDefinitions: [camera], RuntimePlatform: { CpuArchitecture: 'ARM64' } },
+        image,
+      ),
+    ).toBe("the task definition's runtime platform is ARM64 but the image is linux/amd64");
+    expect(platformMismatch({ ContainerDefinitions: [camera] }, arm64)).toMatch(
+      /X86_64 but the image is linux\/arm64/,
+    );
   });
 });
 

@@ -256,6 +256,7 @@ export class BoxEnvironment {
         "# TEST ONLY: the run script's file sink (no kvssink in CI) and the SSM stand-in.\n[Service]\nEnvironmentFile=/etc/kvs-box-test/gateway-test.env\n",
       );
     }
+    if (this.variant.emulated) this.withoutBootCredentials(fresh);
     const units = path.join(__dirname, '..', 'support', 'box');
     for (const unit of ['kvs-box-user-data.service', 'kvs-box-apt-lock.service']) {
       fresh.writeFile(`etc/systemd/system/${unit}`, fs.readFileSync(path.join(units, unit)));
@@ -267,6 +268,24 @@ export class BoxEnvironment {
       0o755,
     );
     return fresh;
+  }
+
+  /**
+   * EMULATED BOXES ONLY: under qemu-user, systemd 252 cannot set up a unit's credentials ("Failed to set
+   * up credentials: Invalid argument", status 243/CREDENTIALS), so every boot unit with LoadCredential=
+   * fails: systemd-tmpfiles-setup among them, which then never creates /run/kvs-gateway after a reboot.
+   * A drop-in clears LoadCredential= from those Debian units (the gateway's own units load none); on a
+   * real arm64 kernel they run as shipped.
+   */
+  private withoutBootCredentials(box: GatewayBox): void {
+    const units = path.join(this.rootfs, 'lib/systemd/system');
+    for (const unit of fs.readdirSync(units).filter((name) => name.endsWith('.service'))) {
+      if (!/^LoadCredential=/m.test(fs.readFileSync(path.join(units, unit), 'utf8'))) continue;
+      box.writeFile(
+        `etc/systemd/system/${unit}.d/box-test-emulation.conf`,
+        '# TEST ONLY (qemu-user): systemd cannot set up credentials under emulation.\n[Service]\nLoadCredential=\n',
+      );
+    }
   }
 
   /**

@@ -13,8 +13,16 @@ export interface BoxVariant {
   /** Debian's architecture name. */
   readonly architecture: 'amd64' | 'arm64';
   /**
-   * How much slower than native the box runs: arm64 runs under qemu-user emulation on this x86_64
-   * machine. Every wait of the scenarios is multiplied by it; nothing is asserted about time.
+   * Whether the box runs under qemu-user emulation (arm64 on this x86_64 machine). qemu-user refuses
+   * seccomp and BPF (seen with QEMU 7.2: prctl(PR_GET_SECCOMP) answers EINVAL, seccomp() and bpf()
+   * ENOSYS; the guest must not filter the system calls qemu itself makes): systemd in such a box runs
+   * every unit without its SystemCallFilter= and the other seccomp-based settings, and without
+   * IPAddressDeny=. The box still proves the rest.
+   */
+  readonly emulated: boolean;
+  /**
+   * How much slower than native the box runs. Every wait of the scenarios is multiplied by it; nothing
+   * is asserted about time.
    */
   readonly slowdown: number;
 }
@@ -24,5 +32,24 @@ export const DEBIAN_12_AMD64: BoxVariant = {
   title: 'Debian 12 x86_64',
   suite: 'bookworm',
   architecture: 'amd64',
+  emulated: false,
   slowdown: 1,
+};
+
+export const DEBIAN_13_AMD64: BoxVariant = {
+  name: 'debian13-amd64',
+  title: 'Debian 13 x86_64',
+  suite: 'trixie',
+  architecture: 'amd64',
+  emulated: false,
+  slowdown: 1,
+};
+
+export const DEBIAN_12_ARM64: BoxVariant = {
+  name: 'debian12-arm64',
+  title: 'Debian 12 arm64',
+  suite: 'bookworm',
+  architecture: 'arm64',
+  emulated: true,
+  slowdown: 4,
 };

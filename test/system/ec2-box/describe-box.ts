@@ -12,6 +12,7 @@ import { passwordRotated } from './scenarios/password-rotated';
 import { permissions } from './scenarios/permissions';
 import { realKvssink } from './scenarios/real-kvssink';
 import { reboot } from './scenarios/reboot';
+import { restartDelays } from './scenarios/restart-delays';
 import { scheduleChange } from './scenarios/schedule-change';
 import { wrongPassword } from './scenarios/wrong-password';
 
@@ -37,6 +38,7 @@ const SCENARIOS: readonly BoxScenario[] = [
   passwordRotated,
   scheduleChange,
   cameraDown,
+  restartDelays,
   reboot,
   journalAndCpu,
   permissions,

@@ -11,12 +11,16 @@ export interface ImageConfig {
   readonly workingDir: string;
   /** The image's VOLUME folders. */
   readonly volumes: readonly string[];
+  /** The platform's architecture, in the OCI's names (amd64, arm64). */
+  readonly architecture: string;
 }
 
 export interface ImageBuild {
   readonly dockerfile: string;
   readonly context: string;
   readonly tag: string;
+  /** The image's platform (linux/arm64): a foreign architecture's RUN steps run under qemu-user emulation. */
+  readonly platform: string;
   readonly buildArgs: Record<string, string>;
   /** host:container[:ro] folders mounted into every RUN step (never into the image). */
   readonly runVolumes?: readonly string[];
@@ -48,10 +52,16 @@ export class BuildahStorage {
   }
 
   /**
-   * Commits a root filesystem folder as a base image, with the configuration the Ubuntu image on Docker
-   * Hub has (PATH, CMD) and `files` added (e.g. the dpkg excludes of Ubuntu's minimized images).
+   * Commits a root filesystem folder (of `architecture`: amd64, arm64) as a base image, with the
+   * configuration the Ubuntu image on Docker Hub has (PATH, CMD) and `files` added (e.g. the dpkg excludes
+   * of Ubuntu's minimized images).
    */
-  async importRootfs(rootfs: string, tag: string, files: Record<string, string> = {}): Promise<void> {
+  async importRootfs(
+    rootfs: string,
+    tag: string,
+    architecture: string,
+    files: Record<string, string> = {},
+  ): Promise<void> {
     const container = (await this.buildah(['from', 'scratch'])).trim();
     try {
       const mounted = (await this.buildah(['mount', container])).trim();
@@ -63,6 +73,10 @@ export class BuildahStorage {
         'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         '--cmd',
         '/bin/bash',
+        '--arch',
+        architecture,
+        '--os',
+        'linux',
         container,
       ]);
       await this.buildah(['commit', '--quiet', container, tag]);
@@ -77,6 +91,7 @@ export class BuildahStorage {
    */
   async build(build: ImageBuild): Promise<void> {
     const args = ['bud', '--isolation', 'chroot', '--format', 'docker', '--layers=false', '--pull-never'];
+    args.push('--platform', build.platform);
     for (const [name, value] of Object.entries(build.buildArgs)) args.push('--build-arg', `${name}=${value}`);
     for (const volume of build.runVolumes ?? []) args.push('--volume', volume);
     args.push('--file', build.dockerfile, '--tag', build.tag, build.context);
@@ -98,6 +113,7 @@ export class BuildahStorage {
       cmd: config.Cmd ?? [],
       workingDir: config.WorkingDir || '/',
       volumes: Object.keys(config.Volumes ?? {}),
+      architecture: inspected.OCIv1.architecture,
     };
   }
 

@@ -19,6 +19,21 @@ import { bindMount, EcsContainerDefinition, INIT_PATH, OciMount, ociRuntimeSpec 
 export interface EcsTaskDefinition {
   readonly ContainerDefinitions: EcsContainerDefinition[];
   readonly Volumes?: { Name: string; Host?: unknown }[];
+  readonly RuntimePlatform?: { CpuArchitecture?: string; OperatingSystemFamily?: string };
+}
+
+/** ECS's CPU architecture names and the OCI's. */
+const OCI_ARCHITECTURES: Record<string, string> = { X86_64: 'amd64', ARM64: 'arm64' };
+
+/**
+ * Why ECS would not run this image for this task definition, or undefined: a task runs on the CPU
+ * architecture its runtime platform names (X86_64 when it names none), and an image of another
+ * architecture fails to pull (CannotPullContainerError: no matching manifest for the platform).
+ */
+export function platformMismatch(taskDefinition: EcsTaskDefinition, image: ImageConfig): string | undefined {
+  const cpu = taskDefinition.RuntimePlatform?.CpuArchitecture ?? 'X86_64';
+  if (OCI_ARCHITECTURES[cpu] === image.architecture) return undefined;
+  return `the task definition's runtime platform is ${cpu} but the image is linux/${image.architecture}`;
 }
 
 export interface TaskRunOptions {
@@ -209,6 +224,8 @@ export class EcsTaskRunner {
   static start(options: TaskRunOptions): EcsTaskRunner {
     const images = new Set(options.taskDefinition.ContainerDefinitions.map((c) => JSON.stringify(c.Image)));
     if (images.size !== 1) throw new Error(`the task references ${images.size} images; this runner has one`);
+    const mismatch = platformMismatch(options.taskDefinition, options.image.config);
+    if (mismatch) throw new Error(`CannotPullContainerError: ${mismatch}`);
     const runner = new EcsTaskRunner(options);
     for (const folder of ['bundles', 'volumes', 'logs', 'runc']) {
       fs.mkdirSync(path.join(options.folder, folder), { recursive: true });
