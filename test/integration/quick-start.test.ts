@@ -7,10 +7,12 @@ import {
   ACCOUNT,
   KNOWN_ACCESS_KEY,
   KNOWN_SECRET_KEY,
+  OPERATOR_KEYS,
   startAwsStandIn,
   startSilentEndpoint,
   type AwsStandIn,
 } from '../support/cli-aws-stand-ins';
+import { AwsStandIn as PythonStandIn, AwsStandInState } from '../support/aws-stand-ins';
 import { KvsApiStandIn } from '../support/kvs-api-stand-in';
 import { putMedia, recordVideo } from '../support/recorded-video';
 import { validateGatewayConfig } from '../../lib/config';
@@ -25,9 +27,9 @@ import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../
 /**
  * The README's quick start, walked as a newcomer walks it, for every step that needs no AWS
  * account: its config example written as it is, synthesized; then each `npx kvs-gateway` command it
- * shows, run through the installed command against local stand-ins of SSM, STS and the Price List
- * API and the KVS API stand-in (the SDK's endpoint variables point there), with the account and
- * region from an AWS profile as step 2 sets up. Then the same commands against an endpoint that
+ * shows, run through the installed command against the local stand-ins of SSM, STS, KVS and the
+ * Price List API (the SDK's endpoint variables point there), with the account and region from an
+ * AWS profile as step 2 sets up. Then the same commands against an endpoint that
  * accepts and never answers: each ends by itself with a sentence naming that endpoint.
  */
 
@@ -59,11 +61,18 @@ let dir: string;
 let cli: InstalledCli;
 let aws: AwsStandIn;
 let kvs: KvsApiStandIn;
+let ssm: PythonStandIn;
+/** The SSM stand-in's state: the parameters the commands wrote, the requests they made. */
+let ssmState: AwsStandInState;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-quick-start-'));
   cli = installCli();
   aws = await startAwsStandIn();
+  ssmState = new AwsStandInState(path.join(dir, 'ssm'));
+  ssmState.setAccount(ACCOUNT);
+  ssmState.acceptKeys(OPERATOR_KEYS);
+  ssm = await PythonStandIn.start('ssm', ssmState);
   // No stream until the test deploys.
   kvs = await KvsApiStandIn.start({ region: 'us-east-1', account: ACCOUNT, mode: 'missing' });
   // Step 2: a profile with its region and keys, as "aws configure --profile my-profile" writes them.
@@ -82,6 +91,7 @@ afterAll(async () => {
   cli?.remove();
   await aws?.close();
   await kvs?.stop();
+  await ssm?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -96,7 +106,7 @@ function userEnv(endpoints: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 const standIns = () => ({
-  AWS_ENDPOINT_URL_SSM: aws.endpoint,
+  AWS_ENDPOINT_URL_SSM: ssm.url,
   AWS_ENDPOINT_URL_STS: aws.endpoint,
   AWS_ENDPOINT_URL_KINESIS_VIDEO: kvs.controlPlaneUri,
   AWS_ENDPOINT_URL_PRICING: aws.endpoint,
@@ -180,7 +190,7 @@ test('every kvs-gateway command of the quick start succeeds against the stand-in
   const get = (prefix: string) => [...results].find(([args]) => args.startsWith(prefix))![1];
 
   expect(get('--version').stdout).toMatch(/^kvs-gateway \d+\.\d+\.\d+/);
-  expect(aws.parameters.get('/kvs-gateway/cameras/front-door')).toMatchObject({
+  expect(ssmState.parameters()['/kvs-gateway/cameras/front-door']).toMatchObject({
     Type: 'SecureString',
     Value: 'rtsp://viewer:quick-start%3Ap%40ss@192.0.2.10:554/stream1',
   });
@@ -256,7 +266,7 @@ test('the other commands of docs/cameras.md work through the installed command t
     expect.stringContaining('Removed /kvs-gateway/cameras/loading-dock'),
   ]);
   expect(removed.stderr).toContain('is still in the config');
-  expect(aws.parameters.has('/kvs-gateway/cameras/loading-dock')).toBe(false);
+  expect(ssmState.parameters()).not.toHaveProperty(['/kvs-gateway/cameras/loading-dock']);
   expect([help.exitCode, help.stdout]).toEqual([
     0,
     expect.stringContaining('Usage: kvs-gateway cameras remove'),
@@ -265,7 +275,7 @@ test('the other commands of docs/cameras.md work through the installed command t
 });
 
 test('keys AWS rejects fail doctor at the credentials, naming the profile', async () => {
-  // Every service refuses a key it does not know (the SSM and STS stand-ins know one key only).
+  // Every service refuses a key it does not know (the others know the operator's and the gateway's only).
   await kvs.rejectKeys(['AKIAREVOKEDEXAMPLE00']);
   fs.writeFileSync(
     path.join(dir, '.aws', 'credentials'),
@@ -300,9 +310,11 @@ test('every AWS request of the commands above is allowed by docs/operator-policy
     new Map([[KNOWN_ACCESS_KEY, operatorPolicy(config, deployment)]]),
   );
   // The gateway's uploads are signed with its own keys: the operator's requests only.
-  const records = [...aws.requestRecords, ...(await kvs.requestRecords())].filter(
-    (record) => record.accessKeyId === KNOWN_ACCESS_KEY,
-  );
+  const records = [
+    ...aws.requestRecords,
+    ...ssmState.requestRecords(),
+    ...(await kvs.requestRecords()),
+  ].filter((record) => record.accessKeyId === KNOWN_ACCESS_KEY);
   const report = await check.judge(records);
   console.log(`quick start: ${records.length} requests, ${report.judged} authorizations judged`);
   expect(describeFindings(report.findings)).toEqual([]);
