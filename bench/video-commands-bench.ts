@@ -75,7 +75,7 @@ async function statusBench(
     );
     const before = loadAverage();
     const kvsBefore = (await gateway.kvs.state()).requests;
-    const awsBefore = gateway.aws.requests.length;
+    const awsBefore = gateway.cliRequestCounts();
     const runs: CliRun[] = [];
     for (let i = 0; i < RUNS; i += 1) {
       runs.push(
@@ -98,8 +98,10 @@ async function statusBench(
         if (status === '400') refused += delta;
       }
     }
-    for (const request of gateway.aws.requests.slice(awsBefore))
-      byApi.set(request, (byApi.get(request) ?? 0) + 1);
+    for (const [request, number] of gateway.cliRequestCounts()) {
+      const delta = number - (awsBefore.get(request) ?? 0);
+      if (delta > 0) byApi.set(request, (byApi.get(request) ?? 0) + delta);
+    }
     const streaming = reports[0].cameras.filter((camera) => camera.streaming).length;
     const wall = runs.map((run) => run.milliseconds / 1000);
     console.log(

@@ -265,7 +265,7 @@ test('every AWS request of these commands is allowed by docs/operator-policy.jso
   );
   const records = [
     ...gateway.aws.requestRecords,
-    ...gateway.logsState.requestRecords(),
+    ...gateway.awsState.requestRecords(),
     ...(await gateway.kvs.requestRecords()),
   ].filter((record) => record.accessKeyId === KNOWN_ACCESS_KEY);
   const report = await check.judge(records);

@@ -1,4 +1,4 @@
-import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetProductsCommand, PricingClient } from '@aws-sdk/client-pricing';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   ACCOUNT,
@@ -15,39 +15,38 @@ beforeAll(async () => {
 });
 afterAll(async () => aws.close());
 
-function clients(accessKeyId: string, secretAccessKey: string) {
-  const options = {
-    endpoint: aws.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId, secretAccessKey },
-  };
-  return { sts: new STSClient(options), ssm: new SSMClient({ ...options, maxAttempts: 1 }) };
-}
+const options = (accessKeyId: string, secretAccessKey: string) => ({
+  endpoint: aws.endpoint,
+  region: 'us-east-1',
+  maxAttempts: 1,
+  credentials: { accessKeyId, secretAccessKey },
+});
+const sts = (key: string, secret: string) => new STSClient(options(key, secret));
+const pricing = (key: string, secret: string) => new PricingClient(options(key, secret));
 
-test('requests signed with the known key are answered', async () => {
-  const { sts, ssm } = clients(KNOWN_ACCESS_KEY, KNOWN_SECRET_KEY);
-  await expect(sts.send(new GetCallerIdentityCommand({}))).resolves.toMatchObject({ Account: ACCOUNT });
-  await ssm.send(
-    new PutParameterCommand({ Name: '/kvs-gateway/cameras/a b/url', Value: 'x', Type: 'SecureString' }),
-  );
-  const found = await ssm.send(new GetParametersByPathCommand({ Path: '/kvs-gateway/cameras/a b' }));
-  expect(found.Parameters?.map((parameter) => parameter.Name)).toEqual(['/kvs-gateway/cameras/a b/url']);
+test('requests signed with the known key are answered, and recorded', async () => {
+  await expect(
+    sts(KNOWN_ACCESS_KEY, KNOWN_SECRET_KEY).send(new GetCallerIdentityCommand({})),
+  ).resolves.toMatchObject({ Account: ACCOUNT });
+  expect(aws.requestRecords).toEqual([
+    { accessKeyId: KNOWN_ACCESS_KEY, service: 'sts', operation: 'GetCallerIdentity', authorizations: [] },
+  ]);
 });
 
-test('a wrong secret gets SignatureDoesNotMatch, an unknown key id the error each service gives', async () => {
-  const wrongSecret = clients(KNOWN_ACCESS_KEY, `${KNOWN_SECRET_KEY}x`);
-  await expect(wrongSecret.sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+test('a wrong secret gets SignatureDoesNotMatch, an unknown key id the error each service gives; neither is recorded', async () => {
+  const recorded = aws.requestRecords.length;
+  const products = new GetProductsCommand({ ServiceCode: 'AmazonEC2' });
+  await expect(
+    sts(KNOWN_ACCESS_KEY, `${KNOWN_SECRET_KEY}x`).send(new GetCallerIdentityCommand({})),
+  ).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+  await expect(
+    sts('AKIAUNKNOWNEXAMPLE00', KNOWN_SECRET_KEY).send(new GetCallerIdentityCommand({})),
+  ).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
+  await expect(pricing(KNOWN_ACCESS_KEY, `${KNOWN_SECRET_KEY}x`).send(products)).rejects.toMatchObject({
     name: 'SignatureDoesNotMatch',
   });
-  await expect(
-    wrongSecret.ssm.send(new GetParametersByPathCommand({ Path: '/kvs-gateway/cameras' })),
-  ).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
-
-  const unknownKey = clients('AKIAUNKNOWNEXAMPLE00', KNOWN_SECRET_KEY);
-  await expect(unknownKey.sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
-    name: 'InvalidClientTokenId',
+  await expect(pricing('AKIAUNKNOWNEXAMPLE00', KNOWN_SECRET_KEY).send(products)).rejects.toMatchObject({
+    name: 'UnrecognizedClientException',
   });
-  await expect(
-    unknownKey.ssm.send(new GetParametersByPathCommand({ Path: '/kvs-gateway/cameras' })),
-  ).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+  expect(aws.requestRecords).toHaveLength(recorded);
 });

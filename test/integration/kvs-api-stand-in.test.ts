@@ -155,6 +155,21 @@ test('control plane: DescribeStream says ACTIVE, GetDataEndpoint names the stand
   });
 });
 
+test('DescribeStream says what a deploy set for a stream (retention, media type); the others keep the defaults', async () => {
+  const describe = async (stream: string) =>
+    (JSON.parse((await call('describeStream', { StreamName: stream })).body) as { StreamInfo: object })
+      .StreamInfo;
+  await standIn.setStreamSettings({ 'loading-dock': { retentionHours: 72, mediaType: 'video/h265' } });
+
+  expect(await describe('loading-dock')).toMatchObject({ DataRetentionInHours: 72, MediaType: 'video/h265' });
+  expect(await describe('front-door')).toMatchObject({ DataRetentionInHours: 24, MediaType: 'video/h264' });
+  await expect(standIn.setStreamSettings({ lobby: { retention: 1 } as object })).rejects.toThrow(
+    "stream 'lobby': unknown settings ['retention']: use retentionHours, mediaType",
+  );
+  await standIn.setStreamSettings({ 'loading-dock': {} });
+  expect(await describe('loading-dock')).toMatchObject({ DataRetentionInHours: 24, MediaType: 'video/h264' });
+});
+
 test('PutMedia: every fragment is acknowledged BUFFERING, RECEIVED, PERSISTED with its timecode; what arrived is counted', async () => {
   const media = mkv('three-gops', 3, 15);
   const answer = await putMedia('front-door', media);

@@ -1,78 +1,49 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AwsStandIn as PythonStandIn, AwsStandInState } from '../support/aws-stand-ins';
+import {
+  KNOWN_ACCESS_KEY,
+  KNOWN_SECRET_KEY,
+  OPERATOR_KEYS,
+  startAwsStandIn,
+  type AwsStandIn,
+} from '../support/cli-aws-stand-ins';
 import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../support/installed-cli';
+import { awsManagedKeyArn } from '../support/permission-check';
 
 /**
  * The installed command as a user runs it: the compiled CLI installed globally (`npm install -g`)
- * and run by its bin link in its own process, the password piped on its real stdin, and the real SDK talking HTTP to a stand-in
- * of the SSM API on 127.0.0.1 (AWS_ENDPOINT_URL_SSM), so the wire requests are what gets checked.
+ * and run by its bin link in its own process, the password piped on its real stdin, and the real SDK
+ * talking HTTP to the SSM and STS stand-ins on 127.0.0.1 (AWS_ENDPOINT_URL_SSM, ..._STS), so what
+ * arrives on the wire is what gets checked.
  */
 
 const PASSWORD = 'Sekret:p@ss/w%rd-ü';
-
-interface SsmRequest {
-  readonly target: string;
-  readonly body: Record<string, unknown>;
-}
+const ACCOUNT = '123456789012';
 
 let dir: string;
 let cli: InstalledCli;
-let server: http.Server;
-let endpoint: string;
-let requests: SsmRequest[];
-const storedValues = new Map<string, { Value: string; Type: string }>();
+/** STS: the CLI asks who the credentials belong to before asking for a password. */
+let sts: AwsStandIn;
+let ssm: PythonStandIn;
+let ssmState: AwsStandInState;
 
 jest.setTimeout(60_000);
 
 beforeAll(async () => {
   cli = installCli();
-  server = http.createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      if (/Action=GetCallerIdentity/.test(text)) {
-        // STS (query protocol): the CLI asks who the credentials belong to before asking for a password.
-        response.writeHead(200, { 'Content-Type': 'text/xml' });
-        response.end(
-          '<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/ops</Arn>' +
-            '<UserId>AIDAEXAMPLE</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>',
-        );
-        return;
-      }
-      const target = String(request.headers['x-amz-target'] ?? '');
-      const body = JSON.parse(text || '{}') as Record<string, unknown>;
-      requests.push({ target, body });
-      const reply = (status: number, payload: object) => {
-        response.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify(payload));
-      };
-      const name = String(body.Name ?? '');
-      if (target === 'AmazonSSM.PutParameter') {
-        if (storedValues.has(name) && body.Overwrite !== true) {
-          reply(400, { __type: 'ParameterAlreadyExists', message: 'The parameter already exists.' });
-          return;
-        }
-        storedValues.set(name, { Value: String(body.Value), Type: String(body.Type) });
-        reply(200, { Version: 1, Tier: 'Standard' });
-      } else if (target === 'AmazonSSM.GetParametersByPath') {
-        const parameters = [...storedValues].map(([Name, value]) => ({ Name, ...value, Version: 1 }));
-        reply(200, { Parameters: parameters });
-      } else {
-        reply(400, { __type: 'InvalidAction', message: `unexpected ${target}` });
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ssmState = new AwsStandInState(fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-bin-ssm-')));
+  ssmState.setAccount(ACCOUNT);
+  ssmState.acceptKeys(OPERATOR_KEYS);
+  [sts, ssm] = await Promise.all([startAwsStandIn(), PythonStandIn.start('ssm', ssmState)]);
 });
 
 afterAll(async () => {
   cli?.remove();
-  await new Promise((resolve) => server.close(resolve));
+  await Promise.all([sts?.close(), ssm?.stop()]);
+  fs.rmSync(ssmState.dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -81,7 +52,8 @@ beforeEach(() => {
     path.join(dir, 'site.json'),
     JSON.stringify({ cameras: [{ name: 'front-door' }, { name: 'lobby' }] }),
   );
-  requests = [];
+  ssmState.setParameters({});
+  fs.rmSync(path.join(ssmState.dir, 'aws-requests.jsonl'), { force: true });
 });
 
 afterEach(() => {
@@ -92,10 +64,10 @@ function binEnv(): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: dir,
-    AWS_ENDPOINT_URL_SSM: endpoint,
-    AWS_ENDPOINT_URL_STS: endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    AWS_ENDPOINT_URL_SSM: ssm.url,
+    AWS_ENDPOINT_URL_STS: sts.endpoint,
+    AWS_ACCESS_KEY_ID: KNOWN_ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: KNOWN_SECRET_KEY,
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: path.join(dir, 'none'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
@@ -103,6 +75,14 @@ function binEnv(): NodeJS.ProcessEnv {
 }
 
 type BinRun = CliRun;
+
+/** The KMS key of each PutParameter the SSM stand-in answered. */
+function putParameterKeys(): string[] {
+  return ssmState
+    .requestRecords()
+    .filter((record) => record.operation === 'PutParameter')
+    .map((record) => record.authorizations.find((a) => a.action === 'kms:Encrypt')!.resource);
+}
 
 function runBin(args: readonly string[], stdin = ''): Promise<BinRun> {
   return runInstalledCli(cli, args, { cwd: dir, env: binEnv(), stdin });
@@ -141,17 +121,21 @@ test('cameras add with the password piped on stdin sends a SecureString; list sh
   const listed = await runBin(['cameras', 'list', ...common]);
 
   expect(added.exitCode).toBe(0);
-  const put = requests.find((r) => r.target === 'AmazonSSM.PutParameter')!;
-  expect(put.body).toMatchObject({
-    Name: '/kvs-gateway/cameras/front-door',
+  expect(ssmState.parameters()['/kvs-gateway/cameras/front-door']).toMatchObject({
     Type: 'SecureString',
-    Overwrite: false,
     Value: 'rtsp://viewer:Sekret%3Ap%40ss%2Fw%25rd-%C3%BC@192.0.2.10:554/stream1',
+    Version: 1,
   });
-  expect(put.body).not.toHaveProperty('KeyId');
+  // Encrypted with the AWS managed key: the CLI names no key of its own.
+  expect(putParameterKeys()).toEqual([
+    awsManagedKeyArn(ACCOUNT, 'eu-west-1', 'aws/ssm'),
+    awsManagedKeyArn(ACCOUNT, 'eu-west-1', 'aws/ssm'),
+  ]);
   expect(added.stdout).toContain('rtsp://viewer:****@192.0.2.10:554/stream1');
+  // Without --overwrite the second add replaces nothing.
   expect(again.exitCode).toBe(1);
   expect(again.stderr).toContain('pass --overwrite to replace it (to rotate the password)');
+  expect(ssmState.parameters()['/kvs-gateway/cameras/front-door']).toMatchObject({ Version: 1 });
   expect(listed.exitCode).toBe(0);
   expect(listed.stdout).toMatch(
     /^front-door\s+yes\s+yes\s+rtsp:\/\/viewer:\*\*\*\*@192\.0\.2\.10:554\/stream1$/m,
@@ -209,6 +193,7 @@ test('on a real terminal the password prompt does not echo what is typed', async
   expect(shown).toContain('rtsp://viewer:****@192.0.2.11/live');
   expect(exitCode).toBe(0);
   expect(shown).not.toContain('Sekret');
-  const put = requests.find((r) => r.target === 'AmazonSSM.PutParameter')!;
-  expect(put.body.Value).toBe(`rtsp://viewer:${encodeURIComponent(PASSWORD)}@192.0.2.11/live`);
+  expect(ssmState.parameters()['/kvs-gateway/cameras/lobby'].Value).toBe(
+    `rtsp://viewer:${encodeURIComponent(PASSWORD)}@192.0.2.11/live`,
+  );
 });

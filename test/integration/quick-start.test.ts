@@ -7,10 +7,14 @@ import {
   ACCOUNT,
   KNOWN_ACCESS_KEY,
   KNOWN_SECRET_KEY,
+  OPERATOR_KEYS,
   startAwsStandIn,
   startSilentEndpoint,
   type AwsStandIn,
 } from '../support/cli-aws-stand-ins';
+import { AwsStandIn as PythonStandIn, AwsStandInState } from '../support/aws-stand-ins';
+import { KvsApiStandIn } from '../support/kvs-api-stand-in';
+import { putMedia, recordVideo } from '../support/recorded-video';
 import { validateGatewayConfig } from '../../lib/config';
 import { parseConfigText } from '../../lib/config-text';
 import { synthesizedTemplates } from '../support/cloud-assembly';
@@ -23,10 +27,10 @@ import { installCli, runInstalledCli, type CliRun, type InstalledCli } from '../
 /**
  * The README's quick start, walked as a newcomer walks it, for every step that needs no AWS
  * account: its config example written as it is, synthesized; then each `npx kvs-gateway` command it
- * shows, run through the installed command against local stand-ins of SSM, STS, KVS and the Price
- * List API (the SDK's endpoint variables point there), with the account and region from an AWS
- * profile as step 2 sets up. Then the same commands against an endpoint that accepts and never
- * answers: each ends by itself with a sentence naming that endpoint.
+ * shows, run through the installed command against the local stand-ins of SSM, STS, KVS and the
+ * Price List API (the SDK's endpoint variables point there), with the account and region from an
+ * AWS profile as step 2 sets up. Then the same commands against an endpoint that
+ * accepts and never answers: each ends by itself with a sentence naming that endpoint.
  */
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -56,11 +60,21 @@ function readmeCliCommands(): string[][] {
 let dir: string;
 let cli: InstalledCli;
 let aws: AwsStandIn;
+let kvs: KvsApiStandIn;
+let ssm: PythonStandIn;
+/** The SSM stand-in's state: the parameters the commands wrote, the requests they made. */
+let ssmState: AwsStandInState;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-quick-start-'));
   cli = installCli();
   aws = await startAwsStandIn();
+  ssmState = new AwsStandInState(path.join(dir, 'ssm'));
+  ssmState.setAccount(ACCOUNT);
+  ssmState.acceptKeys(OPERATOR_KEYS);
+  ssm = await PythonStandIn.start('ssm', ssmState);
+  // No stream until the test deploys.
+  kvs = await KvsApiStandIn.start({ region: 'us-east-1', account: ACCOUNT, mode: 'missing' });
   // Step 2: a profile with its region and keys, as "aws configure --profile my-profile" writes them.
   const profile = /export AWS_PROFILE=(\S+)/.exec(README)![1];
   fs.mkdirSync(path.join(dir, '.aws'));
@@ -76,6 +90,8 @@ beforeAll(async () => {
 afterAll(async () => {
   cli?.remove();
   await aws?.close();
+  await kvs?.stop();
+  await ssm?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -90,9 +106,9 @@ function userEnv(endpoints: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 const standIns = () => ({
-  AWS_ENDPOINT_URL_SSM: aws.endpoint,
+  AWS_ENDPOINT_URL_SSM: ssm.url,
   AWS_ENDPOINT_URL_STS: aws.endpoint,
-  AWS_ENDPOINT_URL_KINESIS_VIDEO: aws.endpoint,
+  AWS_ENDPOINT_URL_KINESIS_VIDEO: kvs.controlPlaneUri,
   AWS_ENDPOINT_URL_PRICING: aws.endpoint,
 });
 
@@ -102,6 +118,27 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
 
 function expectNoPassword(result: CliRun): void {
   expect(`${result.stdout}${result.stderr}`).not.toContain('p@ss');
+}
+
+/**
+ * What the deployed gateway does for a camera: 3 s of its video uploaded with PutMedia, ending now (a live
+ * view needs a fragment from the last 30 s), signed with the gateway's keys, not the operator's.
+ */
+async function filmedJustNow(stream: string, codec: 'h264' | 'h265'): Promise<void> {
+  const file = path.join(dir, `${stream}.mkv`);
+  if (!fs.existsSync(file)) await recordVideo(file, { seconds: 3, codec });
+  expect(await putMedia(kvs, stream, file, new Date(Date.now() - 3000))).toBe(3);
+}
+
+/** The HLS session URL a command printed, after checking that the stand-in serves its playlist. */
+async function liveSessionUrl(output: string): Promise<string> {
+  const url = new RegExp(
+    `${escape(kvs.controlPlaneUri)}/hls/v1/getHLSMasterPlaylist\\.m3u8\\?SessionToken=\\w+`,
+  ).exec(output)?.[0];
+  expect([url, output]).toEqual([expect.any(String), output]);
+  const playlist = await fetch(url!);
+  expect([playlist.status, await playlist.text()]).toEqual([200, expect.stringMatching(/^#EXTM3U/)]);
+  return url!;
 }
 
 test("the README's config example synthesizes through npm run synth -- -c config=<file>, review passing", async () => {
@@ -153,7 +190,7 @@ test('every kvs-gateway command of the quick start succeeds against the stand-in
   const get = (prefix: string) => [...results].find(([args]) => args.startsWith(prefix))![1];
 
   expect(get('--version').stdout).toMatch(/^kvs-gateway \d+\.\d+\.\d+/);
-  expect(aws.parameters.get('/kvs-gateway/cameras/front-door')).toMatchObject({
+  expect(ssmState.parameters()['/kvs-gateway/cameras/front-door']).toMatchObject({
     Type: 'SecureString',
     Value: 'rtsp://viewer:quick-start%3Ap%40ss@192.0.2.10:554/stream1',
   });
@@ -176,18 +213,23 @@ test('every kvs-gateway command of the quick start succeeds against the stand-in
 
 test('after the deploy, view --out writes a working player page and doctor is all OK', async () => {
   const env = userEnv(standIns());
-  aws.streams.set('front-door', { retentionHours: 72, mediaType: 'video/h264' });
-  aws.streams.set('loading-dock', { retentionHours: 24, mediaType: 'video/h265' });
+  await kvs.setMode('normal');
+  await kvs.setStreamSettings({
+    'front-door': { retentionHours: 72, mediaType: 'video/h264' },
+    'loading-dock': { retentionHours: 24, mediaType: 'video/h265' },
+  });
+  await filmedJustNow('front-door', 'h264');
 
   const view = await run(['view', 'front-door', '--out', 'front-door.html'], env);
   const doctor = await run(['doctor'], env);
 
   expect([view.signal, view.exitCode, view.stderr]).toEqual([null, 0, '']);
-  expect(view.stdout).toContain('StandInToken-front-door');
+  const url = await liveSessionUrl(view.stdout);
+  expect((await kvs.state()).streams['front-door'].hlsSessions).toBe(1);
   const page = path.join(dir, 'front-door.html');
   expect(fs.statSync(page).mode & 0o777).toBe(0o600);
   const html = fs.readFileSync(page, 'utf8');
-  expect(html).toContain('StandInToken-front-door');
+  expect(html).toContain(url);
   expect(html).toMatch(/Hls\.isSupported/);
   expect(html.length).toBeGreaterThan(100_000); // hls.js inlined: the page works offline
   expect(doctor.exitCode).toBe(0);
@@ -196,6 +238,7 @@ test('after the deploy, view --out writes a working player page and doctor is al
 
 test('the other commands of docs/cameras.md work through the installed command too', async () => {
   const env = userEnv(standIns());
+  await filmedJustNow('loading-dock', 'h265');
   const url = await run(['view', 'loading-dock', '--expires', '2h'], env);
   const rotated = await run(
     [
@@ -213,7 +256,9 @@ test('the other commands of docs/cameras.md work through the installed command t
   const removed = await run(['cameras', 'remove', 'loading-dock', '--yes'], env);
   const help = await run(['cameras', 'remove', '--help'], env);
 
-  expect([url.exitCode, url.stdout]).toEqual([0, expect.stringContaining('StandInToken-loading-dock')]);
+  expect(url.exitCode).toBe(0);
+  await liveSessionUrl(url.stdout);
+  expect((await kvs.state()).streams['loading-dock'].hlsSessions).toBe(1);
   expect(url.stderr).toContain('H.265'); // the browser warning for an H.265 stream
   expect([rotated.exitCode, rotated.stdout]).toEqual([0, expect.stringContaining('Replaced the URL')]);
   expect([removed.exitCode, removed.stdout]).toEqual([
@@ -221,7 +266,7 @@ test('the other commands of docs/cameras.md work through the installed command t
     expect.stringContaining('Removed /kvs-gateway/cameras/loading-dock'),
   ]);
   expect(removed.stderr).toContain('is still in the config');
-  expect(aws.parameters.has('/kvs-gateway/cameras/loading-dock')).toBe(false);
+  expect(ssmState.parameters()).not.toHaveProperty(['/kvs-gateway/cameras/loading-dock']);
   expect([help.exitCode, help.stdout]).toEqual([
     0,
     expect.stringContaining('Usage: kvs-gateway cameras remove'),
@@ -230,6 +275,8 @@ test('the other commands of docs/cameras.md work through the installed command t
 });
 
 test('keys AWS rejects fail doctor at the credentials, naming the profile', async () => {
+  // Every service refuses a key it does not know (the others know the operator's and the gateway's only).
+  await kvs.rejectKeys(['AKIAREVOKEDEXAMPLE00']);
   fs.writeFileSync(
     path.join(dir, '.aws', 'credentials'),
     fs
@@ -243,6 +290,7 @@ test('keys AWS rejects fail doctor at the credentials, naming the profile', asyn
       /^FAIL\s+credentials\s+AWS did not accept your credentials \(profile "my-profile" \(AWS_PROFILE\)\) \(InvalidClientTokenId\)/m,
     );
   } finally {
+    await kvs.rejectKeys([]);
     fs.writeFileSync(
       path.join(dir, '.aws', 'credentials'),
       fs
@@ -261,8 +309,14 @@ test('every AWS request of the commands above is allowed by docs/operator-policy
     deployment,
     new Map([[KNOWN_ACCESS_KEY, operatorPolicy(config, deployment)]]),
   );
-  const report = await check.judge(aws.requestRecords);
-  console.log(`quick start: ${aws.requestRecords.length} requests, ${report.judged} authorizations judged`);
+  // The gateway's uploads are signed with its own keys: the operator's requests only.
+  const records = [
+    ...aws.requestRecords,
+    ...ssmState.requestRecords(),
+    ...(await kvs.requestRecords()),
+  ].filter((record) => record.accessKeyId === KNOWN_ACCESS_KEY);
+  const report = await check.judge(records);
+  console.log(`quick start: ${records.length} requests, ${report.judged} authorizations judged`);
   expect(describeFindings(report.findings)).toEqual([]);
   // The video commands' statements are used by their own test (camera-status.test.ts and the others).
   const videoActions = videoCommandActions();

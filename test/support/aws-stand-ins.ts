@@ -28,6 +28,10 @@ export interface StoredParameter {
   readonly Type: 'String' | 'SecureString';
   readonly Value: string;
   readonly Version: number;
+  /** The KMS key's ARN, when PutParameter named one (else the AWS managed aws/ssm). */
+  readonly KeyId?: string;
+  /** Epoch seconds, when PutParameter wrote it. */
+  readonly LastModifiedDate?: number;
 }
 
 export interface LogEvent {

@@ -1,21 +1,20 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { type Authorization, type AwsRequestRecord, awsManagedKeyArn } from './permission-check';
+import type { Authorization, AwsRequestRecord } from './permission-check';
 import { checkSignature, type SignatureProblem } from './sigv4-signature';
 
 /**
- * Local stand-ins of the AWS APIs `kvs-gateway` calls, speaking each one's real wire protocol so
- * that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_SSM, ..._STS,
- * ..._KINESIS_VIDEO, ..._PRICING), does exactly what it does against AWS:
- *  - SSM and the Price List API: AWS JSON 1.1 (X-Amz-Target);
+ * Local stand-ins of the AWS APIs `kvs-gateway` calls that have no other stand-in, speaking each one's real
+ * wire protocol so that the real SDK, pointed here by its endpoint variables (AWS_ENDPOINT_URL_STS,
+ * ..._CLOUDWATCH, ..._PRICING), does exactly what it does against AWS:
+ *  - the Price List API: AWS JSON 1.1 (X-Amz-Target);
  *  - CloudWatch: AWS JSON 1.0 (GetMetricData over the datapoints it holds, DescribeAlarms);
- *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does;
- *  - KVS and KVS archived media: REST JSON (POST /describeStream, /getDataEndpoint, /getHLSStreamingSessionURL).
- *    The video commands (status, clip, view --from, the wall) talk to the KVS API stand-in instead
- *    (kvs-api-stand-in.py), which holds what the gateway uploaded.
- * CloudWatch holds per-minute datapoints a test puts there. CloudWatch Logs, with the gateway's logs and
- * Logs Insights over them, is test/support/aws-stand-ins/logs.py.
+ *  - STS: the query protocol (form body, XML answer), rejecting unknown access keys as AWS does.
+ * CloudWatch holds per-minute datapoints a test puts there. The other services the CLI calls have the stand-ins
+ * the gateway's tests use too: Kinesis Video Streams the KVS API stand-in (kvs-api-stand-in.ts); SSM and
+ * CloudWatch Logs test/support/aws-stand-ins/ (ssm.py, logs.py), which accept the operator's keys below
+ * when a test names them (`AwsStandInState.acceptKeys(OPERATOR_KEYS)`).
  * Every request must carry a valid SigV4 signature by the known key: an unknown key id gets the error
  * each service gives for it, a wrong signature SignatureDoesNotMatch. Each request it answers is recorded
  * with what IAM authorizes for it (`requestRecords`), for the permission check.
@@ -24,18 +23,8 @@ import { checkSignature, type SignatureProblem } from './sigv4-signature';
 export const KNOWN_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 export const KNOWN_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 export const ACCOUNT = '111122223333';
-
-export interface StoredParameter {
-  readonly Name: string;
-  readonly Value: string;
-  readonly Type: string;
-  readonly Version: number;
-}
-
-export interface StandInStream {
-  readonly retentionHours: number;
-  readonly mediaType: string;
-}
+/** The operator's keys as the Python stand-ins take them (`AwsStandInState.acceptKeys`). */
+export const OPERATOR_KEYS = [{ AccessKeyId: KNOWN_ACCESS_KEY, SecretAccessKey: KNOWN_SECRET_KEY }];
 
 export interface StandInAlarm {
   readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -51,10 +40,6 @@ export interface AwsStandIn {
   readonly alarms: Map<string, StandInAlarm>;
   /** Called before GetMetricData answers: a test brings the datapoints up to date. */
   beforeRead?: () => Promise<void>;
-  /** SSM parameters by name. */
-  readonly parameters: Map<string, StoredParameter>;
-  /** KVS streams by name: none until the test "deploys". */
-  readonly streams: Map<string, StandInStream>;
   /** Price List products (JSON documents) by service code. */
   readonly products: Map<string, string[]>;
   /** Every request seen, as `<service> <operation>`. */
@@ -67,8 +52,6 @@ export interface AwsStandIn {
 type Reply = (status: number, body: string, headers?: Record<string, string>) => void;
 
 export async function startAwsStandIn(): Promise<AwsStandIn> {
-  const parameters = new Map<string, StoredParameter>();
-  const streams = new Map<string, StandInStream>();
   const products = new Map<string, string[]>();
   const requests: string[] = [];
   const metrics = new Map<string, Map<number, number>>();
@@ -98,13 +81,9 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     problem: SignatureProblem | undefined,
     reply: Reply,
   ): void | Promise<void> => {
-    if (!problem) requestRecords.push(authorizedRequest(request, text, parameters, streams));
+    const record = problem ? undefined : authorizedRequest(request, text);
+    if (record) requestRecords.push(record);
     const target = String(request.headers['x-amz-target'] ?? '');
-    if (target.startsWith('AmazonSSM.')) {
-      requests.push(`ssm ${target.slice('AmazonSSM.'.length)}`);
-      if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem);
-      return ssm(target.slice('AmazonSSM.'.length), JSON.parse(text || '{}'), parameters, reply);
-    }
     if (target.startsWith('AWSPriceListService.')) {
       requests.push(`pricing ${target.slice('AWSPriceListService.'.length)}`);
       if (problem) return jsonError(reply, 400, jsonProtocolError(problem), problem);
@@ -126,17 +105,13 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
       requests.push('sts GetCallerIdentity');
       return sts(problem, reply);
     }
-    const operation = request.url?.replace(/^\//, '').split('?')[0] ?? '';
-    requests.push(`kinesisvideo ${operation}`);
-    if (problem) return restError(reply, 403, jsonProtocolError(problem), problem);
-    return kinesisVideo(operation, JSON.parse(text || '{}'), streams, endpoint, reply);
+    requests.push(`unknown ${request.method} ${request.url}`);
+    return reply(400, `the stand-in serves STS, CloudWatch and the Price List API, not ${request.url}`);
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const standIn: AwsStandIn = {
     endpoint,
-    parameters,
-    streams,
     products,
     requests,
     metrics,
@@ -155,30 +130,10 @@ function signingRegion(request: http.IncomingMessage): string {
   return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '?';
 }
 
-/**
- * What IAM authorizes for one request, as the service reference lists it: the action on the parameter,
- * path or stream named, and KMS on the caller's behalf where SSM or KVS uses a key (SecureStrings under
- * the AWS managed `aws/ssm`; a stream's own key to read its media).
- */
-function authorizedRequest(
-  request: http.IncomingMessage,
-  text: string,
-  parameters: Map<string, StoredParameter>,
-  streams: Map<string, StandInStream>,
-): AwsRequestRecord {
+/** What IAM authorizes for one request, as the service reference lists it. */
+function authorizedRequest(request: http.IncomingMessage, text: string): AwsRequestRecord | undefined {
   const region = signingRegion(request);
   const input = JSON.parse(text && text.startsWith('{') ? text : '{}') as Record<string, unknown>;
-  const parameterArn = (name: string) =>
-    `arn:aws:ssm:${region}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`;
-  const viaSsm = (action: string, name: string): Authorization => ({
-    action,
-    resource: awsManagedKeyArn(ACCOUNT, region, 'aws/ssm'),
-    context: {
-      'kms:ViaService': `ssm.${region}.amazonaws.com`,
-      'kms:CallerAccount': ACCOUNT,
-      'kms:EncryptionContext:PARAMETER_ARN': parameterArn(name),
-    },
-  });
   const accessKeyId = /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '?';
   const record = (service: string, operation: string, authorizations: Authorization[]): AwsRequestRecord => ({
     accessKeyId,
@@ -187,22 +142,6 @@ function authorizedRequest(
     authorizations,
   });
   const target = String(request.headers['x-amz-target'] ?? '');
-  if (target.startsWith('AmazonSSM.')) {
-    const operation = target.slice('AmazonSSM.'.length);
-    const name = String(input.Name ?? input.Path ?? '');
-    const authorizations: Authorization[] = [{ action: `ssm:${operation}`, resource: parameterArn(name) }];
-    if (operation === 'PutParameter' && input.Type === 'SecureString') {
-      authorizations.push(viaSsm('kms:Encrypt', name));
-    }
-    if (operation === 'GetParametersByPath' && input.WithDecryption) {
-      for (const parameter of parameters.values()) {
-        if (parameter.Name.startsWith(`${name}/`) && parameter.Type === 'SecureString') {
-          authorizations.push(viaSsm('kms:Decrypt', parameter.Name));
-        }
-      }
-    }
-    return record('ssm', operation, authorizations);
-  }
   if (target.startsWith('AWSPriceListService.')) {
     const operation = target.slice('AWSPriceListService.'.length);
     return record('pricing', operation, [{ action: `pricing:${operation}`, resource: '*' }]);
@@ -224,20 +163,7 @@ function authorizedRequest(
   }
   // Every identity may call sts:GetCallerIdentity: IAM authorizes nothing for it.
   if (/Action=GetCallerIdentity/.test(text)) return record('sts', 'GetCallerIdentity', []);
-  const operation = (request.url?.replace(/^\//, '').split('?')[0] ?? '').replace(/^./, (c) =>
-    c.toUpperCase(),
-  );
-  const stream = `arn:aws:kinesisvideo:${region}:${ACCOUNT}:stream/${String(input.StreamName ?? '?')}/1700000000000`;
-  const authorizations: Authorization[] = [{ action: `kinesisvideo:${operation}`, resource: stream }];
-  // A reader of an encrypted stream's media needs its key (KVS's data protection page).
-  if (operation === 'GetHLSStreamingSessionURL' && streams.has(String(input.StreamName))) {
-    authorizations.push({
-      action: 'kms:Decrypt',
-      resource: `kms-key-of:${stream}`,
-      context: { 'kms:ViaService': `kinesisvideo.${region}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT },
-    });
-  }
-  return record('kinesisvideo', operation, authorizations);
+  return undefined;
 }
 
 interface GetProductsInput {
@@ -262,53 +188,13 @@ function matches(document: string, input: GetProductsInput): boolean {
   });
 }
 
-/** The error code JSON and REST services answer a signature problem with (STS has its own). */
+/** The error code JSON services answer a signature problem with (STS has its own). */
 function jsonProtocolError(problem: SignatureProblem): string {
   return problem === 'UnknownAccessKey' ? 'UnrecognizedClientException' : problem;
 }
 
 function jsonError(reply: Reply, status: number, type: string, message: string, headers = JSON_1_1): void {
   reply(status, JSON.stringify({ __type: type, message }), headers);
-}
-
-function restError(reply: Reply, status: number, type: string, message: string): void {
-  reply(status, JSON.stringify({ message }), {
-    'Content-Type': 'application/json',
-    'x-amzn-ErrorType': type,
-  });
-}
-
-function ssm(
-  operation: string,
-  input: Record<string, unknown>,
-  parameters: Map<string, StoredParameter>,
-  reply: Reply,
-): void {
-  const name = String(input.Name ?? '');
-  if (operation === 'PutParameter') {
-    const existing = parameters.get(name);
-    if (existing && input.Overwrite !== true) {
-      return jsonError(reply, 400, 'ParameterAlreadyExists', 'The parameter already exists.');
-    }
-    const Version = (existing?.Version ?? 0) + 1;
-    parameters.set(name, { Name: name, Value: String(input.Value), Type: String(input.Type), Version });
-    return reply(200, JSON.stringify({ Version, Tier: 'Standard' }), JSON_1_1);
-  }
-  if (operation === 'GetParameter') {
-    const found = parameters.get(name);
-    if (!found) return jsonError(reply, 400, 'ParameterNotFound', `Parameter ${name} not found.`);
-    return reply(200, JSON.stringify({ Parameter: found }), JSON_1_1);
-  }
-  if (operation === 'GetParametersByPath') {
-    const prefix = `${String(input.Path)}/`;
-    const found = [...parameters.values()].filter((parameter) => parameter.Name.startsWith(prefix));
-    return reply(200, JSON.stringify({ Parameters: found }), JSON_1_1);
-  }
-  if (operation === 'DeleteParameter') {
-    if (!parameters.delete(name)) return jsonError(reply, 400, 'ParameterNotFound', 'not found');
-    return reply(200, '{}', JSON_1_1);
-  }
-  return jsonError(reply, 400, 'InvalidAction', `the stand-in has no ${operation}`);
 }
 
 function sts(problem: SignatureProblem | undefined, reply: Reply): void {
@@ -331,46 +217,6 @@ function sts(problem: SignatureProblem | undefined, reply: Reply): void {
       '</ResponseMetadata></GetCallerIdentityResponse>',
     xml,
   );
-}
-
-function kinesisVideo(
-  operation: string,
-  input: Record<string, unknown>,
-  streams: Map<string, StandInStream>,
-  endpoint: string,
-  reply: Reply,
-): void {
-  const name = String(input.StreamName ?? '');
-  const stream = streams.get(name);
-  if (!stream)
-    return restError(reply, 404, 'ResourceNotFoundException', `The stream ${name} does not exist.`);
-  const json = { 'Content-Type': 'application/json' };
-  if (operation === 'describeStream') {
-    return reply(
-      200,
-      JSON.stringify({
-        StreamInfo: {
-          StreamName: name,
-          StreamARN: `arn:aws:kinesisvideo:us-east-1:${ACCOUNT}:stream/${name}/1700000000000`,
-          Status: 'ACTIVE',
-          DataRetentionInHours: stream.retentionHours,
-          MediaType: stream.mediaType,
-        },
-      }),
-      json,
-    );
-  }
-  if (operation === 'getDataEndpoint') return reply(200, JSON.stringify({ DataEndpoint: endpoint }), json);
-  if (operation === 'getHLSStreamingSessionURL') {
-    return reply(
-      200,
-      JSON.stringify({
-        HLSStreamingSessionURL: `${endpoint}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=StandInToken-${name}`,
-      }),
-      json,
-    );
-  }
-  return restError(reply, 400, 'InvalidArgumentException', `the stand-in has no ${operation}`);
 }
 
 /** An endpoint that accepts connections and never answers: the fault every AWS call must survive. */

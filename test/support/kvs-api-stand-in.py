@@ -17,7 +17,9 @@ Modes, switched at run time through its control port (POST /mode {"mode": ...}):
     forbidden   403 UnrecognizedClientException for every request (rejected credentials); open uploads end
     error-ack   every fragment is answered with ERROR {"errorId": 4002} (any KVS ErrorId)
 POST /reject-keys {"accessKeyIds": [...]} answers 403 to requests signed with those keys only (open uploads
-end), so a test can reject a cached key and accept the refreshed one. GET /state returns the mode and what was received
+end), so a test can reject a cached key and accept the refreshed one. POST /streams {"streams": {"<name>":
+{"retentionHours": 72, "mediaType": "video/h265"}}} sets what DescribeStream says of those streams, as a deploy
+made them (default: 24 h, video/h264). GET /state returns the mode and what was received
 (requests per API and status, access key ids, uploads, fragments with their timecodes, bytes, frames,
 error events sent), per stream; POST /reset clears the counts.
 
@@ -236,6 +238,7 @@ class KvsState:
         self.region = region
         self.mode = "normal"
         self.stream_modes = {}
+        self.stream_settings = {}  # stream -> {"retentionHours", "mediaType"}: what DescribeStream says of it
         self.error_id = 4002
         self.rejected_keys = set()
         self.archive = media.MediaArchive(data_dir)
@@ -295,6 +298,7 @@ class KvsState:
                     {
                         "mode": self.mode,
                         "streamModes": self.stream_modes,
+                        "streamSettings": self.stream_settings,
                         "errorId": self.error_id,
                         "region": self.region,
                         "rejectedKeys": sorted(self.rejected_keys),
@@ -347,16 +351,18 @@ class KvsApiHandler(BaseHTTPRequestHandler):
             self.reply_error(api, key, 403, "UnrecognizedClientException", INVALID_TOKEN, name)
         elif api == "describeStream":
             arn = self.state.stream_arn(name)
+            with self.state.lock:
+                settings = self.state.stream_settings.get(name, {})
             info = {
                 "DeviceName": "kvs-api-stand-in",
                 "StreamName": name,
                 "StreamARN": arn,
-                "MediaType": "video/h264",
+                "MediaType": settings.get("mediaType", "video/h264"),
                 "KmsKeyId": f"arn:aws:kms:{self.state.region}:{self.state.account}:alias/aws/kinesisvideo",
                 "Version": "stand-in-1",
                 "Status": "ACTIVE",
                 "CreationTime": 1700000000.0,
-                "DataRetentionInHours": 24,
+                "DataRetentionInHours": settings.get("retentionHours", 24),
             }
             self.reply_json(api, key, 200, {"StreamInfo": info}, name)
         elif api == "getDataEndpoint":
@@ -802,6 +808,18 @@ class StandIn:
             self.server.cut_connections()
         announce("mode", mode=mode, errorId=self.state.error_id)
 
+    def set_stream_settings(self, streams):
+        """What DescribeStream says of these streams: {"<name>": {"retentionHours": n, "mediaType": "video/h265"}}."""
+        if not isinstance(streams, dict) or not all(isinstance(settings, dict) for settings in streams.values()):
+            raise TypeError('streams: {"<name>": {"retentionHours": n, "mediaType": "..."}}')
+        for name, settings in streams.items():
+            unknown = set(settings) - {"retentionHours", "mediaType"}
+            if unknown:
+                raise ValueError(f"stream {name!r}: unknown settings {sorted(unknown)}: use retentionHours, mediaType")
+        with self.state.lock:
+            self.state.stream_settings.update({name: dict(settings) for name, settings in streams.items()})
+        announce("streams", streams=streams)
+
     def set_stream_mode(self, streams, mode, error_id=None):
         """A mode for these streams only (the others keep the server's)."""
         if mode not in STREAM_MODES:
@@ -850,6 +868,8 @@ class ControlHandler(BaseHTTPRequestHandler):
                 stand_in.set_stream_mode(body["streams"], body.get("mode", ""), body.get("errorId"))
             elif self.path == "/mode":
                 stand_in.set_mode(body.get("mode", ""), body.get("errorId"))
+            elif self.path == "/streams":
+                stand_in.set_stream_settings(body.get("streams", {}))
             elif self.path == "/expire-sessions":
                 stand_in.state.archived_media.expire_sessions(body.get("streams"))
             elif self.path == "/reject-keys":
@@ -862,7 +882,7 @@ class ControlHandler(BaseHTTPRequestHandler):
                 with stand_in.state.lock:
                     stand_in.state.reset()
             else:
-                self.reply(404, {"error": "POST /mode, /reject-keys, /expire-sessions or /reset"})
+                self.reply(404, {"error": "POST /mode, /streams, /reject-keys, /expire-sessions or /reset"})
                 return
         except (ValueError, TypeError) as error:
             self.reply(400, {"error": str(error)})

@@ -5,13 +5,20 @@ import type { AwsRequestRecord } from './permission-check';
 import { SYSTEM_PYTHON } from './test-camera';
 
 /**
- * Starts and drives the local stand-in of the Kinesis Video Streams API (test/support/kvs-api-stand-in.py):
- * point kvssink at it with `CONTROL_PLANE_URI=<controlPlaneUri>`, switch its mode, read what it received.
+ * Starts and drives the local stand-in of the Kinesis Video Streams API (test/support/kvs-api-stand-in.py), the
+ * project's only one: point kvssink at it with `CONTROL_PLANE_URI=<controlPlaneUri>` and the SDK (the CLI) with
+ * `AWS_ENDPOINT_URL_KINESIS_VIDEO=<controlPlaneUri>`, switch its mode, read what it received.
  */
 
 export type KvsStandInMode = 'normal' | 'missing' | 'refuse' | 'hang' | 'forbidden' | 'error-ack';
 /** The modes a stream may have on its own; `normal` gives it the server's mode again. */
 export type KvsStreamMode = 'normal' | 'missing' | 'forbidden' | 'error-ack';
+
+/** What DescribeStream says of a stream, as a deploy made it (the stand-in's default: 24 h, video/h264). */
+export interface KvsStreamSettings {
+  readonly retentionHours?: number;
+  readonly mediaType?: string;
+}
 
 export interface KvsFragment {
   /** The fragment's timecode as KVS acknowledges it (MKV TimecodeScale units: milliseconds from kvssink). */
@@ -47,6 +54,8 @@ export interface KvsStandInState {
   readonly mode: KvsStandInMode;
   /** Modes set for some streams only (`setStreamMode`). */
   readonly streamModes: Record<string, KvsStreamMode>;
+  /** Settings set for some streams (`setStreamSettings`). */
+  readonly streamSettings: Record<string, KvsStreamSettings>;
   readonly errorId: number;
   readonly region: string;
   /** Requests per API ("describeStream", "getDataEndpoint", "putMedia") and HTTP status. */
@@ -152,6 +161,11 @@ export class KvsApiStandIn {
   /** A mode for these streams only: a missing stream, a stream whose fragments KVS refuses. */
   async setStreamMode(streams: string[], mode: KvsStreamMode, errorId?: number): Promise<KvsStandInState> {
     return this.control('POST', '/mode', { mode, streams, ...(errorId === undefined ? {} : { errorId }) });
+  }
+
+  /** What DescribeStream says of these streams from now on (their retention and media type), as a deploy sets them. */
+  async setStreamSettings(streams: Record<string, KvsStreamSettings>): Promise<KvsStandInState> {
+    return this.control('POST', '/streams', { streams });
   }
 
   /** Ends the HLS sessions of these streams (all when absent) now, as if their URLs had expired. */

@@ -12,6 +12,7 @@ import {
   KNOWN_ACCESS_KEY,
   KNOWN_SECRET_KEY,
   metricKey,
+  OPERATOR_KEYS,
   startAwsStandIn,
   type AwsStandIn,
 } from './cli-aws-stand-ins';
@@ -25,7 +26,8 @@ import { RunCamera } from './run-camera';
  * CloudWatch Logs stand-in's log group as Fluent Bit ships it (PutLogEvents, signed as the instance role,
  * one log stream per camera unit, every 2 s and on `flushLogs`), and
  * KVS's per-minute metrics (PutMedia.IncomingBytes/IncomingFrames) made from what the KVS stand-in
- * received. The site's deployed-gateway parameter names the gateway stack, as a deploy leaves it.
+ * received. The site's deployed-gateway parameter (in the SSM stand-in) names the gateway stack, as a
+ * deploy leaves it.
  */
 
 export const GATEWAY_STACK = 'Ec2GatewayStack';
@@ -46,16 +48,13 @@ export class LocalGateway {
     readonly dir: string,
     readonly kvs: KvsApiStandIn,
     readonly aws: AwsStandIn,
-    /** CloudWatch Logs (test/support/aws-stand-ins/logs.py) and its state: the events, the requests. */
+    /** CloudWatch Logs and SSM (test/support/aws-stand-ins/logs.py, ssm.py). */
     readonly logs: PythonStandIn,
-    readonly logsState: AwsStandInState,
+    readonly ssm: PythonStandIn,
+    /** Their state: the log events, the parameters, the requests. */
+    readonly awsState: AwsStandInState,
   ) {
-    aws.parameters.set('/kvs-gateway/deployed-gateway', {
-      Name: '/kvs-gateway/deployed-gateway',
-      Value: GATEWAY_STACK,
-      Type: 'String',
-      Version: 1,
-    });
+    awsState.putParameter('/kvs-gateway/deployed-gateway', GATEWAY_STACK, 'String');
     aws.beforeRead = () => this.updateMetrics();
     const role = STAND_IN_CREDENTIALS;
     this.logsClient = new CloudWatchLogsClient({
@@ -72,15 +71,16 @@ export class LocalGateway {
 
   static async start(): Promise<LocalGateway> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-local-gateway-'));
-    const logsState = new AwsStandInState(path.join(dir, 'aws'));
-    logsState.setAccount(ACCOUNT);
-    logsState.setLogGroups([LOG_GROUP]);
+    const awsState = new AwsStandInState(path.join(dir, 'aws'));
+    awsState.setAccount(ACCOUNT);
+    awsState.setLogGroups([LOG_GROUP]);
     // The CLI runs as the operator, the log shipper as the instance role.
-    logsState.acceptKeys([{ AccessKeyId: KNOWN_ACCESS_KEY, SecretAccessKey: KNOWN_SECRET_KEY }]);
-    const [kvs, aws, logs] = await Promise.all([
+    awsState.acceptKeys(OPERATOR_KEYS);
+    const [kvs, aws, logs, ssm] = await Promise.all([
       KvsApiStandIn.start({ region: REGION, account: ACCOUNT }),
       startAwsStandIn(),
-      PythonStandIn.start('logs', logsState),
+      PythonStandIn.start('logs', awsState),
+      PythonStandIn.start('ssm', awsState),
     ]);
     // The gateway's kvssink signs with the instance role's keys, the CLI with the operator's.
     const role = STAND_IN_CREDENTIALS;
@@ -88,7 +88,7 @@ export class LocalGateway {
       path.join(dir, 'credentials'),
       `CREDENTIALS ${role.AccessKeyId} 2099-01-01T00:00:00Z ${role.SecretAccessKey} ${role.Token}\n`,
     );
-    return new LocalGateway(dir, kvs, aws, logs, logsState);
+    return new LocalGateway(dir, kvs, aws, logs, ssm, awsState);
   }
 
   /** Starts the run script for a camera, as the camera's unit does (its environment on top of the defaults). */
@@ -119,12 +119,27 @@ export class LocalGateway {
       AWS_ACCESS_KEY_ID: KNOWN_ACCESS_KEY,
       AWS_SECRET_ACCESS_KEY: KNOWN_SECRET_KEY,
       AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_SSM: this.aws.endpoint,
+      AWS_ENDPOINT_URL_SSM: this.ssm.url,
       AWS_ENDPOINT_URL_STS: this.aws.endpoint,
       AWS_ENDPOINT_URL_CLOUDWATCH: this.aws.endpoint,
       AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: this.logs.url,
       AWS_ENDPOINT_URL_KINESIS_VIDEO: this.kvs.controlPlaneUri,
     };
+  }
+
+  /**
+   * How many requests the CLI made to the STS, CloudWatch, CloudWatch Logs and SSM stand-ins, by `<service>
+   * <operation>` (the KVS API stand-in counts its own: `kvs.state()`).
+   */
+  cliRequestCounts(): Map<string, number> {
+    const python = this.awsState
+      .requestRecords()
+      .filter((record) => record.accessKeyId === KNOWN_ACCESS_KEY)
+      .map((record) => `${record.service} ${record.operation}`);
+    const counts = new Map<string, number>();
+    for (const request of [...this.aws.requests, ...python])
+      counts.set(request, (counts.get(request) ?? 0) + 1);
+    return counts;
   }
 
   /** Ships every camera's new log lines now (the shipper does every 2 s): before a command reads them. */
@@ -189,7 +204,7 @@ export class LocalGateway {
     clearInterval(this.shipper);
     await Promise.all([...this.cameras.values()].map((run) => run.stop(20_000)));
     await this.shipping.catch(() => {});
-    await Promise.all([this.kvs.stop(), this.aws.close(), this.logs.stop()]);
+    await Promise.all([this.kvs.stop(), this.aws.close(), this.logs.stop(), this.ssm.stop()]);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -23,9 +23,24 @@ export interface RecordingOptions {
   readonly keyFrameSeconds?: number;
   readonly bitrateKbps?: number;
   readonly audio?: boolean;
+  /** H.264 unless told (an H.265 camera's stream). */
+  readonly codec?: 'h264' | 'h265';
 }
 
-/** Encodes a moving test pattern (H.264, and AAC when asked) into a Matroska file. */
+const ENCODERS = {
+  h264: (keyInterval: number, kbps: number) => [
+    `x264enc speed-preset=ultrafast key-int-max=${keyInterval} bitrate=${kbps}`,
+    'h264parse',
+    'video/x-h264,stream-format=avc,alignment=au',
+  ],
+  h265: (keyInterval: number, kbps: number) => [
+    `x265enc speed-preset=ultrafast key-int-max=${keyInterval} bitrate=${kbps}`,
+    'h265parse',
+    'video/x-h265,stream-format=hvc1,alignment=au',
+  ],
+};
+
+/** Encodes a moving test pattern (H.264 or H.265, and AAC when asked) into a Matroska file. */
 export async function recordVideo(file: string, options: RecordingOptions): Promise<void> {
   const fps = options.fps ?? 15;
   const frames = Math.round(options.seconds * fps);
@@ -34,9 +49,7 @@ export async function recordVideo(file: string, options: RecordingOptions): Prom
     `videotestsrc num-buffers=${frames} pattern=ball`,
     // 4:2:0, as cameras send it (x264 would otherwise encode the test pattern's 4:4:4).
     `video/x-raw,format=I420,width=${options.width ?? 320},height=${options.height ?? 240},framerate=${fps}/1`,
-    `x264enc speed-preset=ultrafast key-int-max=${keyInterval} bitrate=${options.bitrateKbps ?? 300}`,
-    'h264parse',
-    'video/x-h264,stream-format=avc,alignment=au',
+    ...ENCODERS[options.codec ?? 'h264'](keyInterval, options.bitrateKbps ?? 300),
     'mux.',
   ].join(' ! ');
   const audio = options.audio
