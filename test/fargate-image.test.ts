@@ -145,7 +145,7 @@ describe('the Fargate image (container/Dockerfile)', () => {
     });
   });
 
-  test('the build stage builds kvssink with the project script from the pins given as build arguments', () => {
+  test('the build stage builds kvssink with the project script from the pins given as build arguments, keeping its build packages (the stage is thrown away)', () => {
     const build = stageInstructions('build');
     const args = build.filter((i) => i.getKeyword() === 'ARG').map((i) => i.getArgumentsContent());
     // No defaults: an image built without the config's pins fails instead of drifting from the EC2 gateway.
@@ -160,7 +160,7 @@ describe('the Fargate image (container/Dockerfile)', () => {
     });
     const run = build.find((i) => i.getKeyword() === 'RUN')?.getArgumentsContent() ?? '';
     expect(run).toMatch(
-      /^\/usr\/local\/bin\/build-kvssink\.sh --producer-sdk "\$\{PRODUCER_SDK_PIN\}" --producer-c "\$\{PRODUCER_C_PIN\}"\s+--pic "\$\{PIC_PIN\}" --prefix \/opt\/kvs-gateway /,
+      /^\/usr\/local\/bin\/build-kvssink\.sh --producer-sdk "\$\{PRODUCER_SDK_PIN\}" --producer-c "\$\{PRODUCER_C_PIN\}"\s+--pic "\$\{PIC_PIN\}" --prefix \/opt\/kvs-gateway --keep-build-packages /,
     );
   });
 

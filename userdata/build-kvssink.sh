@@ -4,7 +4,7 @@
 # One recipe for both gateways: the EC2 install script and the container image's build stage run it.
 #
 #   build-kvssink.sh --producer-sdk TAG@COMMIT --producer-c TAG@COMMIT --pic TAG@COMMIT
-#                    [--prefix /opt/kvs-gateway] [--skip-packages]
+#                    [--prefix /opt/kvs-gateway] [--skip-packages | --keep-build-packages]
 #
 # Settings (environment; the options win): KVS_PRODUCER_SDK_PIN, KVS_PRODUCER_C_PIN, KVS_PIC_PIN (each
 # "v3.5.0@<40-hex commit>", from the config's "pins"), KVS_INSTALL_PREFIX (default /opt/kvs-gateway),
@@ -22,6 +22,10 @@
 # plugin finds them through its run path), and in <prefix>/share/kvs-gateway/ the pins it built
 # (kvssink-sources) and the Debian packages that own the system libraries kvssink links to
 # (kvssink-runtime-packages: what a host or image without the build packages must install).
+# Then it removes the build packages it installed (--keep-build-packages keeps them: the image's build
+# stage, which is thrown away; --skip-packages installs none and so removes none): a gateway runs for
+# months, and a compiler, git and headers left on it are tools for whoever gets in. Only what this run
+# installed goes, and nothing kvssink loads (its runtime packages are marked as installed by hand).
 # Idempotent: when kvssink from the same pins is already installed under the prefix it does nothing.
 # Exit status: 2 bad arguments, 3 a pin does not hold (moved tag, other dependency tag), 1 anything else.
 #
@@ -40,24 +44,31 @@ readonly PIN_PATTERN='^(v[0-9]+\.[0-9]+\.[0-9]+)@([0-9a-f]{40})$'
 # Every apt step waits for all of apt's locks and retries (first-boot unattended upgrades hold them).
 APT_GET=(bash "$(dirname "${BASH_SOURCE[0]}")/apt-get-waiting.sh")
 readonly APT_GET
-# The same build packages as the EC2 install, plus what a bare image lacks: the CA bundle for the HTTPS
-# fetch and gst-inspect-1.0 for the final check.
-readonly BUILD_PACKAGES=(
+# What only the build needs: removed again once kvssink is built (the packages this run installed).
+readonly TOOLCHAIN_PACKAGES=(
   build-essential cmake git pkg-config libssl-dev libcurl4-openssl-dev liblog4cplus-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  ca-certificates gstreamer1.0-tools
 )
+# apt Suggests dpkg-dev (build-essential's dependency), and dpkg-dev Recommends gcc: apt's auto-remove
+# keeps both unless dpkg-dev is named.
+readonly TOOLCHAIN_KEPT_BY_SUGGESTS=(dpkg-dev)
+# Plus what a bare image lacks and the gateway needs too (so never removed): the CA bundle for the HTTPS
+# fetch and gst-inspect-1.0 for the final check.
+readonly BUILD_PACKAGES=("${TOOLCHAIN_PACKAGES[@]}" ca-certificates gstreamer1.0-tools)
 
 SDK_PIN="${KVS_PRODUCER_SDK_PIN:-}"
 PRODUCER_C_PIN="${KVS_PRODUCER_C_PIN:-}"
 PIC_PIN="${KVS_PIC_PIN:-}"
 PREFIX="${KVS_INSTALL_PREFIX:-/opt/kvs-gateway}"
 INSTALL_PACKAGES=true
+REMOVE_BUILD_PACKAGES=true
+# The packages installed before this run installed the build packages (one a line).
+PACKAGES_BEFORE=""
 WORK_DIR=""
 
 log() { printf 'build-kvssink: %s\n' "$*" >&2; }
 usage() {
-  log "usage: build-kvssink.sh --producer-sdk TAG@COMMIT --producer-c TAG@COMMIT --pic TAG@COMMIT [--prefix /absolute/path] [--skip-packages]"
+  log "usage: build-kvssink.sh --producer-sdk TAG@COMMIT --producer-c TAG@COMMIT --pic TAG@COMMIT [--prefix /absolute/path] [--skip-packages | --keep-build-packages]"
   exit 2
 }
 
@@ -71,13 +82,14 @@ require_pin() {
 
 parse_arguments() {
   while [[ $# -gt 0 ]]; do
-    [[ $# -ge 2 || "$1" == --skip-packages ]] || usage
+    [[ $# -ge 2 || "$1" == --skip-packages || "$1" == --keep-build-packages ]] || usage
     case "$1" in
       --producer-sdk) SDK_PIN="$2"; shift 2 ;;
       --producer-c) PRODUCER_C_PIN="$2"; shift 2 ;;
       --pic) PIC_PIN="$2"; shift 2 ;;
       --prefix) PREFIX="$2"; shift 2 ;;
       --skip-packages) INSTALL_PACKAGES=false; shift ;;
+      --keep-build-packages) REMOVE_BUILD_PACKAGES=false; shift ;;
       *) usage ;;
     esac
   done
@@ -99,9 +111,37 @@ already_installed() {
   [[ -f "$(plugin_file)" && -f "$(state_dir)/kvssink-sources" && "$(cat "$(state_dir)/kvssink-sources")" == "$(sources)" ]]
 }
 
+# The packages dpkg has installed, one a line, sorted.
+installed_packages() {
+  dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort -u
+}
+
 install_build_packages() {
+  PACKAGES_BEFORE="$(installed_packages)"
   "${APT_GET[@]}" update
   "${APT_GET[@]}" install --no-install-recommends "${BUILD_PACKAGES[@]}"
+}
+
+# Purges the toolchain this run installed and what apt installed only for it; nothing that was there
+# before (apt's --auto-remove alone would also take the image's own unused packages, which are not this
+# recipe's to remove) and nothing kvssink loads: no package depends on kvssink, so its runtime packages
+# are marked as installed by hand first (or the purge takes liblog4cplus with liblog4cplus-dev).
+remove_build_packages() {
+  local added named simulated removed
+  added="$(comm -13 <(printf '%s\n' "$PACKAGES_BEFORE") <(installed_packages))"
+  xargs -r apt-mark -o DPkg::Lock::Timeout="${KVS_APT_LOCK_WAIT_SECONDS:-900}" manual \
+    <"$(state_dir)/kvssink-runtime-packages" >/dev/null
+  mapfile -t named < <(printf '%s\n' "${TOOLCHAIN_PACKAGES[@]}" "${TOOLCHAIN_KEPT_BY_SUGGESTS[@]}" | sort -u |
+    comm -12 - <(printf '%s\n' "$added"))
+  if ((${#named[@]} == 0)); then
+    log "no build package to remove: each was installed before this build"
+    return 0
+  fi
+  simulated="$("${APT_GET[@]}" --simulate purge --auto-remove "${named[@]}")"
+  mapfile -t removed < <(awk '$1 == "Purg" { print $2 }' <<<"$simulated" | sort -u |
+    comm -12 - <(printf '%s\n' "$added"))
+  "${APT_GET[@]}" purge "${removed[@]}"
+  log "removed the ${#removed[@]} packages this build installed for itself: ${named[*]} and what only they needed"
 }
 
 # fetch_pinned NAME REPOSITORY TAG@COMMIT FOLDER: the tag's commit, checked out in FOLDER, or exit 3.
@@ -258,6 +298,10 @@ main() {
   install_plugin
   log "step: list the runtime packages"
   write_runtime_packages
+  if [[ "$INSTALL_PACKAGES" == true && "$REMOVE_BUILD_PACKAGES" == true ]]; then
+    log "step: remove the build packages"
+    remove_build_packages
+  fi
   log "step: check that GStreamer loads kvssink"
   check_plugin
   log "kvssink from Producer SDK $SDK_PIN installed in $(plugin_file)"

@@ -57,6 +57,24 @@ const FRONT_DOOR_PASSWORD = 'fr0nt:d@or/p%41ss';
 export const REAL_SOURCES = process.env.KVS_BOX_REAL_SOURCES;
 const BACK_GATE_PASSWORD = 'b@ck-gate-secret';
 
+/**
+ * What no gateway keeps: the kvssink build's packages and the compilers and tools they bring (besides
+ * these, every installed package whose name ends in -dev counts).
+ */
+const BUILD_TOOLS = [
+  'build-essential',
+  'dpkg-dev',
+  'gcc',
+  'g++',
+  'cpp',
+  'make',
+  'binutils',
+  'cmake',
+  'git',
+  'pkg-config',
+  'pkgconf',
+];
+
 export type CameraSpec = Partial<GatewayConfig['cameras'][number]> & { name: string };
 
 /** The cameras of the first boot: two that stream, one whose camera is down, one with a wrong password. */
@@ -254,6 +272,16 @@ export class BoxEnvironment {
         ),
       );
     return { secrets, deaths };
+  }
+
+  /** The build tools and -dev packages installed in the box (dpkg knows every package an install added). */
+  async buildPackagesInstalled(box: GatewayBox): Promise<string[]> {
+    const packages = await box.mustExec(['dpkg-query', '-W', '-f', '${db:Status-Abbrev} ${Package}\\n']);
+    return packages
+      .split('\n')
+      .filter((line) => line.startsWith('ii '))
+      .map((line) => line.split(/\s+/)[1])
+      .filter((name) => BUILD_TOOLS.includes(name) || name.endsWith('-dev'));
   }
 
   async mainPid(name: string): Promise<string> {

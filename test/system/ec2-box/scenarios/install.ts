@@ -49,12 +49,40 @@ export function install(env: BoxEnvironment): void {
     );
     expect(log).toMatch(new RegExp(`kvssink-cache: published kvssink to ${cache} \\(\\d+ bytes\\)`));
     expect(env.kvssinkCacheCalls()).toEqual(['HeadObject 404', 'PutObject 200']);
-    // The build's plugin loads where the cameras look for it (the stand-in's kvssink, or the real one by hand).
+    // The build's plugin loads where the cameras look for it (the stand-in's kvssink, or the real one by
+    // hand), with every build package the build installed gone again (the scenarios after this one
+    // check that the cameras stream).
     await env.box.mustExec([
       'env',
       'GST_PLUGIN_PATH=/opt/kvs-gateway/lib/gstreamer-1.0',
       'gst-inspect-1.0',
       'kvssink',
     ]);
+    const removed = /build-kvssink: removed the (\d+) packages this build installed for itself/.exec(log);
+    expect(removed).not.toBeNull();
+    expect(await env.buildPackagesInstalled(env.box)).toEqual([]);
+    const tools = await env.box.exec(['sh', '-c', 'command -v cc gcc c++ cmake git || true']);
+    expect(tools.stdout.trim()).toBe('');
+    const lddMissing = await env.box.exec([
+      'sh',
+      '-c',
+      'ldd /opt/kvs-gateway/lib/gstreamer-1.0/libgstkvssink.so /opt/kvs-gateway/lib/lib*.so* | grep "not found" || true',
+    ]);
+    expect(lddMissing.stdout.trim()).toBe('');
+    // apt's own summary of the purge, the last "freed" line of the install log.
+    const freed = [...log.matchAll(/After this operation, (.+) disk space will be freed/g)].pop()?.[1];
+    env.figure(
+      `first boot: removed ${removed![1]} build packages (${freed} freed) in ${await removalSeconds(env)}s`,
+    );
   });
+}
+
+/** Seconds from the build's removal step to its next step, by the journal's timestamps. */
+async function removalSeconds(env: BoxEnvironment): Promise<number | string> {
+  const lines = (await env.box.mustExec(['journalctl', '--no-pager', '-o', 'short-unix']))
+    .split('\n')
+    .filter((line) => line.includes('build-kvssink: step: '));
+  const at = (step: string) => Number(lines.find((line) => line.includes(step))?.split(' ')[0]);
+  const seconds = at('step: check that GStreamer loads kvssink') - at('step: remove the build packages');
+  return Number.isNaN(seconds) ? '?' : Math.round(seconds);
 }
