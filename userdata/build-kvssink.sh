@@ -49,9 +49,6 @@ readonly TOOLCHAIN_PACKAGES=(
   build-essential cmake git pkg-config libssl-dev libcurl4-openssl-dev liblog4cplus-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
 )
-# apt Suggests dpkg-dev (build-essential's dependency), and dpkg-dev Recommends gcc: apt's auto-remove
-# keeps both unless dpkg-dev is named.
-readonly TOOLCHAIN_KEPT_BY_SUGGESTS=(dpkg-dev)
 # Plus what a bare image lacks and the gateway needs too (so never removed): the CA bundle for the HTTPS
 # fetch and gst-inspect-1.0 for the final check.
 readonly BUILD_PACKAGES=("${TOOLCHAIN_PACKAGES[@]}" ca-certificates gstreamer1.0-tools)
@@ -122,22 +119,25 @@ install_build_packages() {
   "${APT_GET[@]}" install --no-install-recommends "${BUILD_PACKAGES[@]}"
 }
 
-# Purges the toolchain this run installed and what apt installed only for it; nothing that was there
-# before (apt's --auto-remove alone would also take the image's own unused packages, which are not this
-# recipe's to remove) and nothing kvssink loads: no package depends on kvssink, so its runtime packages
-# are marked as installed by hand first (or the purge takes liblog4cplus with liblog4cplus-dev).
+# Purges the toolchain this run installed and what apt installed only for it, back to the packages the
+# host had before the build plus the ones kvssink loads: no package depends on kvssink, so those are
+# marked as installed by hand first (or the purge takes liblog4cplus with liblog4cplus-dev). apt's
+# auto-remove would keep what a package already there merely Recommends or Suggests (apt Suggests
+# dpkg-dev, which Recommends gcc; python3 Suggests binutils, perl make), and it would also take the
+# host's own unused packages: so apt is told to keep only hard dependencies, and only what this run
+# installed is purged.
 remove_build_packages() {
   local added named simulated removed
   added="$(comm -13 <(printf '%s\n' "$PACKAGES_BEFORE") <(installed_packages))"
   xargs -r apt-mark -o DPkg::Lock::Timeout="${KVS_APT_LOCK_WAIT_SECONDS:-900}" manual \
     <"$(state_dir)/kvssink-runtime-packages" >/dev/null
-  mapfile -t named < <(printf '%s\n' "${TOOLCHAIN_PACKAGES[@]}" "${TOOLCHAIN_KEPT_BY_SUGGESTS[@]}" | sort -u |
-    comm -12 - <(printf '%s\n' "$added"))
+  mapfile -t named < <(printf '%s\n' "${TOOLCHAIN_PACKAGES[@]}" | sort -u | comm -12 - <(printf '%s\n' "$added"))
   if ((${#named[@]} == 0)); then
     log "no build package to remove: each was installed before this build"
     return 0
   fi
-  simulated="$("${APT_GET[@]}" --simulate purge --auto-remove "${named[@]}")"
+  simulated="$("${APT_GET[@]}" -o APT::AutoRemove::RecommendsImportant=false \
+    -o APT::AutoRemove::SuggestsImportant=false --simulate purge --auto-remove "${named[@]}")"
   mapfile -t removed < <(awk '$1 == "Purg" { print $2 }' <<<"$simulated" | sort -u |
     comm -12 - <(printf '%s\n' "$added"))
   "${APT_GET[@]}" purge "${removed[@]}"

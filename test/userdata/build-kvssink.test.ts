@@ -208,18 +208,18 @@ describe('userdata/build-kvssink.sh', () => {
       .readFileSync(path.join(prefix, 'share/kvs-gateway/kvssink-runtime-packages'), 'utf8')
       .split('\n')
       .filter(Boolean);
-    // The toolchain it added is named (with dpkg-dev, which apt keeps for its own Suggests), never the
-    // CA bundle and gst-inspect-1.0 the gateway needs too; what apt would remove besides counts only if
-    // this build installed it.
+    // The toolchain it added is named, never the CA bundle and gst-inspect-1.0 the gateway needs too;
+    // apt is asked what would go with it when only hard dependencies count (apt Suggests dpkg-dev,
+    // which Recommends gcc), and of that only what this build installed goes.
     const named = [
-      ...['build-essential', 'cmake', 'dpkg-dev', 'libcurl4-openssl-dev', 'libgstreamer-plugins-base1.0-dev'],
+      ...['build-essential', 'cmake', 'libcurl4-openssl-dev', 'libgstreamer-plugins-base1.0-dev'],
       ...['libgstreamer1.0-dev', 'liblog4cplus-dev', 'libssl-dev', 'pkg-config'],
     ];
     expect(apt.calls()).toEqual([
       'apt-get update',
       'apt-get install --no-install-recommends build-essential cmake git pkg-config libssl-dev libcurl4-openssl-dev liblog4cplus-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev ca-certificates gstreamer1.0-tools',
       `apt-mark manual ${runtimePackages.join(' ')}`,
-      `apt-get --simulate purge --auto-remove ${named.join(' ')}`,
+      `apt-get -o APT::AutoRemove::RecommendsImportant=false -o APT::AutoRemove::SuggestsImportant=false --simulate purge --auto-remove ${named.join(' ')}`,
       `apt-get purge ${['build-essential', 'cmake', 'dpkg-dev', 'g++', 'gcc', 'libcurl4-openssl-dev', 'libgstreamer-plugins-base1.0-dev', 'libgstreamer1.0-dev', 'liblog4cplus-dev', 'libssl-dev', 'make', 'pkg-config'].join(' ')}`,
     ]);
     expect(apt.installed()).toEqual([
