@@ -123,7 +123,7 @@ install_build_packages() {
 # host had before the build plus the ones kvssink loads: no package depends on kvssink, so those are
 # marked as installed by hand first (or the purge takes liblog4cplus with liblog4cplus-dev). apt's
 # auto-remove would keep what a package already there merely Recommends or Suggests (apt Suggests
-# dpkg-dev, which Recommends gcc; python3 Suggests binutils, perl make), and it would also take the
+# dpkg-dev, which Recommends gcc; python3.11 Suggests binutils, perl make), and it would also take the
 # host's own unused packages: so apt is told to keep only hard dependencies, and only what this run
 # installed is purged.
 remove_build_packages() {
