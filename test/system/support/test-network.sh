@@ -61,7 +61,14 @@ down() {
     bash "$SUPPORT/end-processes.sh" "${pids[@]}"
     ip netns delete "$netns"
   fi
-  if [[ -n "$host" ]] && ip link show "$host" >/dev/null 2>&1; then ip link delete "$host"; fi
+  # The namespace's deletion destroys the pair too, but in the kernel's own time: the link can vanish
+  # between the check and the delete (seen under load), which is not a failure.
+  if [[ -n "$host" ]] && ip link show "$host" >/dev/null 2>&1 && ! ip link delete "$host" 2>/dev/null; then
+    if ip link show "$host" >/dev/null 2>&1; then
+      log "could not delete $host"
+      exit 1
+    fi
+  fi
   rm -f "$record"
 }
 
