@@ -61,10 +61,13 @@ down() {
     bash "$SUPPORT/end-processes.sh" "${pids[@]}"
     ip netns delete "$netns"
   fi
-  # Deleting the namespace takes the pair's inner end, and with it, a moment later, the host end: a
-  # delete that fails because the link has just gone is no failure.
-  if [[ -n "$host" ]] && ip link show "$host" >/dev/null 2>&1; then
-    ip link delete "$host" 2>/dev/null || ! ip link show "$host" >/dev/null 2>&1
+  # The namespace's deletion destroys the pair too, but in the kernel's own time: the link can vanish
+  # between the check and the delete (seen under load), which is not a failure.
+  if [[ -n "$host" ]] && ip link show "$host" >/dev/null 2>&1 && ! ip link delete "$host" 2>/dev/null; then
+    if ip link show "$host" >/dev/null 2>&1; then
+      log "could not delete $host"
+      exit 1
+    fi
   fi
   rm -f "$record"
 }
