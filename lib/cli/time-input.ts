@@ -1,4 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
+import { show, showUnquoted } from '../shown-value';
 import { CliError } from './aws-errors';
 
 /**
@@ -56,7 +57,7 @@ export function parseTime(
 ): ParsedTime {
   const input = text.trim();
   const fail = (why = '') =>
-    new CliError(`${option} "${text}": ${why || 'not a time I can read'}; ${EXAMPLES}`, 2);
+    new CliError(`${option} ${show(text)}: ${why || 'not a time I can read'}; ${EXAMPLES}`, 2);
   const local = options.zone ?? 'local';
   const duration = parseDuration(input);
   let time: DateTime;
@@ -71,7 +72,7 @@ export function parseTime(
     const { rest, zone = local, unknownZone } = splitZone(input);
     if (unknownZone) {
       throw fail(
-        `"${unknownZone}" is not a time zone (UTC, an offset like +01:00, or a name like Europe/Berlin)`,
+        `${show(unknownZone)} is not a time zone (UTC, an offset like +01:00, or a name like Europe/Berlin)`,
       );
     }
     const clock = /^(\d{1,2}):(\d\d)(?::(\d\d))?$/.exec(rest);
@@ -87,11 +88,20 @@ export function parseTime(
       time = today.toMillis() > now.getTime() + 60_000 ? today.minus({ days: 1 }) : today;
     } else {
       time = DateTime.fromISO(rest.replace(/^(\d{4}-\d\d-\d\d) (\d)/, '$1T$2'), { zone });
-      if (!time.isValid || !/^\d{4}-\d\d-\d\d/.test(rest)) throw fail(time.invalidExplanation ?? '');
+      if (!time.isValid || !/^\d{4}-\d\d-\d\d/.test(rest)) throw fail(whyInvalid(time));
     }
   }
-  if (!time.isValid) throw fail(time.invalidExplanation ?? '');
+  if (!time.isValid) throw fail(whyInvalid(time));
   return { date: time.toJSDate(), shown: time.toFormat('yyyy-MM-dd HH:mm:ss ZZZZ') };
+}
+
+/**
+ * Luxon's reason when it names a part out of range ("you specified 13 ... as a month"); none when it
+ * only repeats the input, unescaped, as "can't be parsed as ISO 8601" (the input is shown already).
+ */
+function whyInvalid(time: DateTime): string {
+  const explanation = time.invalidExplanation ?? '';
+  return /can't be parsed/.test(explanation) ? '' : showUnquoted(explanation);
 }
 
 export interface TimeRange {
@@ -112,7 +122,7 @@ export function parseTimeRange(
   if (from === undefined) throw new CliError(`--from is required, ${EXAMPLES}`, 2);
   const start = parseTime(from, '--from', now, { zone: limits.zone });
   if (start.date.getTime() > now.getTime()) {
-    throw new CliError(`--from "${from}" is ${start.shown}, in the future: KVS holds only the past`, 2);
+    throw new CliError(`--from ${show(from)} is ${start.shown}, in the future: KVS holds only the past`, 2);
   }
   const end =
     to !== undefined

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CameraConfig, GatewayConfig } from '../config';
-import { showUnquoted } from '../shown-value';
+import { show, showUnquoted } from '../shown-value';
 import type { AwsClients } from './aws-clients';
 import { CliError } from './aws-errors';
 import {
@@ -87,7 +87,7 @@ export async function runStatus(args: VideoCommandArgs): Promise<number> {
   const interval = intervalText === undefined ? 10 : Number(intervalText);
   if (!Number.isInteger(interval) || interval < MIN_INTERVAL || interval > MAX_INTERVAL) {
     throw new CliError(
-      `--interval "${intervalText}": give whole seconds, ${MIN_INTERVAL} to ${MAX_INTERVAL}`,
+      `--interval ${show(intervalText)}: give whole seconds, ${MIN_INTERVAL} to ${MAX_INTERVAL}`,
       2,
     );
   }
@@ -176,7 +176,7 @@ export async function runClip(args: VideoCommandArgs): Promise<number> {
   const [camera] = chosenCameras(config, [name], args.configName);
   const out = path.resolve(args.io.cwd, text(args, 'out') ?? defaultClipName(camera, range));
   if (!out.toLowerCase().endsWith('.mp4'))
-    throw new CliError(`--out "${text(args, 'out')}": give a file name ending in .mp4`, 2);
+    throw new CliError(`--out ${show(text(args, 'out'))}: give a file name ending in .mp4`, 2);
   if (!fs.existsSync(path.dirname(out)))
     throw new CliError(`--out: the folder ${path.dirname(out)} does not exist`, 2);
   const clients = await args.createClients();
@@ -364,7 +364,7 @@ async function wall(args: VideoCommandArgs, all: boolean, expiresSeconds: number
   const portText = text(args, 'port');
   const port = portText === undefined ? 0 : Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new CliError(`--port "${portText}": a port number, 1 to 65535`, 2);
+    throw new CliError(`--port ${show(portText)}: a port number, 1 to 65535`, 2);
   if (args.values.json === true)
     throw new CliError('--json does not go with a wall (it runs until Ctrl-C)', 2);
   const config = args.loadConfig();

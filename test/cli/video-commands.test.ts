@@ -253,6 +253,10 @@ describe('argument errors come before any AWS call (exit 2)', () => {
   test.each([
     [['clip', 'dock'], '--from is required'],
     [['clip', 'dock', '--from', '25:00'], '--from "25:00": not a time I can read'],
+    [
+      ['clip', 'dock', '--from', '2026-13-01 10:05'],
+      'you specified 13 (of type number) as a month, which is invalid',
+    ],
     [['clip', 'dock', '--from', '-10m', '--to', '-20m'], 'must be after --from'],
     [['clip', 'dock', '--from', '-3d'], 'at most 1 d at once'],
     [['clip', 'dock', 'lobby', '--from', '-10m'], 'takes <name>, got 2 argument(s)'],
@@ -268,6 +272,23 @@ describe('argument errors come before any AWS call (exit 2)', () => {
   ])('%j', async (args, message) => {
     const result = await run(args);
     expect(result.stderr).toContain(message);
+    expect(result.code).toBe(2);
+  });
+
+  // A typed value is echoed escaped: a control character in it can neither drive the terminal nor hide.
+  test.each([
+    [['status', '--watch', '--interval', 'a\u0000'], '--interval "a\\u0000": give whole seconds'],
+    [['view', '--all', '--port', '\u001b[2J'], '--port "\\u001b[2J": a port number'],
+    [['clip', 'dock', '--from', '10:05\u0007'], '--from "10:05\\u0007": not a time I can read'],
+    [['clip', 'dock', '--from', '-10m', '--to', '\u009b1m'], '--to "\\u009b1m": not a time I can read'],
+    [
+      ['clip', 'dock', '--from', '10:05 Mars/Base\u202e'],
+      '--from "10:05 Mars/Base\\u202e": not a time I can read',
+    ],
+  ])('%j: echoed escaped', async (args, message) => {
+    const result = await run(args);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(result.code).toBe(2);
   });
 
