@@ -12,7 +12,7 @@ import { AlarmTopic, GatewayMonitoring, ShardAlarms, ShardCompute } from '../lib
 import { MonitoringConfig } from '../lib/config';
 import { shardsOf } from '../lib/shards';
 import { compileSchedule, isRecording } from '../lib/recording-schedule';
-import { buildGatewayApp, configWith } from './support/gateway-app';
+import { buildGatewayApp, configWith, temporaryApp } from './support/gateway-app';
 import { AlarmMetricQuery, evaluateAlarm } from './support/metric-math';
 
 const monitoring: MonitoringConfig = {
@@ -35,7 +35,7 @@ function monitoredStack(
   memoryUtilization?: cloudwatch.IMetric,
 ): { app: App; outdir: string; stack: Stack; monitoring: GatewayMonitoring; shardAlarms: ShardAlarms[] } {
   const sample = inSampleApp ? buildGatewayApp(config) : undefined;
-  const app = sample?.app ?? new App();
+  const app = sample?.app ?? temporaryApp();
   const cameraStreams =
     sample?.streams.cameraStreams ??
     new StreamStack(app, 'StreamStack', {

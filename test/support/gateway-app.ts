@@ -34,16 +34,25 @@ export interface WholeGatewayApp extends SynthesizedGatewayApp {
 }
 
 const cloudAssemblyDirs: string[] = [];
-process.once('exit', () => {
-  for (const dir of cloudAssemblyDirs) fs.rmSync(dir, { recursive: true, force: true });
+// Jest ends its workers without an "exit" event: the folders go when the test file's tests are done.
+afterAll(() => {
+  for (const dir of cloudAssemblyDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * An app with cdk.json's context whose cloud assembly goes to a temporary folder removed when the test
+ * file's tests are done (an app without an outdir leaves a cdk.outXXXXXX folder in /tmp for good).
+ */
+export function temporaryApp(): App {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-cdk-'));
+  cloudAssemblyDirs.push(outdir);
+  return new App({ context: cdkJsonContext, outdir });
+}
 
 /** Builds the gateway app in a temporary cloud assembly folder (synth happens when asked). */
 export function buildPartialGatewayApp(config: GatewayConfig = configWith()): SynthesizedGatewayApp {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvs-gateway-cdk-'));
-  cloudAssemblyDirs.push(outdir);
-  const app = new App({ context: cdkJsonContext, outdir });
-  return { app, outdir, ...createGatewayStacks(app, config) };
+  const app = temporaryApp();
+  return { app, outdir: app.outdir, ...createGatewayStacks(app, config) };
 }
 
 /** Builds the whole gateway app; fails the test when the config does not fit one of the gateways. */
