@@ -211,6 +211,8 @@ cloned_at_pin() {
 
 # Only the GStreamer plugin, against the system's libraries (BUILD_DEPENDENCIES=OFF skips the SDK's own
 # builds of curl, OpenSSL and log4cplus); the SDK's libraries are found through the run path.
+# PIC v1.2.0 calls pthread_getname_np without _GNU_SOURCE: GCC 14 (Debian 13, Ubuntu 24.10 on) makes that
+# implicit declaration an error, older GCC a warning; the flag keeps it a warning (the call is right).
 build_plugin() {
   GIT_CONFIG_COUNT=2 \
     GIT_CONFIG_KEY_0="url.$WORK_DIR/producer-c.insteadOf" GIT_CONFIG_VALUE_0="$PRODUCER_C_REPOSITORY" \
@@ -218,6 +220,7 @@ build_plugin() {
     GIT_ALLOW_PROTOCOL=file \
     cmake -S "$WORK_DIR/src" -B "$WORK_DIR/build" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_GSTREAMER_PLUGIN=ON -DBUILD_DEPENDENCIES=OFF \
+    -DCMAKE_C_FLAGS=-Wno-error=implicit-function-declaration \
     -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH="$PREFIX/lib"
   cloned_at_pin producer-c kvscproducer-src "$PRODUCER_C_PIN"
   cloned_at_pin PIC kvspic-src "$PIC_PIN"

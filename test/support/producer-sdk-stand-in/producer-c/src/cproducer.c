@@ -6,3 +6,9 @@ const char *cproducer_stand_in_name(void)
 {
     return "producer-c stand-in on " KVSPIC_STAND_IN_NAME;
 }
+
+/* Links PIC's thread naming into the library, as producer-c links PIC's. */
+int cproducer_stand_in_thread_name(char *name, size_t len)
+{
+    return kvspic_stand_in_thread_name(name, len);
+}
