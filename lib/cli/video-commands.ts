@@ -178,7 +178,7 @@ export async function runClip(args: VideoCommandArgs): Promise<number> {
   if (!out.toLowerCase().endsWith('.mp4'))
     throw new CliError(`--out ${show(text(args, 'out'))}: give a file name ending in .mp4`, 2);
   if (!fs.existsSync(path.dirname(out)))
-    throw new CliError(`--out: the folder ${path.dirname(out)} does not exist`, 2);
+    throw new CliError(`--out: the folder ${showUnquoted(path.dirname(out))} does not exist`, 2);
   const clients = await args.createClients();
   const endpoints = new DataEndpoints(clients);
   const fragments = await clipFragments(clients, endpoints, camera, range.from.date, range.to.date);
@@ -227,7 +227,7 @@ export async function runClip(args: VideoCommandArgs): Promise<number> {
     });
     return 0;
   }
-  const shown = (file: string) => path.relative(io.cwd, file) || file;
+  const shown = (file: string) => showUnquoted(path.relative(io.cwd, file) || file);
   const lines = [
     `Camera "${camera.name}", ${range.from.shown} to ${range.to.shown}: ${fragments.length} fragments, ${(bytes / 1_000_000).toFixed(1)} MB in ${seconds.toFixed(1)} s.`,
     `Video in the range: ${ranges.map((r) => describeRange(r, started)).join(', ')}${ranges.length > 1 ? ' (the camera sent nothing between them)' : ''}.`,

@@ -104,6 +104,18 @@ describe('clip', () => {
     });
   });
 
+  test('a file name or folder typed with a control character is shown escaped, never sent to the terminal', async () => {
+    const named = await run(['clip', 'dock', '--from', '-5s', '--out', 'dock\u001b[2J.mp4']);
+    expect([named.exitCode, named.stderr]).toEqual([0, '']);
+    expect(fs.existsSync(path.join(gateway.dir, 'dock\u001b[2J.mp4'))).toBe(true);
+    expect(named.stdout).toMatch(/^ {2}dock\\u001b\[2J\.mp4 {2}\d\d:\d\d:\d\d - /m);
+
+    const missing = await run(['clip', 'dock', '--from', '-5s', '--out', 'no\u0007where/dock.mp4']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('no\\u0007where does not exist');
+    expect(`${named.stdout}${missing.stderr}`).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+
   test('a range longer than one GetClip: numbered parts, each a whole MP4, listed for a lossless join', async () => {
     const before = (await gateway.kvs.state()).streams.yard.clips;
     const from = iso(new Date(yardStart.getTime() - 60_000));
