@@ -211,8 +211,8 @@ cloned_at_pin() {
 
 # Only the GStreamer plugin, against the system's libraries (BUILD_DEPENDENCIES=OFF skips the SDK's own
 # builds of curl, OpenSSL and log4cplus); the SDK's libraries are found through the run path.
-# PIC v1.2.0 calls pthread_getname_np without _GNU_SOURCE: GCC 14 (Debian 13, Ubuntu 24.10 on) makes that
-# implicit declaration an error, older GCC a warning; the flag keeps it a warning (the call is right).
+# PIC v1.2.0 calls pthread_getname_np without _GNU_SOURCE: GCC 14 and later (Debian 13) make that implicit
+# declaration an error, older GCC a warning; the flag keeps it a warning (the call is right).
 build_plugin() {
   GIT_CONFIG_COUNT=2 \
     GIT_CONFIG_KEY_0="url.$WORK_DIR/producer-c.insteadOf" GIT_CONFIG_VALUE_0="$PRODUCER_C_REPOSITORY" \

@@ -82,8 +82,7 @@ install_packages() {
 # kvssink from the deployment's cache when a good build is there; else built here from the pinned
 # sources with the recipe both gateways share (it installs its own build packages and removes them once
 # kvssink is built; an instance that installs from the cache never gets a compiler), then published for
-# the next instances. A failed
-# publication costs the next instance a build, not this one its install.
+# the next instances. A failed publication costs the next instance a build, not this one its install.
 install_kvssink() {
   if KVS_INSTALL_PREFIX="$INSTALL_PREFIX" bash "$SOURCE_DIR/kvssink-cache.sh" install; then
     return 0
